@@ -1,0 +1,258 @@
+"""llmtrace settings: ``init()`` arguments > environment variables > defaults.
+
+Every setting, its environment variable and its default is listed in
+``docs/configuration.md``. A bad *argument* fails ``init()`` with a
+``ConfigurationError`` naming the setting and what is allowed; a malformed
+*environment variable* is logged as a warning and its default is used, as the
+OpenTelemetry SDK does, so a typo in a deployment never crashes the app.
+
+This module imports pydantic; only ``init()`` imports it, never ``import llmtrace``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+from urllib.parse import unquote
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ._errors import ConfigurationError
+
+logger = logging.getLogger("llmtrace")
+
+Protocol = Literal["grpc", "http/protobuf"]
+ExporterName = Literal["otlp", "console", "none"]
+KNOWN_INSTRUMENTATIONS = ("openai", "langchain")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+class Settings(BaseModel):
+    """The validated settings ``init()`` runs with."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", frozen=True)
+
+    service_name: str | None = None
+    resource_attributes: dict[str, str] = Field(default_factory=dict)
+    endpoint: str | None = None
+    protocol: Protocol = "http/protobuf"
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    exporter: Any = None  # "otlp" | "console" | "none" | SpanExporter; None: by endpoint
+    console: bool | None = None
+    capture_content: bool = False
+    max_attribute_bytes: int = Field(default=2048, ge=128, le=16 * 1024 * 1024)
+    sample_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    instrument: tuple[str, ...] | None = None
+    metrics: bool = True
+    export_timeout: float = Field(default=10.0, gt=0, le=600)
+    max_queue_size: int = Field(default=2048, ge=1, le=10_000_000)
+    shutdown_timeout: float = Field(default=5.0, gt=0, le=600)
+    disabled: bool = False
+    model_version: str | None = None
+    prices: Any = None  # dict or path to a TOML/JSON price file (see pricing.py)
+    prompt_interop: bool = False
+    openai_usage_hosts: tuple[str, ...] = ()
+    redact: Callable[[Any], Any] | None = None
+    tracer_provider: Any = None
+    meter_provider: Any = None
+
+    @field_validator("exporter")
+    @classmethod
+    def _check_exporter(cls, value: Any) -> Any:
+        if value is None or value in ("otlp", "console", "none"):
+            return value
+        if callable(getattr(value, "export", None)) and callable(getattr(value, "shutdown", None)):
+            return value
+        raise ValueError("must be 'otlp', 'console', 'none' or a SpanExporter instance")
+
+    @field_validator("instrument", mode="before")
+    @classmethod
+    def _check_instrument(cls, value: Any) -> Any:
+        if value is None or value is True:
+            return None
+        if value is False:
+            return ()
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+            if value == ["none"]:
+                return ()
+        names = tuple(str(v).lower() for v in value)
+        unknown = [n for n in names if n not in KNOWN_INSTRUMENTATIONS]
+        if unknown:
+            raise ValueError(
+                f"unknown instrumentation {unknown[0]!r}; "
+                f"choose from {', '.join(KNOWN_INSTRUMENTATIONS)}, True (all installed) or False"
+            )
+        return names
+
+    @field_validator("endpoint")
+    @classmethod
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be a URL starting with http:// or https://")
+        return value
+
+    @field_validator("tracer_provider")
+    @classmethod
+    def _check_tracer_provider(cls, value: Any) -> Any:
+        if value is not None and not callable(getattr(value, "get_tracer", None)):
+            raise ValueError("must be an opentelemetry TracerProvider")
+        return value
+
+    @field_validator("meter_provider")
+    @classmethod
+    def _check_meter_provider(cls, value: Any) -> Any:
+        if value is not None and not callable(getattr(value, "get_meter", None)):
+            raise ValueError("must be an opentelemetry MeterProvider")
+        return value
+
+    @property
+    def exporter_name(self) -> str:
+        """The exporter in effect: explicit, else OTLP when an endpoint is set, else console."""
+        if isinstance(self.exporter, str):
+            return self.exporter
+        if self.exporter is not None:
+            return "custom"
+        return "otlp" if self.endpoint else "console"
+
+    @property
+    def console_enabled(self) -> bool:
+        if self.console is not None:
+            return self.console
+        return self.exporter_name == "console"
+
+
+# setting -> environment variables, first set wins (signal-specific before general).
+ENV_VARS: dict[str, tuple[str, ...]] = {
+    "service_name": ("OTEL_SERVICE_NAME",),
+    "resource_attributes": ("OTEL_RESOURCE_ATTRIBUTES",),
+    "endpoint": ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    "protocol": ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
+    "headers": ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"),
+    "exporter": ("LLMTRACE_EXPORTER",),
+    "console": ("LLMTRACE_CONSOLE",),
+    "capture_content": (
+        "LLMTRACE_CAPTURE_CONTENT",
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+    ),
+    "max_attribute_bytes": ("LLMTRACE_MAX_ATTRIBUTE_BYTES",),
+    "sample_rate": ("LLMTRACE_SAMPLE_RATE",),
+    "instrument": ("LLMTRACE_INSTRUMENT",),
+    "metrics": ("LLMTRACE_METRICS",),
+    "export_timeout": ("LLMTRACE_EXPORT_TIMEOUT",),
+    "max_queue_size": ("LLMTRACE_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_QUEUE_SIZE"),
+    "shutdown_timeout": ("LLMTRACE_SHUTDOWN_TIMEOUT",),
+    "disabled": ("OTEL_SDK_DISABLED", "LLMTRACE_DISABLED"),
+    "model_version": ("LLMTRACE_MODEL_VERSION",),
+    "prices": ("LLMTRACE_PRICES_FILE",),
+    "prompt_interop": ("LLMTRACE_PROMPT_INTEROP",),
+    "openai_usage_hosts": ("LLMTRACE_OPENAI_USAGE_HOSTS",),
+}
+
+
+def parse_key_value_list(raw: str) -> dict[str, str]:
+    """Parse the W3C-style ``k1=v1,k2=v2`` format of OTEL_*_HEADERS and OTEL_RESOURCE_ATTRIBUTES."""
+    result: dict[str, str] = {}
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"expected key=value pairs separated by commas, got {part.strip()!r}")
+        result[unquote(key.strip())] = unquote(value.strip())
+    return result
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _from_env(name: str, raw: str) -> Any:
+    """Turn an environment string into the value a setting takes (raises ValueError)."""
+    if name in ("headers", "resource_attributes"):
+        return parse_key_value_list(raw)
+    if name in ("console", "capture_content", "metrics", "disabled", "prompt_interop"):
+        return _parse_bool(raw)
+    if name == "openai_usage_hosts":
+        return tuple(h.strip().lower() for h in raw.split(",") if h.strip())
+    if name == "exporter":
+        return raw.strip().lower()
+    if name == "protocol":
+        return raw.strip().lower()
+    return raw.strip()
+
+
+def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Settings found in the environment; malformed values are warned about and skipped."""
+    env = os.environ if environ is None else environ
+    found: dict[str, Any] = {}
+    for setting, names in ENV_VARS.items():
+        for var in names:
+            raw = env.get(var)
+            if raw is None:
+                continue
+            try:
+                found[setting] = _from_env(setting, raw)
+            except ValueError as exc:
+                _warn_env(var, raw, str(exc))
+            break
+    return found
+
+
+def _warn_env(var: str, raw: str, problem: str) -> None:
+    shown = "<hidden>" if "HEADERS" in var else repr(raw)
+    logger.warning("llmtrace: ignoring %s=%s (%s); using the default", var, shown, problem)
+
+
+def resolve_settings(arguments: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """Merge arguments over the environment over defaults and validate the result."""
+    given = {k: v for k, v in arguments.items() if v is not None}
+    try:
+        Settings.model_validate(given)
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc, source="argument")) from None
+    from_env = read_environment(environ)
+    merged = {**from_env, **given}
+    while True:
+        try:
+            return Settings.model_validate(merged)
+        except ValidationError as exc:
+            bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
+            env_bad = [name for name in bad if name in from_env and name not in given]
+            if not env_bad:
+                raise ConfigurationError(_describe(exc, source="argument")) from None
+            for name in env_bad:
+                var = next(v for v in ENV_VARS[name] if (environ or os.environ).get(v) is not None)
+                _warn_env(var, str((environ or os.environ).get(var)), _first_message(exc, name))
+                merged.pop(name)
+                from_env.pop(name)
+
+
+def _first_message(exc: ValidationError, name: str) -> str:
+    for err in exc.errors():
+        if err["loc"] and err["loc"][0] == name:
+            return str(err["msg"])
+    return "invalid value"
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        name = ".".join(str(part) for part in err["loc"]) or "settings"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if name == "headers":
+            lines.append(f"llmtrace.init({name}=...): {message}")
+        else:
+            lines.append(f"llmtrace.init({name}={err.get('input')!r}): {message}")
+    return "invalid llmtrace configuration: " + "; ".join(lines)

@@ -1,0 +1,327 @@
+"""``@llmtrace.trace``: one span per call of a function, method or generator.
+
+    @llmtrace.trace
+    def answer(question: str) -> str: ...
+
+    @llmtrace.trace(name="search", kind="tool", capture_input=True)
+    async def search(query: str) -> list[str]: ...
+
+Sync and async functions, generators and async generators, methods,
+classmethods and staticmethods are supported. The shell (sync, async,
+generator, async generator) is chosen once, when the function is decorated.
+Return values and exceptions pass through untouched; a generator's span stays
+open until it is exhausted, closed or garbage-collected. wrapt keeps the
+signature, ``inspect`` results and descriptor behaviour of the original.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from typing import Any, TypeVar, overload
+
+import wrapt
+from opentelemetry.util.types import AttributeValue
+
+from ._errors import internal_errors
+from .spans import SpanKindName, TracedSpan, check_kind, span_name, start, static_attributes
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_MAX_CAPTURED_ITEMS = 100
+_SELF_NAMES = frozenset({"self", "cls"})
+
+
+class _Spec:
+    """Everything about a decorated function that can be worked out once."""
+
+    __slots__ = (
+        "attributes",
+        "capture_input",
+        "capture_output",
+        "kind",
+        "span_name",
+        "param_names",
+        "var_positional",
+        "var_keyword",
+    )
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        name: str | None,
+        kind: str,
+        capture_input: bool | None,
+        capture_output: bool | None,
+        attributes: Mapping[str, AttributeValue] | None,
+    ) -> None:
+        target = inspect.unwrap(getattr(func, "__func__", func))
+        base_name = name or getattr(target, "__qualname__", None) or repr(target)
+        self.kind = kind
+        self.span_name = span_name(base_name, kind)
+        self.attributes = static_attributes(base_name, kind, attributes)
+        self.capture_input = capture_input
+        self.capture_output = capture_output
+        self.param_names: tuple[str, ...] = ()
+        self.var_positional: str | None = None
+        self.var_keyword: str | None = None
+        try:
+            params = inspect.signature(target).parameters.values()
+        except (TypeError, ValueError):
+            return
+        names = []
+        for param in params:
+            if param.kind is param.VAR_POSITIONAL:
+                self.var_positional = param.name
+            elif param.kind is param.VAR_KEYWORD:
+                self.var_keyword = param.name
+            elif param.kind is not param.KEYWORD_ONLY:
+                names.append(param.name)
+        self.param_names = tuple(names)
+
+    def bind(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Name the call's arguments (without self/cls) for the input attribute."""
+        names = self.param_names
+        if instance is not None and names and names[0] in _SELF_NAMES:
+            names = names[1:]
+        elif instance is None and names and names[0] in _SELF_NAMES and args:
+            names, args = names[1:], args[1:]
+        bound = dict(zip(names, args))
+        extra = args[len(names) :]
+        if extra:
+            bound[self.var_positional or "args"] = list(extra)
+        if kwargs:
+            if self.var_keyword:
+                known = {k: v for k, v in kwargs.items() if k not in bound}
+                bound.update(known)
+            else:
+                bound.update(kwargs)
+        return bound
+
+    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TracedSpan | None:
+        traced = start(
+            self.span_name, self.kind, self.attributes, self.capture_input, self.capture_output
+        )
+        if traced is not None and traced._capture_input and traced.is_recording:
+            with internal_errors:
+                traced.set_input(self.bind(instance, args, kwargs))
+        return traced
+
+
+def _sync_shell(spec: _Spec) -> Callable[..., Any]:
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        traced = None
+        with internal_errors:
+            traced = spec.begin(instance, args, kwargs)
+            if traced is not None:
+                traced.attach()
+        if traced is None:
+            return wrapped(*args, **kwargs)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _end(traced, exc)
+            raise
+        _finish(traced, result)
+        return result
+
+    return wrapper
+
+
+def _async_shell(spec: _Spec) -> Callable[..., Any]:
+    async def run(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        traced = None
+        with internal_errors:
+            traced = spec.begin(instance, args, kwargs)
+            if traced is not None:
+                traced.attach()
+        if traced is None:
+            return await wrapped(*args, **kwargs)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _end(traced, exc)
+            raise
+        _finish(traced, result)
+        return result
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        return run(wrapped, instance, args, kwargs)
+
+    return wrapper
+
+
+def _generator_shell(spec: _Spec) -> Callable[..., Any]:
+    def run(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Generator[Any, Any, Any]:
+        traced = None
+        with internal_errors:
+            traced = spec.begin(instance, args, kwargs)
+        if traced is None:
+            return (yield from wrapped(*args, **kwargs))
+        items: list[Any] | None = [] if traced._capture_output else None
+        # The span is current only while the generator body runs, never across a
+        # yield: attaching across yields would leak it into the consumer's context.
+        traced.attach()
+        try:
+            inner = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _end(traced, exc)
+            raise
+        finally:
+            traced.detach()
+        to_send: Any = None
+        to_throw: BaseException | None = None
+        while True:
+            traced.attach()
+            try:
+                item = inner.throw(to_throw) if to_throw is not None else inner.send(to_send)
+            except StopIteration as stop:
+                _finish(traced, items if items is not None else stop.value)
+                return stop.value
+            except BaseException as exc:
+                _end(traced, exc)
+                raise
+            finally:
+                traced.detach()
+            if items is not None and len(items) < _MAX_CAPTURED_ITEMS:
+                items.append(item)
+            to_send, to_throw = None, None
+            try:
+                to_send = yield item
+            except GeneratorExit:
+                inner.close()
+                _finish(traced, items)
+                raise
+            except BaseException as exc:
+                to_throw = exc
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        return run(wrapped, instance, args, kwargs)
+
+    return wrapper
+
+
+def _async_generator_shell(spec: _Spec) -> Callable[..., Any]:
+    async def run(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> AsyncGenerator[Any, Any]:
+        traced = None
+        with internal_errors:
+            traced = spec.begin(instance, args, kwargs)
+        inner = wrapped(*args, **kwargs)
+        if traced is None:
+            async with _aclosing(inner):
+                async for item in inner:
+                    yield item
+            return
+        items: list[Any] | None = [] if traced._capture_output else None
+        to_send: Any = None
+        to_throw: BaseException | None = None
+        while True:
+            traced.attach()
+            try:
+                if to_throw is not None:
+                    item = await inner.athrow(to_throw)
+                else:
+                    item = await inner.asend(to_send)
+            except StopAsyncIteration:
+                _finish(traced, items)
+                return
+            except BaseException as exc:
+                _end(traced, exc)
+                raise
+            finally:
+                traced.detach()
+            if items is not None and len(items) < _MAX_CAPTURED_ITEMS:
+                items.append(item)
+            to_send, to_throw = None, None
+            try:
+                to_send = yield item
+            except GeneratorExit:
+                await inner.aclose()
+                _finish(traced, items)
+                raise
+            except BaseException as exc:
+                to_throw = exc
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        return run(wrapped, instance, args, kwargs)
+
+    return wrapper
+
+
+class _aclosing:  # noqa: N801 - contextlib.aclosing is 3.10+ but untyped for our use
+    __slots__ = ("_gen",)
+
+    def __init__(self, gen: Any) -> None:
+        self._gen = gen
+
+    async def __aenter__(self) -> Any:
+        return self._gen
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._gen.aclose()
+
+
+def _finish(traced: TracedSpan, result: Any) -> None:
+    with internal_errors:
+        if traced._capture_output:
+            traced.set_output(result)
+    _end(traced, None)
+
+
+def _end(traced: TracedSpan, exc: BaseException | None) -> None:
+    with internal_errors:
+        traced.end(exc)
+
+
+def _shell_for(func: Callable[..., Any]) -> Callable[[_Spec], Callable[..., Any]]:
+    target = inspect.unwrap(getattr(func, "__func__", func))
+    if inspect.isasyncgenfunction(target):
+        return _async_generator_shell
+    if inspect.iscoroutinefunction(target):
+        return _async_shell
+    if inspect.isgeneratorfunction(target):
+        return _generator_shell
+    return _sync_shell
+
+
+@overload
+def trace(func: F, /) -> F: ...
+
+
+@overload
+def trace(
+    *,
+    name: str | None = None,
+    kind: SpanKindName = "task",
+    capture_input: bool | None = None,
+    capture_output: bool | None = None,
+    attributes: Mapping[str, AttributeValue] | None = None,
+) -> Callable[[F], F]: ...
+
+
+def trace(
+    func: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    kind: SpanKindName = "task",
+    capture_input: bool | None = None,
+    capture_output: bool | None = None,
+    attributes: Mapping[str, AttributeValue] | None = None,
+) -> Any:
+    """Trace every call of the decorated function as a span.
+
+    ``name`` defaults to the function's qualified name; ``kind`` is one of
+    workflow, task, agent, tool, retriever, embedding, llm. ``capture_input`` and
+    ``capture_output`` default to the global content-capture setting (off unless
+    enabled); ``attributes`` are added to every span.
+    """
+    check_kind(kind)
+
+    def decorate(target: Callable[..., Any]) -> Any:
+        spec = _Spec(target, name, kind, capture_input, capture_output, attributes)
+        return wrapt.FunctionWrapper(target, _shell_for(target)(spec))
+
+    if func is not None:
+        return decorate(func)
+    return decorate

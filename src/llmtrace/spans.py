@@ -1,0 +1,301 @@
+"""Manual spans: ``with llmtrace.span("retrieve", kind="retriever") as s:``.
+
+    with llmtrace.span("rank", kind="task", attributes={"k": 5}) as s:
+        s.set_input(candidates)          # recorded only when content capture is on
+        best = rank(candidates)
+        s.set_output(best)
+
+    async with llmtrace.span("fetch", kind="tool") as s:
+        ...
+
+An exception leaving the block is recorded on the span (ERROR status,
+``error.type``) and propagates unchanged. ``TracedSpan`` is also what the
+``@trace`` decorator drives, so both produce identical spans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Literal
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from . import _rollup, semconv
+from ._errors import internal_errors, logger
+from ._runtime import runtime
+from ._serialize import to_json
+
+SpanKindName = Literal["workflow", "task", "agent", "tool", "retriever", "embedding", "llm"]
+SPAN_KINDS: tuple[str, ...] = ("workflow", "task", "agent", "tool", "retriever", "embedding", "llm")
+
+# Kinds the GenAI conventions have an operation for; the span name follows the
+# conventions' "{operation} {name}" form for agents, tools and workflows.
+_OPERATIONS: dict[str, str] = {
+    "workflow": semconv.OP_INVOKE_WORKFLOW,
+    "agent": semconv.OP_INVOKE_AGENT,
+    "tool": semconv.OP_EXECUTE_TOOL,
+    "retriever": semconv.OP_RETRIEVAL,
+    "embedding": semconv.OP_EMBEDDINGS,
+}
+_NAME_KEYS: dict[str, str] = {
+    "workflow": semconv.GEN_AI_WORKFLOW_NAME,
+    "agent": semconv.GEN_AI_AGENT_NAME,
+    "tool": semconv.GEN_AI_TOOL_NAME,
+}
+_PREFIXED_NAMES = frozenset({"workflow", "agent", "tool"})
+
+_SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
+
+
+def check_kind(kind: str) -> str:
+    if kind not in SPAN_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(SPAN_KINDS)}; got {kind!r}")
+    return kind
+
+
+def span_name(name: str, kind: str) -> str:
+    operation = _OPERATIONS.get(kind)
+    return f"{operation} {name}" if kind in _PREFIXED_NAMES and operation else name
+
+
+def static_attributes(
+    name: str, kind: str, extra: Mapping[str, AttributeValue] | None
+) -> dict[str, AttributeValue]:
+    """The attributes a span of this name and kind always starts with (computed once)."""
+    attributes: dict[str, AttributeValue] = {semconv.LLMTRACE_SPAN_KIND: kind}
+    operation = _OPERATIONS.get(kind)
+    if operation:
+        attributes[semconv.GEN_AI_OPERATION_NAME] = operation
+    name_key = _NAME_KEYS.get(kind)
+    if name_key:
+        attributes[name_key] = name
+    if extra:
+        attributes.update(extra)
+    return attributes
+
+
+def suppressed() -> bool:
+    """True inside ``opentelemetry.instrumentation.utils.suppress_instrumentation()``."""
+    return bool(otel_context.get_value(_SUPPRESS_KEY))
+
+
+def redacted(value: Any) -> tuple[bool, Any]:
+    """Run the user's redaction hook; (False, None) means drop the content."""
+    hook = runtime.redact
+    if hook is None:
+        return True, value
+    try:
+        return True, hook(value)
+    except Exception as exc:  # noqa: BLE001 - the hook is user code; drop content, keep span
+        logger.warning("llmtrace: the redact hook raised %r; content dropped", exc)
+        return False, None
+
+
+def content_attribute(value: Any) -> str | None:
+    """Redact and serialise content for an attribute, or None when the hook drops it."""
+    keep, value = redacted(value)
+    if not keep:
+        return None
+    return to_json(value, runtime.max_attribute_bytes)
+
+
+class TracedSpan:
+    """A started span plus the llmtrace bookkeeping around it. Ends exactly once."""
+
+    __slots__ = ("_capture_input", "_capture_output", "_ended", "_kind", "_token", "span")
+
+    def __init__(self, span: Span, kind: str, capture_input: bool, capture_output: bool) -> None:
+        self.span = span
+        self._kind = kind
+        self._capture_input = capture_input
+        self._capture_output = capture_output
+        self._token: object | None = None
+        self._ended = False
+
+    # -- user-facing ------------------------------------------------------------------
+    def set_input(self, value: Any) -> None:
+        """Record the input (when content capture is on for this span)."""
+        if self._capture_input:
+            self._set_content(semconv.LLMTRACE_INPUT, value)
+
+    def set_output(self, value: Any) -> None:
+        """Record the output (when content capture is on for this span)."""
+        if self._capture_output:
+            self._set_content(semconv.LLMTRACE_OUTPUT, value)
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        with internal_errors:
+            if self.span.is_recording():
+                self.span.set_attribute(key, _attribute(value))
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        for key, value in attributes.items():
+            self.set_attribute(key, value)
+
+    def record_exception(self, exception: BaseException) -> None:
+        """Record an exception on the span (status ERROR) without ending it."""
+        with internal_errors:
+            _record_error(self.span, exception)
+
+    @property
+    def span_context(self) -> trace.SpanContext:
+        return self.span.get_span_context()
+
+    @property
+    def is_recording(self) -> bool:
+        return self.span.is_recording()
+
+    # -- lifecycle (used by span() and @trace) -----------------------------------------
+    def attach(self) -> None:
+        self._token = otel_context.attach(trace.set_span_in_context(self.span))
+
+    def detach(self) -> None:
+        token, self._token = self._token, None
+        if token is not None:
+            otel_context.detach(token)  # type: ignore[arg-type]
+
+    def end(self, exception: BaseException | None = None) -> None:
+        self.detach()
+        if self._ended:
+            return
+        self._ended = True
+        with internal_errors:
+            span = self.span
+            if span.is_recording():
+                if exception is not None:
+                    _record_error(span, exception)
+                context = span.get_span_context()
+                parent = getattr(span, "parent", None)
+                _rollup.finish_span(span, context.span_id, parent.span_id if parent else None)
+        self.span.end()
+
+    def _set_content(self, key: str, value: Any) -> None:
+        with internal_errors:
+            if self.span.is_recording():
+                text = content_attribute(value)
+                if text is not None:
+                    self.span.set_attribute(key, text)
+                    tool_key = _TOOL_CONTENT_KEYS.get((self._kind, key))
+                    if tool_key:
+                        self.span.set_attribute(tool_key, text)
+
+
+_TOOL_CONTENT_KEYS = {
+    ("tool", semconv.LLMTRACE_INPUT): semconv.GEN_AI_TOOL_CALL_ARGUMENTS,
+    ("tool", semconv.LLMTRACE_OUTPUT): semconv.GEN_AI_TOOL_CALL_RESULT,
+}
+
+
+def _attribute(value: Any) -> AttributeValue:
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return to_json(value, runtime.max_attribute_bytes)
+
+
+def _record_error(span: Span, exception: BaseException) -> None:
+    if not span.is_recording():
+        return
+    span.record_exception(exception, escaped=True)
+    span.set_status(Status(StatusCode.ERROR, f"{type(exception).__name__}: {exception}"[:512]))
+    span.set_attribute(semconv.ERROR_TYPE, type(exception).__qualname__)
+
+
+def start(
+    name: str,
+    kind: str,
+    attributes: Mapping[str, AttributeValue] | None,
+    capture_input: bool | None,
+    capture_output: bool | None,
+    context: Context | None = None,
+) -> TracedSpan | None:
+    """Start a span, or return None when tracing is off or suppressed (the fast path)."""
+    tracer = runtime.tracer()
+    if tracer is None or suppressed():
+        return None
+    span = tracer.start_span(name, context=context, kind=SpanKind.INTERNAL, attributes=attributes)
+    capture_default = runtime.capture_content
+    return TracedSpan(
+        span,
+        kind,
+        capture_default if capture_input is None else capture_input,
+        capture_default if capture_output is None else capture_output,
+    )
+
+
+class _NoSpan(TracedSpan):
+    """Stands in when tracing is off, so ``with span(...) as s: s.set_output(x)`` still works."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(trace.INVALID_SPAN, "task", False, False)
+
+    def end(self, exception: BaseException | None = None) -> None:
+        return None
+
+
+_NO_SPAN = _NoSpan()
+
+
+class span:  # noqa: N801 - used like a function: `with llmtrace.span(...)`
+    """Open a span for a block of code; works with ``with`` and ``async with``."""
+
+    __slots__ = ("_attributes", "_capture", "_kind", "_name", "_traced")
+
+    def __init__(
+        self,
+        name: str,
+        kind: SpanKindName = "task",
+        attributes: Mapping[str, AttributeValue] | None = None,
+        *,
+        capture_content: bool | None = None,
+    ) -> None:
+        self._kind = check_kind(kind)
+        self._name = name
+        self._attributes = attributes
+        self._capture = capture_content
+        self._traced: TracedSpan | None = None
+
+    def __enter__(self) -> TracedSpan:
+        traced = None
+        with internal_errors:
+            traced = start(
+                span_name(self._name, self._kind),
+                self._kind,
+                static_attributes(self._name, self._kind, self._attributes),
+                self._capture,
+                self._capture,
+            )
+            if traced is not None:
+                traced.attach()
+        self._traced = traced
+        return traced if traced is not None else _NO_SPAN
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        traced, self._traced = self._traced, None
+        if traced is not None:
+            with internal_errors:
+                traced.end(exc)
+
+    async def __aenter__(self) -> TracedSpan:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
