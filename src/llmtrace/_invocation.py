@@ -16,6 +16,7 @@ runs inside the never-raise guard: a bug here never reaches the caller.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,10 @@ from ._runtime import runtime
 from ._serialize import to_json
 from .spans import redacted, suppressed
 from .tokens import Usage
+
+# Wrappers around an LLM call (the LangChain handler) can put a Mapping of extra
+# attributes under this context key; the next LLM span started beneath picks them up.
+LLM_SPAN_ATTRIBUTES_KEY = otel_context.create_key("llmtrace.llm_span_attributes")
 
 # Request fields written as span attributes when set, in this order.
 _REQUEST_KEYS: tuple[tuple[str, str], ...] = (
@@ -236,6 +241,9 @@ class LLMInvocation:
         prompt = prompts.prompt_attributes()
         if prompt:
             attributes.update(prompt)
+        handed_down = otel_context.get_value(LLM_SPAN_ATTRIBUTES_KEY)
+        if isinstance(handed_down, Mapping):
+            attributes.update(handed_down)
         return attributes
 
     def end_attributes(self) -> dict[str, AttributeValue]:
