@@ -41,12 +41,25 @@ def lenient() -> Iterator[None]:
         _errors.set_strict(True)
 
 
+def reset_otel_globals() -> None:
+    """Forget the global Tracer/MeterProvider, as OpenTelemetry's own test utilities do."""
+    from opentelemetry import metrics as otel_metrics
+    from opentelemetry import trace as otel_trace
+    from opentelemetry.util._once import Once
+
+    otel_trace._TRACER_PROVIDER = None
+    otel_trace._TRACER_PROVIDER_SET_ONCE = Once()
+    otel_metrics._internal._METER_PROVIDER = None
+    otel_metrics._internal._METER_PROVIDER_SET_ONCE = Once()
+
+
 @pytest.fixture(autouse=True)
 def _reset_llmtrace() -> Iterator[None]:
     yield
     handle = _setup.active()
     if handle is not None:
         handle.shutdown(timeout=2)
+    reset_otel_globals()
     runtime.tracer_provider = None
     runtime.redact = None
     runtime.max_attribute_bytes = 2048

@@ -211,7 +211,9 @@ class LLMInvocation:
         if usage is None or self.cost is not None:
             return
         with internal_errors:
-            self.cost = pricing.cost_for(self.provider, self.response_model or self.request_model, usage)
+            self.cost = pricing.cost_for(
+                self.provider, self.response_model or self.request_model, usage
+            )
 
     def _account(self, duration: float) -> None:
         usage = self.usage
@@ -285,7 +287,9 @@ class LLMInvocation:
                 attributes[key] = to_json(value, limit)
 
 
-def _put_fields(target: dict[str, AttributeValue], source: object, keys: tuple[tuple[str, str], ...]) -> None:
+def _put_fields(
+    target: dict[str, AttributeValue], source: object, keys: tuple[tuple[str, str], ...]
+) -> None:
     for name, key in keys:
         value = getattr(source, name)
         if value is not None:

@@ -1,27 +1,50 @@
-"""Span processors init() installs: session attributes, and batch export that never harms the app.
+"""Span processors: session attributes on every span, and batch export that never harms the app.
 
 ``ContextAttributesProcessor`` stamps the ``session()`` scope on every span.
-``ExportProcessor`` wraps the SDK's BatchSpanProcessor: its queue is bounded,
-and spans dropped because the queue is full are counted and reported in one
-log line per burst instead of one line per span.
+
+``ExportProcessor`` is llmtrace's batch exporter, used instead of the SDK's
+``BatchSpanProcessor`` because an observability SDK inside someone else's
+process must keep promises the SDK's does not::
+
+    processor = ExportProcessor(exporter, max_queue_size=2048)
+    provider.add_span_processor(processor)
+    ...
+    processor.force_flush(2000)   # honours its timeout (the SDK's ignores it)
+    processor.stop(5.0)           # returns within the timeout even if the collector hangs
+
+- Ending a span only appends it to a bounded queue: the app never waits for
+  the network, whatever the collector does.
+- A full queue drops the new span and counts it (``dropped``); losses are
+  logged once when a burst starts and summarised once when it ends, never one
+  line per span. Spans in batches the exporter gave up on are counted in
+  ``failed``; ``exported`` counts the ones delivered. Every span that reaches
+  the processor is in exactly one of ``exported``, ``failed``, ``dropped`` or
+  still queued.
+- After ``os.fork()`` the child gets a fresh queue and worker thread and,
+  when the processor was given an ``exporter_factory``, a fresh exporter: the
+  parent's pooled connections are never shared with the child.
 """
 
 from __future__ import annotations
 
-import logging
+import os
 import threading
 import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Sequence
 
 from opentelemetry import baggage
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from ._errors import internal_errors, logger
-from .context import SCOPE_KEY, BAGGAGE_KEYS
+from .context import BAGGAGE_KEYS, SCOPE_KEY, SessionScope
 
-_DROP_REPORT_INTERVAL_S = 10.0
+_REMINDER_INTERVAL_S = 60.0
+_SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 
 
 class ContextAttributesProcessor(SpanProcessor):
@@ -35,7 +58,7 @@ class ContextAttributesProcessor(SpanProcessor):
         with internal_errors:
             ctx = parent_context if parent_context is not None else otel_context.get_current()
             scope = ctx.get(SCOPE_KEY)
-            if scope is not None:
+            if isinstance(scope, SessionScope):
                 span.set_attributes(scope.attributes)
                 return
             entries = baggage.get_all(ctx)
@@ -55,76 +78,270 @@ class ContextAttributesProcessor(SpanProcessor):
         return True
 
 
-class _QueueFullFilter(logging.Filter):
-    """Silences the SDK's per-span "Queue full" warning; ExportProcessor reports drops itself."""
+class _LossLog:
+    """Counts lost spans and logs a burst of losses twice: when it starts and when it ends.
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Queue full, dropping")
+    While a burst lasts longer than a minute, a reminder with the running count
+    is logged once a minute. Thread-safe; the log calls happen outside the lock.
+    """
 
+    def __init__(self, started: str, ended: str) -> None:
+        self._started = started
+        self._ended = ended
+        self._lock = threading.Lock()
+        self.total = 0
+        self.in_burst = False
+        self._burst = 0
+        self._last_report = 0.0
 
-_sdk_filter_installed = False
+    def add(self, count: int, detail: object = "", exc: BaseException | None = None) -> None:
+        with self._lock:
+            self.total += count
+            self._burst += count
+            now = time.monotonic()
+            if self.in_burst and now - self._last_report < _REMINDER_INTERVAL_S:
+                return
+            first = not self.in_burst
+            self.in_burst, self._last_report = True, now
+            burst, total = self._burst, self.total
+        if first:
+            logger.warning(self._started, count, detail, exc_info=exc)
+        else:
+            logger.warning(
+                "llmtrace: still losing spans: %d so far in this burst (%d in total)", burst, total
+            )
 
+    def count(self, count: int) -> None:
+        """Add to the total without logging (the caller logs something more specific)."""
+        with self._lock:
+            self.total += count
 
-def _install_sdk_log_filter() -> None:
-    global _sdk_filter_installed
-    if not _sdk_filter_installed:
-        logging.getLogger("opentelemetry.sdk._shared_internal").addFilter(_QueueFullFilter())
-        _sdk_filter_installed = True
+    def end(self) -> None:
+        with self._lock:
+            if not self.in_burst:
+                return
+            burst, total = self._burst, self.total
+            self.in_burst, self._burst = False, 0
+        logger.info(self._ended, burst, total)
+
+    def reset(self) -> None:
+        """Forget everything (in a forked child: the parent's losses are not the child's)."""
+        self._lock = threading.Lock()
+        self.total, self.in_burst, self._burst, self._last_report = 0, False, 0, 0.0
 
 
 class ExportProcessor(SpanProcessor):
-    """Batch export with a bounded queue and counted, rate-limited reporting of drops."""
+    """Batch export from a bounded queue, with counted, once-per-burst reporting of losses."""
 
     def __init__(
         self,
         exporter: SpanExporter,
-        max_queue_size: int,
-        export_timeout_s: float,
+        max_queue_size: int = 2048,
+        *,
         schedule_delay_ms: int = 1000,
+        max_batch_size: int = 512,
+        shutdown_timeout_s: float = 5.0,
+        exporter_factory: Callable[[], SpanExporter] | None = None,
     ) -> None:
-        _install_sdk_log_filter()
         self.exporter = exporter
-        self._max_queue_size = max_queue_size
-        self._batch = BatchSpanProcessor(
-            exporter,
-            max_queue_size=max_queue_size,
-            schedule_delay_millis=schedule_delay_ms,
-            max_export_batch_size=min(512, max_queue_size),
-            export_timeout_millis=int(export_timeout_s * 1000),
+        self._factory = exporter_factory
+        self._max_queue_size = max(1, max_queue_size)
+        self._batch_size = max(1, min(max_batch_size, self._max_queue_size))
+        self._delay_s = schedule_delay_ms / 1000
+        self._shutdown_timeout_s = shutdown_timeout_s
+        self._queue: deque[ReadableSpan] = deque()
+        self._drops = _LossLog(
+            "llmtrace: export queue full (max_queue_size=" + str(self._max_queue_size) + "); "
+            "dropping new spans (%d so far%s) until the exporter catches up. "
+            "Is the collector reachable?",
+            "llmtrace: export queue has room again; %d span(s) were dropped while it was full "
+            "(%d in total)",
         )
-        self._queue = getattr(getattr(self._batch, "_batch_processor", None), "_queue", None)
-        self.dropped = 0
-        self._unreported = 0
-        self._last_report = 0.0
-        self._lock = threading.Lock()
+        self._failures = _LossLog(
+            "llmtrace: exporting a batch of %d span(s) failed%s; spans are lost until exports "
+            "succeed again (the exporter logs the reason)",
+            "llmtrace: exports succeed again; %d span(s) were lost while they failed (%d in total)",
+        )
+        self.exported = 0
+        self._init_state()
+        self._stopping = False
+        self._abandon = False
+        self._start_worker()
+        _register_fork_hook(self)
 
+    # -- counters -------------------------------------------------------------------
+    @property
+    def dropped(self) -> int:
+        """Spans dropped unexported: queue full, or still queued when stop() timed out."""
+        return self._drops.total
+
+    @property
+    def failed(self) -> int:
+        """Spans in batches the exporter reported as failed (after its own retries)."""
+        return self._failures.total
+
+    @property
+    def queued(self) -> int:
+        """Spans waiting in the queue or being exported right now."""
+        return len(self._queue) + self._in_flight
+
+    # -- SpanProcessor ---------------------------------------------------------------
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         return None
 
     def on_end(self, span: ReadableSpan) -> None:
-        queue = self._queue
-        if queue is not None and len(queue) >= self._max_queue_size:
-            self._count_drop()
-        self._batch.on_end(span)
-
-    def _count_drop(self) -> None:
+        context = span.context
+        if context is None or not context.trace_flags.sampled or self._stopping:
+            return
+        if self._pid != os.getpid():
+            self._after_fork()
         with self._lock:
-            self.dropped += 1
-            self._unreported += 1
-            now = time.monotonic()
-            if now - self._last_report < _DROP_REPORT_INTERVAL_S:
-                return
-            count, self._unreported, self._last_report = self._unreported, 0, now
-        logger.warning(
-            "llmtrace: export queue full (max_queue_size=%d); dropped %d span(s) "
-            "(%d in total). Is the collector reachable?",
-            self._max_queue_size,
-            count,
-            self.dropped,
-        )
-
-    def shutdown(self) -> None:
-        self._batch.shutdown()
+            full = len(self._queue) >= self._max_queue_size
+            if not full:
+                self._queue.append(span)
+                size = len(self._queue)
+        if full:
+            self._drops.add(1)
+            return
+        if self._drops.in_burst:
+            self._drops.end()
+        if size >= self._batch_size:
+            self._wake.set()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._batch.force_flush(timeout_millis)
+        """Export what is queued now; False if that took longer than the timeout or failed."""
+        if self._pid != os.getpid():
+            self._after_fork()
+        done = threading.Event()
+        with self._lock:
+            if not self._queue and not self._in_flight:
+                return True
+            if self._stopping and not self._worker.is_alive():
+                return False
+            failed_before = self._failures.total
+            self._flush_waiters.append(done)
+            self._wake.set()
+        return done.wait(max(0.0, timeout_millis / 1000)) and self._failures.total == failed_before
+
+    def shutdown(self) -> None:
+        self.stop(self._shutdown_timeout_s)
+
+    def stop(self, timeout_s: float) -> bool:
+        """Export what is queued and stop, within ``timeout_s``; True if nothing was lost."""
+        with self._lock:
+            if self._stopping:
+                return not self._queue and not self._in_flight
+            self._stopping = True
+            failed_before = self._failures.total
+            self._wake.set()
+        self._worker.join(max(0.0, timeout_s))
+        complete = not self._worker.is_alive()
+        if not complete:
+            with self._lock:
+                self._abandon = True
+                left, sending = len(self._queue), self._in_flight
+                self._queue.clear()
+            self._drops.count(left)
+            logger.warning(
+                "llmtrace: shutdown timed out after %.1f s: %d queued span(s) dropped, "
+                "%d still being sent (collector unreachable or too slow?)",
+                timeout_s,
+                left,
+                sending,
+            )
+        try:
+            self.exporter.shutdown()
+        except Exception:  # noqa: BLE001 - an exporter failing to close must not reach the app
+            logger.warning("llmtrace: the span exporter failed to shut down", exc_info=True)
+        return complete and self._failures.total == failed_before
+
+    # -- worker ----------------------------------------------------------------------
+    def _init_state(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._flush_waiters: list[threading.Event] = []
+        self._in_flight = 0
+        self._pid = os.getpid()
+        self._replace_exporter = False
+
+    def _start_worker(self) -> None:
+        self._worker = threading.Thread(target=self._run, name="llmtrace-export", daemon=True)
+        self._worker.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                self._wake.wait(self._delay_s)
+                with self._lock:
+                    self._wake.clear()
+                    waiters, self._flush_waiters = self._flush_waiters, []
+                    stopping = self._stopping
+                self._export_queued()
+                for waiter in waiters:
+                    waiter.set()
+                if stopping:
+                    return
+        except BaseException:  # noqa: BLE001 - log why exporting stopped; the app goes on
+            logger.warning("llmtrace: the export thread stopped unexpectedly", exc_info=True)
+
+    def _export_queued(self) -> None:
+        while True:
+            with self._lock:
+                if self._abandon or not self._queue:
+                    return
+                count = min(self._batch_size, len(self._queue))
+                batch = [self._queue.popleft() for _ in range(count)]
+                self._in_flight = count
+            try:
+                self._export(batch)
+            finally:
+                with self._lock:
+                    self._in_flight = 0
+
+    def _export(self, batch: Sequence[ReadableSpan]) -> None:
+        if self._replace_exporter and self._factory is not None:
+            self._replace_exporter = False
+            with internal_errors:
+                self.exporter = self._factory()
+        token = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
+        try:
+            result = self.exporter.export(batch)
+        except Exception as exc:  # noqa: BLE001 - a broken exporter loses the batch, not the app
+            self._failures.add(len(batch), f" ({type(exc).__name__}: {exc})", exc)
+            return
+        finally:
+            otel_context.detach(token)
+        if result is SpanExportResult.SUCCESS:
+            self.exported += len(batch)
+            if self._failures.in_burst:
+                self._failures.end()
+        else:
+            self._failures.add(len(batch))
+
+    # -- fork ------------------------------------------------------------------------
+    def _after_fork(self) -> None:
+        """In a forked child: fresh lock, queue, counters, worker and (if possible) exporter."""
+        if self._pid == os.getpid():
+            return
+        self._init_state()
+        self._queue.clear()
+        self._drops.reset()
+        self._failures.reset()
+        self.exported = 0
+        self._abandon = False
+        self._replace_exporter = self._factory is not None
+        if not self._stopping:
+            self._start_worker()
+
+
+def _register_fork_hook(processor: ExportProcessor) -> None:
+    if not hasattr(os, "register_at_fork"):
+        return
+    ref = weakref.ref(processor)
+
+    def after_in_child() -> None:
+        alive = ref()
+        if alive is not None:
+            alive._after_fork()
+
+    os.register_at_fork(after_in_child=after_in_child)

@@ -22,6 +22,7 @@ TRUNCATION_MARKER = "…[truncated]"
 _MAX_DEPTH = 32
 _BINARY_PREVIEW = 32
 
+
 def _default(value: Any) -> Any:
     """json.dumps fallback for the common non-JSON types (no recursion tracking needed)."""
     dump = getattr(value, "model_dump", None)

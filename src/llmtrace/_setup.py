@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -67,7 +68,7 @@ class Tracing:
         if not self.enabled:
             return True
         limit = self.settings.shutdown_timeout if timeout is None else timeout
-        return _run_with_timeout(self._flush, limit, "force_flush")
+        return _run_with_timeout(lambda: self._flush(limit), limit, "force_flush")
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """Flush and stop exporting, within ``timeout`` seconds (default: shutdown_timeout)."""
@@ -85,25 +86,37 @@ class Tracing:
         if self.tracer_provider is None:
             return True
         limit = self.settings.shutdown_timeout if timeout is None else timeout
-        return _run_with_timeout(self._stop, limit, "shutdown")
+        return _run_with_timeout(lambda: self._stop(limit), limit, "shutdown")
 
-    def _flush(self) -> bool:
+    def _flush(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
         ok = True
         for processor in self._processors:
-            ok = processor.force_flush(int(self.settings.export_timeout * 1000)) and ok
+            ok = processor.force_flush(_millis_left(deadline)) and ok
         if self._owns_meter_provider and self.meter_provider is not None:
-            self.meter_provider.force_flush()
+            self.meter_provider.force_flush(timeout_millis=_millis_left(deadline))
         return ok
 
-    def _stop(self) -> bool:
+    def _stop(self, timeout: float) -> bool:
+        # Our export processors stop within 90% of the timeout, leaving the rest for
+        # closing exporters, so the caller hears their precise account, not a bare timeout.
+        deadline = time.monotonic() + timeout
+        ok = True
+        for processor in self._processors:
+            if isinstance(processor, ExportProcessor):
+                ok = processor.stop(0.9 * _millis_left(deadline) / 1000) and ok
         if self._owns_provider and self.tracer_provider is not None:
             self.tracer_provider.shutdown()
         else:
             for processor in self._processors:
                 processor.shutdown()
         if self._owns_meter_provider and self.meter_provider is not None:
-            self.meter_provider.shutdown()
-        return True
+            self.meter_provider.shutdown(timeout_millis=_millis_left(deadline))
+        return ok
+
+
+def _millis_left(deadline: float) -> int:
+    return max(0, int((deadline - time.monotonic()) * 1000))
 
 
 def _run_with_timeout(func: Callable[[], bool], timeout: float, what: str) -> bool:
@@ -118,7 +131,13 @@ def _run_with_timeout(func: Callable[[], bool], timeout: float, what: str) -> bo
             result.append(False)
 
     worker = threading.Thread(target=target, name=f"llmtrace-{what}", daemon=True)
-    worker.start()
+    try:
+        worker.start()
+    except RuntimeError:
+        # No new threads at interpreter shutdown (Python 3.12+): run inline; our export
+        # processors bound their own waiting, so this still ends near the timeout.
+        target()
+        return bool(result and result[0])
     worker.join(timeout)
     if worker.is_alive():
         logger.warning(
@@ -224,7 +243,9 @@ def _choose_provider(settings: Settings) -> tuple[TracerProvider, bool]:
         return settings.tracer_provider, False
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
-        logger.debug("llmtrace: an SDK TracerProvider is already set; adding llmtrace's processors to it")
+        logger.debug(
+            "llmtrace: an SDK TracerProvider is already set; adding llmtrace's processors to it"
+        )
         return current, False
     resource_attributes: dict[str, Any] = dict(settings.resource_attributes)
     if settings.service_name:
@@ -252,11 +273,22 @@ def _export_processors(settings: Settings) -> list[SpanProcessor]:
     name = settings.exporter_name
     processors: list[SpanProcessor] = []
     if name == "otlp":
-        exporter = _otlp_exporter(settings)
-        processors.append(ExportProcessor(exporter, settings.max_queue_size, settings.export_timeout))
+        processors.append(
+            ExportProcessor(
+                _otlp_exporter(settings),
+                settings.max_queue_size,
+                shutdown_timeout_s=settings.shutdown_timeout,
+                # A forked child builds its own exporter: no connection shared with the parent.
+                exporter_factory=lambda: _otlp_exporter(settings),
+            )
+        )
     elif name == "custom":
         processors.append(
-            ExportProcessor(settings.exporter, settings.max_queue_size, settings.export_timeout)
+            ExportProcessor(
+                settings.exporter,
+                settings.max_queue_size,
+                shutdown_timeout_s=settings.shutdown_timeout,
+            )
         )
     if settings.console_enabled:
         processors.append(ConsoleTreeProcessor())
@@ -408,7 +440,11 @@ _INSTRUMENTORS: dict[str, tuple[Callable[[], None], Callable[[], None]]] = {
 
 
 def _exit_flush(handle: Tracing) -> None:
-    handle.shutdown()
+    """At interpreter exit: flush and stop within ``shutdown_timeout``, never raise."""
+    try:
+        handle.shutdown()
+    except Exception:  # noqa: BLE001 - an exit hook must not turn a clean exit into a traceback
+        logger.warning("llmtrace: flushing spans at exit failed", exc_info=True)
 
 
 def active() -> Tracing | None:

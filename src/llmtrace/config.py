@@ -26,6 +26,7 @@ logger = logging.getLogger("llmtrace")
 Protocol = Literal["grpc", "http/protobuf"]
 ExporterName = Literal["otlp", "console", "none"]
 KNOWN_INSTRUMENTATIONS = ("openai", "langchain")
+_SECRET_SETTINGS = frozenset({"headers"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
@@ -164,7 +165,8 @@ def parse_key_value_list(raw: str) -> dict[str, str]:
             continue
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"expected key=value pairs separated by commas, got {part.strip()!r}")
+            # The text may be a secret (OTLP headers carry tokens): never echo it.
+            raise ValueError("expected key=value pairs separated by commas")
         result[unquote(key.strip())] = unquote(value.strip())
     return result
 
@@ -215,7 +217,9 @@ def _warn_env(var: str, raw: str, problem: str) -> None:
     logger.warning("llmtrace: ignoring %s=%s (%s); using the default", var, shown, problem)
 
 
-def resolve_settings(arguments: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+def resolve_settings(
+    arguments: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> Settings:
     """Merge arguments over the environment over defaults and validate the result."""
     given = {k: v for k, v in arguments.items() if v is not None}
     try:
@@ -251,7 +255,7 @@ def _describe(exc: ValidationError, source: str) -> str:
     for err in exc.errors():
         name = ".".join(str(part) for part in err["loc"]) or "settings"
         message = str(err["msg"]).removeprefix("Value error, ")
-        if name == "headers":
+        if err["loc"] and err["loc"][0] in _SECRET_SETTINGS:
             lines.append(f"llmtrace.init({name}=...): {message}")
         else:
             lines.append(f"llmtrace.init({name}={err.get('input')!r}): {message}")

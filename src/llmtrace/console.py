@@ -132,7 +132,9 @@ def _line(span: ReadableSpan, head: str, color: bool) -> str:
     prompt = attrs.get(semconv.GEN_AI_PROMPT_NAME)
     if prompt:
         version = attrs.get(semconv.GEN_AI_PROMPT_VERSION)
-        parts.append(_paint(f"prompt {prompt}@{version}" if version else f"prompt {prompt}", "36", color))
+        parts.append(
+            _paint(f"prompt {prompt}@{version}" if version else f"prompt {prompt}", "36", color)
+        )
     text = "  ".join(parts)
     if span.status.status_code is StatusCode.ERROR:
         return _paint(text, "31", color)

@@ -1,6 +1,6 @@
 """Context that travels with a request: session, user, tags and metadata.
 
-    with llmtrace.session(session_id="s-42", user_id="u-7", tags=["beta"], metadata={"plan": "pro"}):
+    with llmtrace.session(session_id="s-42", user_id="u-7", tags=["beta"], metadata={"plan": 1}):
         answer(question)   # every span started inside carries session.id, user.id, ...
 
 The scope lives in the OpenTelemetry context (a contextvar), so it follows
@@ -54,8 +54,13 @@ def _attribute_value(value: Any) -> AttributeValue:
     return to_json(value, 1024)
 
 
-def _merge(outer: SessionScope | None, session_id: str | None, user_id: str | None,
-           tags: Sequence[str] | None, metadata: Mapping[str, Any] | None) -> SessionScope:
+def _merge(
+    outer: SessionScope | None,
+    session_id: str | None,
+    user_id: str | None,
+    tags: Sequence[str] | None,
+    metadata: Mapping[str, Any] | None,
+) -> SessionScope:
     base = outer or SessionScope()
     merged_tags = tuple(dict.fromkeys([*base.tags, *(str(t) for t in tags or ())]))
     merged_meta = {**base.metadata, **(metadata or {})}
@@ -123,6 +128,8 @@ class ContextThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     """A ThreadPoolExecutor whose tasks run in the context of the code that submitted them,
     so spans made in a worker nest under the caller's span and keep its session."""
 
-    def submit(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> concurrent.futures.Future[R]:
+    def submit(
+        self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs
+    ) -> concurrent.futures.Future[R]:
         ctx = contextvars.copy_context()
-        return super().submit(ctx.run, fn, *args, **kwargs)
+        return super().submit(ctx.run, fn, *args, **kwargs)  # type: ignore[arg-type]

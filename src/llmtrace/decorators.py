@@ -40,10 +40,10 @@ class _Spec:
         "capture_input",
         "capture_output",
         "kind",
-        "span_name",
         "param_names",
-        "var_positional",
+        "span_name",
         "var_keyword",
+        "var_positional",
     )
 
     def __init__(
@@ -86,7 +86,7 @@ class _Spec:
             names = names[1:]
         elif instance is None and names and names[0] in _SELF_NAMES and args:
             names, args = names[1:], args[1:]
-        bound = dict(zip(names, args))
+        bound = dict(zip(names, args, strict=False))
         extra = args[len(names) :]
         if extra:
             bound[self.var_positional or "args"] = list(extra)
@@ -98,7 +98,9 @@ class _Spec:
                 bound.update(kwargs)
         return bound
 
-    def begin(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TracedSpan | None:
+    def begin(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> TracedSpan | None:
         traced = start(
             self.span_name, self.kind, self.attributes, self.capture_input, self.capture_output
         )
@@ -152,7 +154,9 @@ def _async_shell(spec: _Spec) -> Callable[..., Any]:
 
 
 def _generator_shell(spec: _Spec) -> Callable[..., Any]:
-    def run(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Generator[Any, Any, Any]:
+    def run(
+        wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
+    ) -> Generator[Any, Any, Any]:
         traced = None
         with internal_errors:
             traced = spec.begin(instance, args, kwargs)
@@ -192,7 +196,7 @@ def _generator_shell(spec: _Spec) -> Callable[..., Any]:
                 inner.close()
                 _finish(traced, items)
                 raise
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - forwarded into the wrapped generator
                 to_throw = exc
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
@@ -202,7 +206,9 @@ def _generator_shell(spec: _Spec) -> Callable[..., Any]:
 
 
 def _async_generator_shell(spec: _Spec) -> Callable[..., Any]:
-    async def run(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> AsyncGenerator[Any, Any]:
+    async def run(
+        wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
+    ) -> AsyncGenerator[Any, Any]:
         traced = None
         with internal_errors:
             traced = spec.begin(instance, args, kwargs)
@@ -239,7 +245,7 @@ def _async_generator_shell(spec: _Spec) -> Callable[..., Any]:
                 await inner.aclose()
                 _finish(traced, items)
                 raise
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - forwarded into the wrapped generator
                 to_throw = exc
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
@@ -248,7 +254,7 @@ def _async_generator_shell(spec: _Spec) -> Callable[..., Any]:
     return wrapper
 
 
-class _aclosing:  # noqa: N801 - contextlib.aclosing is 3.10+ but untyped for our use
+class _aclosing:
     __slots__ = ("_gen",)
 
     def __init__(self, gen: Any) -> None:

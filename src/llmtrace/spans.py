@@ -244,7 +244,7 @@ class _NoSpan(TracedSpan):
 _NO_SPAN = _NoSpan()
 
 
-class span:  # noqa: N801 - used like a function: `with llmtrace.span(...)`
+class span:
     """Open a span for a block of code; works with ``with`` and ``async with``."""
 
     __slots__ = ("_attributes", "_capture", "_kind", "_name", "_traced")

@@ -53,7 +53,9 @@ class SpanCapture:
         """The one span called ``name``; AssertionError if there is none or several."""
         found = self.by_name(name)
         if len(found) != 1:
-            raise AssertionError(f"expected one span named {name!r}, found {len(found)}: {self.names()}")
+            raise AssertionError(
+                f"expected one span named {name!r}, found {len(found)}: {self.names()}"
+            )
         return found[0]
 
     def roots(self) -> list[ReadableSpan]:
