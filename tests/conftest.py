@@ -64,6 +64,7 @@ def _reset_llmtrace() -> Iterator[None]:
     runtime.redact = None
     runtime.max_attribute_bytes = 2048
     runtime.model_version = None
+    runtime.prompt_interop = False
     runtime.disabled = False
     runtime.capture_content = False
     runtime.reset_tracer_cache()

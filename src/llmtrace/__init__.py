@@ -30,7 +30,14 @@ if TYPE_CHECKING:
     from .instrumentation.langchain import instrument_langchain, uninstrument_langchain
     from .instrumentation.openai import instrument_openai, uninstrument_openai
     from .manual import LLMCall, llm_call
-    from .prompts import Prompt, choose_variant, model_version, use_prompt
+    from .prompts import (
+        Prompt,
+        PromptError,
+        PromptVariableError,
+        choose_variant,
+        model_version,
+        use_prompt,
+    )
     from .tokens import Usage
 
 # name -> module that defines it, imported on first access.
@@ -38,6 +45,8 @@ _LAZY: dict[str, str] = {
     "BudgetExceeded": ".budget",
     "LLMCall": ".manual",
     "Prompt": ".prompts",
+    "PromptError": ".prompts",
+    "PromptVariableError": ".prompts",
     "Tracing": "._setup",
     "Usage": ".tokens",
     "budget": ".budget",
@@ -64,6 +73,8 @@ __all__ = [
     "LLMCall",
     "LLMTraceError",
     "Prompt",
+    "PromptError",
+    "PromptVariableError",
     "SessionScope",
     "TracedSpan",
     "Tracing",

@@ -30,6 +30,7 @@ from ._errors import internal_errors
 _MAX_TRACES = 256
 _MAX_SPANS_PER_TRACE = 2000
 _NAME_WIDTH = 48
+_LATE: list[ReadableSpan] = []  # sentinel: the span's trace was already printed
 
 
 class ConsoleTreeProcessor(SpanProcessor):
@@ -39,6 +40,9 @@ class ConsoleTreeProcessor(SpanProcessor):
         self._stream = stream
         self._color = color
         self._pending: OrderedDict[int, list[ReadableSpan]] = OrderedDict()
+        # Traces already printed: a span ending after its root (a score recorded
+        # later on an ended span) is printed on its own line instead of waiting forever.
+        self._printed: OrderedDict[int, None] = OrderedDict()
         self._lock = threading.Lock()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
@@ -51,20 +55,29 @@ class ConsoleTreeProcessor(SpanProcessor):
                 return
             is_root = span.parent is None or span.parent.is_remote
             with self._lock:
-                spans = self._pending.get(context.trace_id)
-                if spans is None:
-                    if is_root:
-                        spans = []
-                    else:
-                        spans = self._pending[context.trace_id] = []
-                        if len(self._pending) > _MAX_TRACES:
-                            self._pending.popitem(last=False)
-                if len(spans) < _MAX_SPANS_PER_TRACE:
-                    spans.append(span)
-                if is_root:
-                    self._pending.pop(context.trace_id, None)
-            if is_root:
-                self._print(render_tree(spans, self._use_color()))
+                finished = self._collect(span, context.trace_id, is_root)
+            if finished is _LATE:
+                self._print(_line(span, "  ↳ late: ", self._use_color()))
+            elif finished:
+                self._print(render_tree(finished, self._use_color()))
+
+    def _collect(self, span: ReadableSpan, trace_id: int, is_root: bool) -> list[ReadableSpan]:
+        """Buffer ``span``; return the whole trace when its root ended (caller holds the lock)."""
+        if not is_root and trace_id in self._printed:
+            return _LATE
+        spans = self._pending.pop(trace_id, []) if is_root else self._pending.get(trace_id)
+        if spans is None:
+            spans = self._pending[trace_id] = []
+            if len(self._pending) > _MAX_TRACES:
+                self._pending.popitem(last=False)
+        if len(spans) < _MAX_SPANS_PER_TRACE:
+            spans.append(span)
+        if not is_root:
+            return []
+        self._printed[trace_id] = None
+        if len(self._printed) > _MAX_TRACES:
+            self._printed.popitem(last=False)
+        return spans
 
     def _use_color(self) -> bool:
         if self._color is not None:
@@ -80,6 +93,7 @@ class ConsoleTreeProcessor(SpanProcessor):
     def shutdown(self) -> None:
         with self._lock:
             self._pending.clear()
+            self._printed.clear()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
@@ -129,6 +143,10 @@ def _line(span: ReadableSpan, head: str, color: bool) -> str:
     cost = attrs.get(semconv.GEN_AI_USAGE_COST_AMOUNT, attrs.get(semconv.LLMTRACE_COST_TOTAL))
     if isinstance(cost, (int, float)):
         parts.append(_paint(f"${cost:.6f}", "32", color))
+    score = attrs.get(semconv.GEN_AI_EVALUATION_SCORE_VALUE)
+    if score is not None:
+        label = attrs.get(semconv.GEN_AI_EVALUATION_SCORE_LABEL)
+        parts.append(_paint(f"score {score}" + (f" ({label})" if label else ""), "35", color))
     prompt = attrs.get(semconv.GEN_AI_PROMPT_NAME)
     if prompt:
         version = attrs.get(semconv.GEN_AI_PROMPT_VERSION)

@@ -65,3 +65,22 @@ def test_colour_codes_only_when_asked() -> None:
         with pytest.raises(ValueError), llmtrace.span("bad"):
             raise ValueError("x")
     assert "\x1b[31m" in out.getvalue()
+
+
+def test_a_span_ending_after_its_trace_was_printed_is_shown_on_its_own_line() -> None:
+    from opentelemetry import trace
+
+    out = io.StringIO()
+    with capture_spans(extra_processors=[ConsoleTreeProcessor(stream=out, color=False)]) as cap:
+        with llmtrace.span("answer") as root:
+            pass
+        late_context = trace.set_span_in_context(root.span)
+        tracer = cap.tracer_provider.get_tracer("test")
+        late = tracer.start_span("evaluation helpfulness", context=late_context)
+        late.set_attribute(semconv.GEN_AI_EVALUATION_SCORE_VALUE, 0.9)
+        late.set_attribute(semconv.GEN_AI_EVALUATION_SCORE_LABEL, "good")
+        late.end()
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("answer")
+    assert lines[1].startswith("  ↳ late: evaluation helpfulness")
+    assert "score 0.9 (good)" in lines[1]

@@ -43,7 +43,9 @@ def test_content_capture_records_named_arguments_and_result(captured_content: Sp
         return f"hi {name}{punctuation}"
 
     greet("ada", "?", "x", loud=1)
-    span = captured_content.find("test_content_capture_records_named_arguments_and_result.<locals>.greet")
+    span = captured_content.find(
+        "test_content_capture_records_named_arguments_and_result.<locals>.greet"
+    )
     assert json.loads(span.attributes["llmtrace.input"]) == {
         "name": "ada",
         "punctuation": "?",

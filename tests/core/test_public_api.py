@@ -28,6 +28,8 @@ def test_import_installs_nothing_and_loads_no_llm_library() -> None:
         "print(json.dumps({'loaded': [m for m in heavy if m in sys.modules],\n"
         "  'provider': type(trace.get_tracer_provider()).__name__}))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     report = json.loads(result.stdout)
     assert report == {"loaded": [], "provider": "ProxyTracerProvider"}

@@ -28,7 +28,11 @@ def step() -> str:
 
 @pytest.fixture
 def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SDK_DISABLED"):
+    for var in (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_SDK_DISABLED",
+    ):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -58,10 +62,15 @@ def test_a_custom_exporter_receives_the_spans_after_flush() -> None:
     llmtrace.init(exporter=exporter, instrument=False)
     pipeline()
     assert llmtrace.force_flush(timeout=5)
-    assert sorted(s.name for s in exporter.get_finished_spans()) == ["invoke_workflow pipeline", "step"]
+    assert sorted(s.name for s in exporter.get_finished_spans()) == [
+        "invoke_workflow pipeline",
+        "step",
+    ]
 
 
-def test_calling_init_twice_is_safe_and_keeps_the_first_setup(caplog: pytest.LogCaptureFixture) -> None:
+def test_calling_init_twice_is_safe_and_keeps_the_first_setup(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     exporter = InMemorySpanExporter()
     first = llmtrace.init(exporter=exporter, instrument=False)
     with caplog.at_level(logging.WARNING, logger="llmtrace"):
@@ -136,7 +145,11 @@ def test_settings_reach_the_hot_path_once() -> None:
         return value
 
     llmtrace.init(
-        exporter="none", capture_content=True, max_attribute_bytes=4096, redact=redact, instrument=False
+        exporter="none",
+        capture_content=True,
+        max_attribute_bytes=4096,
+        redact=redact,
+        instrument=False,
     )
     assert runtime.capture_content is True
     assert runtime.max_attribute_bytes == 4096
