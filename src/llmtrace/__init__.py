@@ -25,7 +25,7 @@ from .spans import TracedSpan, span
 
 if TYPE_CHECKING:
     from ._setup import Tracing, force_flush, init, shutdown
-    from .budget import BudgetExceeded, budget
+    from .budgets import BudgetExceeded, budget
     from .evaluation import current_span_context, record_score, trace_reference
     from .instrumentation.langchain import instrument_langchain, uninstrument_langchain
     from .instrumentation.openai import instrument_openai, uninstrument_openai
@@ -42,14 +42,14 @@ if TYPE_CHECKING:
 
 # name -> module that defines it, imported on first access.
 _LAZY: dict[str, str] = {
-    "BudgetExceeded": ".budget",
+    "BudgetExceeded": ".budgets",
     "LLMCall": ".manual",
     "Prompt": ".prompts",
     "PromptError": ".prompts",
     "PromptVariableError": ".prompts",
     "Tracing": "._setup",
     "Usage": ".tokens",
-    "budget": ".budget",
+    "budget": ".budgets",
     "choose_variant": ".prompts",
     "current_span_context": ".evaluation",
     "force_flush": "._setup",

@@ -22,15 +22,16 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
-from . import _rollup, budget, metrics, pricing, prompts, semconv
+from . import _rollup, budgets, metrics, pricing, prompts, semconv
 from ._errors import internal_errors
 from ._runtime import runtime
 from ._serialize import to_json
-from .spans import redacted, suppressed
+from .spans import record_error, redacted, suppressed
 from .tokens import Usage
+
 
 # Wrappers around an LLM call (the LangChain handler) can put a Mapping of extra
 # attributes under this context key; the next LLM span started beneath picks them up.
@@ -146,7 +147,7 @@ class LLMInvocation:
         one exception llmtrace raises into the app on purpose, before the call.
         """
         if check_budget:
-            budget.before_call()
+            budgets.before_call()
         with internal_errors:
             tracer = runtime.tracer()
             if tracer is None or suppressed():
@@ -155,7 +156,9 @@ class LLMInvocation:
             self.capture_content = runtime.capture_content
             self._started_at = time.perf_counter()
             parent = trace.get_current_span().get_span_context()
-            self._parent_span_id = parent.span_id if parent.is_valid else None
+            # Only a sampled parent ever ends recording, and so collects its roll-up entry.
+            sampled = parent.is_valid and parent.trace_flags.sampled
+            self._parent_span_id = parent.span_id if sampled else None
             self.span = tracer.start_span(
                 self.span_name, kind=SpanKind.CLIENT, attributes=self._start_attributes()
             )
@@ -194,16 +197,18 @@ class LLMInvocation:
         if span is None:
             return
         duration = time.perf_counter() - self._started_at
+        # Separate guards: a bug in one step costs that step's data, not the others'.
+        # Priced even when sampled out: budgets, the cost metric and roll-ups count it.
+        self._price()
         with internal_errors:
             if exception is not None:
                 self.error_type = self.error_type or type(exception).__qualname__
             if span.is_recording():
-                self._price()
                 span.set_attributes(self.end_attributes())
-                if exception is not None:
-                    span.record_exception(exception, escaped=True)
-                    span.set_status(Status(StatusCode.ERROR, _describe(exception)))
-            self._account(duration)
+        if exception is not None:
+            with internal_errors:
+                record_error(span, exception)
+        self._account(duration)
         span.end()
 
     def _price(self) -> None:
@@ -212,7 +217,10 @@ class LLMInvocation:
             return
         with internal_errors:
             self.cost = pricing.cost_for(
-                self.provider, self.response_model or self.request_model, usage
+                self.provider,
+                self.response_model or self.request_model,
+                usage,
+                service_tier=self.response_service_tier or self.request_service_tier,
             )
 
     def _account(self, duration: float) -> None:
@@ -227,7 +235,7 @@ class LLMInvocation:
             )
         if cost is not None:
             with internal_errors:
-                budget.charge(cost)
+                budgets.charge(cost)
         with internal_errors:
             metrics.record(self, duration)
 
@@ -282,9 +290,10 @@ class LLMInvocation:
             value = getattr(self, name)
             if value is None:
                 continue
-            keep, value = redacted(value)
-            if keep:
-                attributes[key] = to_json(value, limit)
+            with internal_errors:
+                keep, value = redacted(value)
+                if keep:
+                    attributes[key] = to_json(value, limit)
 
 
 def _put_fields(
@@ -294,7 +303,3 @@ def _put_fields(
         value = getattr(source, name)
         if value is not None:
             target[key] = value
-
-
-def _describe(exception: BaseException) -> str:
-    return f"{type(exception).__name__}: {exception}"[:512]

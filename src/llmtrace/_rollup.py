@@ -4,7 +4,7 @@ An LLM call that finishes adds its tokens and cost to an entry keyed by its
 parent's span id. When a span llmtrace ends itself (decorator, ``span()``,
 LangChain run) it pops its own entry, writes the totals as attributes and adds
 them to its own parent's entry. Only spans with LLM calls beneath them and
-still open have an entry; the table is bounded, oldest entries dropped, so
+still open have an entry; the table is bounded, least recently used dropped, so
 spans that never end (or belong to other instrumentations) cannot leak memory.
 """
 
@@ -49,6 +49,9 @@ def _entry(span_id: int) -> Totals:
         totals = _open[span_id] = Totals()
         if len(_open) > _MAX_OPEN:
             _open.popitem(last=False)
+    else:
+        # Least recently used goes first: a long workflow that keeps calling stays.
+        _open.move_to_end(span_id)
     return totals
 
 
@@ -87,6 +90,11 @@ def finish_span(span: Span, span_id: int, parent_span_id: int | None) -> None:
     span.set_attribute(semconv.LLMTRACE_USAGE_TOTAL_OUTPUT_TOKENS, totals.output_tokens)
     if totals.cost_complete or totals.cost:
         span.set_attribute(semconv.LLMTRACE_COST_TOTAL, round(totals.cost, 10))
+
+
+def pending() -> bool:
+    """True while any open span holds totals (cheap check before ``finish_span``)."""
+    return bool(_open)
 
 
 def open_entries() -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -83,6 +84,10 @@ class Tracing:
             if runtime.tracer_provider is self.tracer_provider:
                 runtime.tracer_provider = None
             runtime.reset_tracer_cache()
+            if self.meter_provider is not None:
+                from . import metrics
+
+                metrics.reset()
         if self.tracer_provider is None:
             return True
         limit = self.settings.shutdown_timeout if timeout is None else timeout
@@ -230,7 +235,13 @@ def _configure_extensions(settings: Settings) -> None:
     if settings.prices is not None:
         from .pricing import load_price_overrides
 
-        load_price_overrides(settings.prices)
+        try:
+            load_price_overrides(settings.prices)
+        except ConfigurationError as exc:
+            if settings.prices != os.environ.get("LLMTRACE_PRICES_FILE"):
+                raise
+            # From the environment: a deployment typo warns, as for every other variable.
+            logger.warning("llmtrace: ignoring LLMTRACE_PRICES_FILE (%s); using the defaults", exc)
     if settings.openai_usage_hosts:
         from .instrumentation.openai import allow_usage_hosts
 
@@ -303,7 +314,7 @@ def _traces_url(endpoint: str) -> str:
 
 def _otlp_exporter(settings: Settings) -> SpanExporter:
     endpoint = settings.endpoint
-    headers = dict(settings.headers) or None
+    headers = {k.lower(): v for k, v in settings.headers.items()} or None  # gRPC needs lowercase
     if settings.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
             OTLPSpanExporter as GrpcSpanExporter,

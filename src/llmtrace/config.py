@@ -80,6 +80,8 @@ class Settings(BaseModel):
             value = [part.strip() for part in value.split(",") if part.strip()]
             if value == ["none"]:
                 return ()
+        if not isinstance(value, (list, tuple, set, frozenset)):
+            raise ValueError("must be True, False, a list of names or a comma-separated string")
         names = tuple(str(v).lower() for v in value)
         unknown = [n for n in names if n not in KNOWN_INSTRUMENTATIONS]
         if unknown:
@@ -98,6 +100,20 @@ class Settings(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be a URL starting with http:// or https://")
         return value
+
+    @field_validator("prices")
+    @classmethod
+    def _check_prices(cls, value: Any) -> Any:
+        if value is None or isinstance(value, Mapping):
+            return value
+        if isinstance(value, (str, os.PathLike)):
+            path = os.fspath(value)
+            if not os.path.isfile(path):
+                raise ValueError(f"price file not found: {path}")
+            if not path.endswith((".toml", ".json")):
+                raise ValueError("price file must be .toml or .json")
+            return path
+        raise ValueError("must be a dict of prices or the path of a TOML/JSON price file")
 
     @field_validator("tracer_provider")
     @classmethod

@@ -1,30 +1,365 @@
-"""Cost of an LLM call in USD (interface stub; see issue 4)."""
+"""Cost of an LLM call in USD, from its normalised usage and the model that answered.
+
+    cost = cost_for("openai", "gpt-4o-2024-08-06", Usage(input_tokens=1200, output_tokens=300))
+    cost.total, cost.input, cost.output, cost.source      # source: "genai-prices" or "user"
+
+Prices come from the ``genai-prices`` package's bundled snapshot (never the
+network). It is imported on the first priced call, and each (provider, model,
+service tier) is resolved once into per-token rates; every later call is plain
+arithmetic. Cached input, cache writes, audio and reasoning tokens are priced
+at their own rates when the model has one (``input_tokens`` includes cached
+and audio tokens, so those are taken out of the plain-input count first);
+without a separate rate they cost what ordinary input/output tokens cost.
+Tiered prices (e.g. above 200k input tokens) follow the total input tokens.
+
+An unknown model or provider gives ``None``, never a made-up zero. User prices
+win over the snapshot::
+
+    load_price_overrides({"models": {"my-finetune": {"input": 3.0, "output": 12.0}}})
+    load_price_overrides("prices.toml")       # or .json; see docs/cost.md
+
+Prices in overrides are USD per million tokens: ``input``, ``output`` and
+optionally ``cached_input``, ``cache_write``, ``reasoning`` and ``provider``.
+A model name ending in ``*`` matches by prefix.
+"""
 
 from __future__ import annotations
 
+import importlib
+import json
+import math
+import threading
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from ._errors import ConfigurationError, logger
 from .tokens import Usage
+
+SOURCE_GENAI_PRICES = "genai-prices"
+SOURCE_USER = "user"
+
+# llmtrace's provider names (gen_ai.provider.name values) -> genai-prices provider ids.
+PROVIDER_IDS: dict[str, str] = {
+    "openai": "openai",
+    "azure.ai.openai": "azure",
+    "azure.ai.inference": "azure",
+    "anthropic": "anthropic",
+    "aws.bedrock": "aws",
+    "gcp.gemini": "google",
+    "gcp.vertex_ai": "google",
+    "gcp.gen_ai": "google",
+    "google": "google",
+    "cohere": "cohere",
+    "deepseek": "deepseek",
+    "groq": "groq",
+    "mistral_ai": "mistral",
+    "x_ai": "x-ai",
+    "perplexity": "perplexity",
+    "moonshot_ai": "moonshotai",
+    "fireworks": "fireworks",
+    "together": "together",
+    "openrouter": "openrouter",
+}
+
+# Rates whose validity depends on the date or time of day are re-resolved this often.
+_REFRESH_SECONDS = 60.0
+_MAX_ENTRIES = 4096
 
 
 @dataclass(frozen=True, slots=True)
 class Cost:
+    """Cost of one call. ``source`` tells whose prices: "genai-prices" or "user"."""
+
     input: float
     output: float
     currency: str = "USD"
-    source: str = "genai-prices"
+    source: str = SOURCE_GENAI_PRICES
 
     @property
     def total(self) -> float:
         return self.input + self.output
 
 
-def cost_for(provider: str | None, model: str | None, usage: Usage) -> Cost | None:
-    """Price ``usage`` for the model that answered; None when the model's price is unknown."""
+# A rate is ((threshold, usd_per_token), ...) highest threshold first: the first whose
+# threshold the call's input tokens exceed applies. A flat rate is ((-1, usd),).
+_Rate = tuple[tuple[int, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Rates:
+    input: _Rate
+    output: _Rate
+    cache_read: _Rate | None = None
+    cache_write: _Rate | None = None
+    input_audio: _Rate | None = None
+    output_audio: _Rate | None = None
+    reasoning: _Rate | None = None
+    source: str = SOURCE_GENAI_PRICES
+    expires: float = math.inf  # time.monotonic() after which to resolve again
+
+
+def _per_token(rate: _Rate | None, input_tokens: int) -> float:
+    if rate is None:
+        return 0.0
+    for threshold, price in rate:
+        if input_tokens > threshold:
+            return price
+    return rate[-1][1]
+
+
+def _price(rates: _Rates, usage: Usage) -> Cost:
+    """Plain arithmetic on resolved rates; counts without their own rate stay in the base."""
+    total_input = usage.input_tokens or 0
+    cache_read = (usage.cache_read_input_tokens or 0) if rates.cache_read else 0
+    cache_write = (usage.cache_creation_input_tokens or 0) if rates.cache_write else 0
+    input_audio = (usage.input_audio_tokens or 0) if rates.input_audio else 0
+    plain_input = max(total_input - cache_read - cache_write - input_audio, 0)
+    input_cost = (
+        plain_input * _per_token(rates.input, total_input)
+        + cache_read * _per_token(rates.cache_read, total_input)
+        + cache_write * _per_token(rates.cache_write, total_input)
+        + input_audio * _per_token(rates.input_audio, total_input)
+    )
+    reasoning = (usage.reasoning_output_tokens or 0) if rates.reasoning else 0
+    output_audio = (usage.output_audio_tokens or 0) if rates.output_audio else 0
+    plain_output = max((usage.output_tokens or 0) - reasoning - output_audio, 0)
+    output_cost = (
+        plain_output * _per_token(rates.output, total_input)
+        + reasoning * _per_token(rates.reasoning, total_input)
+        + output_audio * _per_token(rates.output_audio, total_input)
+    )
+    return Cost(input=input_cost, output=output_cost, source=rates.source)
+
+
+# --- genai-prices -------------------------------------------------------------------------
+
+
+_warned_missing = False
+
+
+def _rate_from(value: Any) -> _Rate | None:
+    """genai-prices' Decimal or TieredPrices (USD per million) -> our per-token rate."""
+    if value is None:
+        return None
+    tiers = getattr(value, "tiers", None)
+    if tiers is None:
+        return ((-1, float(value) / 1e6),)
+    steps = [(int(tier.start), float(tier.price) / 1e6) for tier in tiers]
+    steps.sort(reverse=True)
+    return (*steps, (-1, float(value.base) / 1e6))
+
+
+def _is_static(model_info: Any) -> bool:
+    if isinstance(getattr(model_info, "prices", None), list):
+        return False
+    variants = getattr(model_info, "price_variants", None) or ()
+    return all(getattr(variant, "constraint", None) is None for variant in variants)
+
+
+def _resolve_genai_prices(provider_id: str | None, model: str, tier: str | None) -> _Rates | None:
+    global _warned_missing
+    try:
+        import genai_prices
+    except ModuleNotFoundError:
+        if not _warned_missing:
+            _warned_missing = True
+            logger.warning("llmtrace: install 'genai-prices' (llmtrace[cost]) to price LLM calls")
+        return None
+
+    context = {"service_tier": tier} if tier else None
+    try:
+        calculation = genai_prices.calc_price(
+            genai_prices.Usage(), model, provider_id=provider_id, price_context=context
+        )
+    except LookupError:
+        return None
+    prices = calculation.model_price
+    input_rate = _rate_from(getattr(prices, "input_mtok", None))
+    output_rate = _rate_from(getattr(prices, "output_mtok", None))
+    if input_rate is None and output_rate is None:
+        return None  # priced per request, per second, ...: not a token price
+    cache_write = getattr(prices, "cache_write_mtok", None)
+    if cache_write is None:
+        cache_write = getattr(prices, "cache_write_5m_mtok", None)
+    return _Rates(
+        input=input_rate or ((-1, 0.0),),
+        output=output_rate or ((-1, 0.0),),
+        cache_read=_rate_from(getattr(prices, "cache_read_mtok", None)),
+        cache_write=_rate_from(cache_write),
+        input_audio=_rate_from(getattr(prices, "input_audio_mtok", None)),
+        output_audio=_rate_from(getattr(prices, "output_audio_mtok", None)),
+        reasoning=_rate_from(getattr(prices, "output_reasoning_mtok", None)),
+        expires=math.inf if _is_static(calculation.model) else time.monotonic() + _REFRESH_SECONDS,
+    )
+
+
+# --- cache and overrides ------------------------------------------------------------------
+
+_cache: dict[tuple[str | None, str, str | None], _Rates | None] = {}
+_lock = threading.Lock()
+_overrides: dict[str, tuple[str | None, _Rates]] = {}  # lower-cased model -> (provider, rates)
+_override_prefixes: list[tuple[str, str | None, _Rates]] = []
+
+
+def _provider_id(provider: str | None) -> tuple[bool, str | None]:
+    """(known, genai-prices id). No provider lets genai-prices guess from the model name."""
+    if provider is None:
+        return True, None
+    provider_id = PROVIDER_IDS.get(provider.lower())
+    return provider_id is not None, provider_id
+
+
+def _user_rates(provider: str | None, model: str) -> _Rates | None:
+    key = model.lower()
+    found = _overrides.get(key)
+    if found is not None and found[0] in (None, provider):
+        return found[1]
+    for prefix, wanted, rates in _override_prefixes:
+        if key.startswith(prefix) and wanted in (None, provider):
+            return rates
     return None
+
+
+def _resolve(provider: str | None, model: str, tier: str | None) -> _Rates | None:
+    rates = _user_rates(provider, model)
+    if rates is not None:
+        return rates
+    known, provider_id = _provider_id(provider)
+    if not known:
+        return None
+    return _resolve_genai_prices(provider_id, model, tier)
+
+
+def _rates_for(provider: str | None, model: str, tier: str | None) -> _Rates | None:
+    rates: _Rates | None
+    key = (provider, model, tier)
+    try:
+        cached = _cache[key]
+    except KeyError:
+        pass
+    else:
+        if cached is None or cached.expires > time.monotonic():
+            return cached
+    with _lock:
+        rates = _resolve(provider, model, tier)
+        if len(_cache) >= _MAX_ENTRIES:
+            _cache.clear()
+        _cache[key] = rates
+    if rates is None:
+        logger.debug("llmtrace: no price for model %r of provider %r", model, provider)
+    return rates
+
+
+def cost_for(
+    provider: str | None, model: str | None, usage: Usage, *, service_tier: str | None = None
+) -> Cost | None:
+    """Price ``usage`` for the model that answered; None when the model's price is unknown.
+
+    ``service_tier`` (OpenAI's "flex", "priority", ...) selects tier prices where known.
+    """
+    if not model:
+        return None
+    rates = _rates_for(provider, model, service_tier or None)
+    if rates is None:
+        return None
+    return _price(rates, usage)
+
+
+# --- user overrides -----------------------------------------------------------------------
+
+_OVERRIDE_KEYS = {
+    "input": "input",
+    "output": "output",
+    "cached_input": "cache_read",
+    "cache_write": "cache_write",
+    "reasoning": "reasoning",
+    "input_audio": "input_audio",
+    "output_audio": "output_audio",
+}
+
+
+def _read_file(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"prices: cannot read the price file {path}: {exc}") from exc
+    try:
+        if path.suffix.lower() == ".toml":
+            return _load_toml(text)
+        return json.loads(text)
+    except ValueError as exc:  # json.JSONDecodeError and tomllib.TOMLDecodeError
+        raise ConfigurationError(f"prices: {path} is not valid: {exc}") from exc
+
+
+def _load_toml(text: str) -> Any:
+    for name in ("tomllib", "tomli"):  # tomllib from Python 3.11, tomli before
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        return module.loads(text)
+    raise ConfigurationError(
+        "prices: reading TOML needs Python 3.11+ or the 'tomli' package; "
+        "use a .json price file instead"
+    )
+
+
+def _parse_entry(model: str, entry: Any) -> tuple[str | None, _Rates]:
+    if not isinstance(entry, Mapping):
+        raise ConfigurationError(f"prices: the entry for {model!r} must be a table of prices")
+    unknown = set(entry) - set(_OVERRIDE_KEYS) - {"provider"}
+    if unknown:
+        allowed = ", ".join(sorted([*_OVERRIDE_KEYS, "provider"]))
+        raise ConfigurationError(
+            f"prices: unknown key(s) {', '.join(sorted(unknown))} for {model!r}; allowed: {allowed}"
+        )
+    if "input" not in entry or "output" not in entry:
+        raise ConfigurationError(f"prices: {model!r} needs both 'input' and 'output' (USD per 1M)")
+    fields: dict[str, Any] = {}
+    for key, field in _OVERRIDE_KEYS.items():
+        if key in entry:
+            value = entry[key]
+            valid = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not valid or not math.isfinite(value) or value < 0:
+                raise ConfigurationError(
+                    f"prices: {model}.{key} must be a non-negative number (USD per 1M tokens)"
+                )
+            fields[field] = ((-1, float(value) / 1e6),)
+    provider = entry.get("provider")
+    if provider is not None and not isinstance(provider, str):
+        raise ConfigurationError(f"prices: {model}.provider must be a string")
+    return provider, _Rates(source=SOURCE_USER, **fields)
 
 
 def load_price_overrides(prices: Any) -> None:
-    """Add or override prices (a dict, or a path to a TOML/JSON file)."""
-    return None
+    """Add or override prices: a dict, or a path to a TOML/JSON file (USD per 1M tokens).
+
+    Raises ``ConfigurationError`` naming the problem when the prices cannot be used.
+    """
+    if prices is None:
+        return
+    data = _read_file(Path(prices)) if isinstance(prices, (str, Path)) else prices
+    if not isinstance(data, Mapping):
+        raise ConfigurationError("prices: expected a mapping of model name -> prices")
+    models = data.get("models", data) if isinstance(data.get("models"), Mapping) else data
+    parsed = {str(model): _parse_entry(str(model), entry) for model, entry in models.items()}
+    with _lock:
+        for model, (provider, rates) in parsed.items():
+            name = model.lower()
+            if name.endswith("*"):
+                _override_prefixes.insert(0, (name[:-1], provider, rates))
+            else:
+                _overrides[name] = (provider, rates)
+        _cache.clear()
+    logger.debug("llmtrace: loaded %d price override(s)", len(parsed))
+
+
+def clear_price_overrides() -> None:
+    """Drop every user price and every resolved price (for tests)."""
+    with _lock:
+        _overrides.clear()
+        _override_prefixes.clear()
+        _cache.clear()

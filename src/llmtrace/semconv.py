@@ -92,6 +92,8 @@ OPENAI_REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
 ERROR_TYPE: Final = "error.type"
+EXCEPTION_TYPE: Final = "exception.type"
+EXCEPTION_MESSAGE: Final = "exception.message"
 HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
 SESSION_ID: Final = "session.id"
 USER_ID: Final = "user.id"
@@ -131,6 +133,8 @@ LLMTRACE_USAGE_TOTAL_OUTPUT_TOKENS: Final = "llmtrace.usage.total_output_tokens"
 LLMTRACE_LLM_CALL_COUNT: Final = "llmtrace.llm_calls"
 
 LLMTRACE_STREAM_CHUNKS: Final = "llmtrace.stream.chunks"
+# Names of the tools the model asked to call (content-free; arguments only in output messages).
+LLMTRACE_RESPONSE_TOOL_CALLS: Final = "llmtrace.response.tool_calls"
 LLMTRACE_STREAM_ABANDONED: Final = "llmtrace.stream.abandoned"
 
 LLMTRACE_PROMPT_TEMPLATE_HASH: Final = "llmtrace.prompt.template_hash"
@@ -140,10 +144,24 @@ LLMTRACE_MODEL_VERSION: Final = "llmtrace.model.version"
 LLMTRACE_EVALUATION_SOURCE: Final = "llmtrace.evaluation.source"
 LLMTRACE_EVALUATION_TARGET: Final = "llmtrace.evaluation.target_span_id"
 
+# --- Prompt interop: other backends' keys, written only with init(prompt_interop=True) ----
+OPENINFERENCE_PROMPT_TEMPLATE: Final = "llm.prompt_template.template"
+OPENINFERENCE_PROMPT_TEMPLATE_VERSION: Final = "llm.prompt_template.version"
+OPENINFERENCE_PROMPT_TEMPLATE_VARIABLES: Final = "llm.prompt_template.variables"
+LANGFUSE_PROMPT_NAME: Final = "langfuse.observation.prompt.name"
+LANGFUSE_PROMPT_VERSION: Final = "langfuse.observation.prompt.version"
+
 LLMTRACE_LANGCHAIN_RUN_ID: Final = "llmtrace.langchain.run_id"
 LLMTRACE_LANGCHAIN_RUN_TYPE: Final = "llmtrace.langchain.run_type"
 LLMTRACE_LANGCHAIN_TAGS: Final = "llmtrace.langchain.tags"
 LLMTRACE_LANGCHAIN_METADATA_PREFIX: Final = "llmtrace.langchain.metadata."
+LLMTRACE_LANGCHAIN_RUN_NAME: Final = "llmtrace.langchain.run_name"
+# Set on a run's span when llmtrace ended it because LangChain never did (run state released).
+LLMTRACE_LANGCHAIN_UNFINISHED: Final = "llmtrace.langchain.unfinished"
+LLMTRACE_LANGCHAIN_AGENT_ACTION_EVENT: Final = "llmtrace.langchain.agent_action"
+LLMTRACE_LANGCHAIN_AGENT_FINISH_EVENT: Final = "llmtrace.langchain.agent_finish"
+LLMTRACE_LANGCHAIN_RETRY_EVENT: Final = "llmtrace.langchain.retry"
+LLMTRACE_RETRIEVAL_DOCUMENT_COUNT: Final = "llmtrace.retrieval.document_count"
 
 # --- Metrics ------------------------------------------------------------------------------
 METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"

