@@ -14,6 +14,7 @@ import atexit
 import importlib.util
 import os
 import threading
+import weakref
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -32,6 +33,8 @@ from .console import ConsoleTreeProcessor
 
 _lock = threading.RLock()
 _active: Tracing | None = None
+# Providers init() built; weak, so a shut-down provider is not kept alive by this set.
+_built_providers: weakref.WeakSet[TracerProvider] = weakref.WeakSet()
 
 
 class Tracing:
@@ -253,7 +256,7 @@ def _choose_provider(settings: Settings) -> tuple[TracerProvider, bool]:
         logger.debug("llmtrace: using the tracer_provider passed to init()")
         return settings.tracer_provider, False
     current = trace.get_tracer_provider()
-    if isinstance(current, TracerProvider):
+    if isinstance(current, TracerProvider) and current not in _built_providers:
         logger.debug(
             "llmtrace: an SDK TracerProvider is already set; adding llmtrace's processors to it"
         )
@@ -269,9 +272,14 @@ def _choose_provider(settings: Settings) -> tuple[TracerProvider, bool]:
     provider = TracerProvider(
         resource=Resource.create(resource_attributes), sampler=sampler, shutdown_on_exit=False
     )
+    _built_providers.add(provider)
     if isinstance(current, trace.ProxyTracerProvider):
         trace.set_tracer_provider(provider)
         logger.debug("llmtrace: installed a new global TracerProvider")
+    elif current in _built_providers:
+        # init() after shutdown(): OpenTelemetry cannot replace the global provider, so
+        # llmtrace's own spans use the new one; other instrumentations keep the first.
+        logger.debug("llmtrace: re-initialised; the new provider serves llmtrace's spans")
     else:
         logger.debug(
             "llmtrace: the global TracerProvider is %s; llmtrace uses its own without replacing it",

@@ -101,6 +101,12 @@ class Settings(BaseModel):
             raise ValueError("must be a URL starting with http:// or https://")
         return value
 
+    @field_validator("headers")
+    @classmethod
+    def _lowercase_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        # gRPC metadata keys must be lowercase; HTTP header names are case-insensitive.
+        return {key.lower(): val for key, val in value.items()}
+
     @field_validator("prices")
     @classmethod
     def _check_prices(cls, value: Any) -> Any:

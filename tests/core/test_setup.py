@@ -154,3 +154,24 @@ def test_settings_reach_the_hot_path_once() -> None:
     assert runtime.capture_content is True
     assert runtime.max_attribute_bytes == 4096
     assert runtime.redact is redact
+
+
+def test_init_after_shutdown_applies_the_new_settings() -> None:
+    first, second = InMemorySpanExporter(), InMemorySpanExporter()
+    llmtrace.init(exporter=first, service_name="first", instrument=False)
+    step()
+    llmtrace.shutdown(timeout=5)
+    llmtrace.init(exporter=second, service_name="second", instrument=False)
+    step()
+    llmtrace.force_flush(timeout=5)
+    assert [s.resource.attributes["service.name"] for s in first.get_finished_spans()] == ["first"]
+    assert [s.resource.attributes["service.name"] for s in second.get_finished_spans()] == [
+        "second"
+    ]
+
+
+def test_header_names_are_lowercased_for_grpc() -> None:
+    handle = llmtrace.init(
+        exporter="none", headers={"Authorization": "Bearer t", "X-Tenant": "a"}, instrument=False
+    )
+    assert handle.settings.headers == {"authorization": "Bearer t", "x-tenant": "a"}
