@@ -32,7 +32,6 @@ from ._serialize import to_json
 from .spans import record_error, redacted, suppressed
 from .tokens import Usage
 
-
 # Wrappers around an LLM call (the LangChain handler) can put a Mapping of extra
 # attributes under this context key; the next LLM span started beneath picks them up.
 LLM_SPAN_ATTRIBUTES_KEY = otel_context.create_key("llmtrace.llm_span_attributes")

@@ -14,8 +14,8 @@ import atexit
 import importlib.util
 import os
 import threading
-import weakref
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
