@@ -161,6 +161,7 @@ LLMTRACE_LANGCHAIN_UNFINISHED: Final = "llmtrace.langchain.unfinished"
 LLMTRACE_LANGCHAIN_AGENT_ACTION_EVENT: Final = "llmtrace.langchain.agent_action"
 LLMTRACE_LANGCHAIN_AGENT_FINISH_EVENT: Final = "llmtrace.langchain.agent_finish"
 LLMTRACE_LANGCHAIN_RETRY_EVENT: Final = "llmtrace.langchain.retry"
+LLMTRACE_LANGCHAIN_RETRY_ATTEMPT: Final = "llmtrace.langchain.retry.attempt"
 LLMTRACE_RETRIEVAL_DOCUMENT_COUNT: Final = "llmtrace.retrieval.document_count"
 
 # --- Metrics ------------------------------------------------------------------------------
