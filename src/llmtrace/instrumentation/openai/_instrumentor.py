@@ -1,0 +1,273 @@
+"""The patch: one wrapper around the OpenAI client's single request method.
+
+Every API call of ``OpenAI`` / ``AsyncOpenAI`` (and the Azure clients, which
+subclass them) goes through ``SyncAPIClient.request`` / ``AsyncAPIClient.request``
+with the endpoint in ``options.url``, the JSON body in ``options.json_data``
+and ``stream=`` telling whether an SSE stream comes back. So one wrapper per
+client kind covers create, parse, streams, ``with_raw_response`` and
+``with_streaming_response``; a call to an endpoint that is not an LLM call
+(files, models, ...) passes straight through.
+
+Per call: suppression check -> endpoint lookup -> request extraction (pure)
+-> ``LLMInvocation.start()`` -> the real call -> response extraction or a
+stream/raw-response proxy -> ``stop()`` / ``fail()``. The sync and async
+shells differ only by ``await``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from typing import Any
+
+import wrapt
+from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
+    BaseInstrumentor,
+)
+from opentelemetry.instrumentation.utils import unwrap
+
+from ... import semconv
+from ..._errors import internal_errors, never_raise
+from ..._invocation import LLMInvocation
+from ..._runtime import runtime
+from ...spans import suppressed
+from ...streams import AsyncStreamProxy, StreamProxy
+from . import _raw
+from ._providers import ServerTable
+from ._request import (
+    CHAT,
+    COMPLETION,
+    Endpoint,
+    add_request_content,
+    endpoint_for,
+    estimation_input,
+    invocation_for,
+)
+from ._response import apply_response, status_code_of
+from ._stream import OpenAIStreamHooks
+
+_MODULE = "openai._base_client"
+_TARGETS = ("SyncAPIClient.request", "AsyncAPIClient.request")
+
+
+class _Types:
+    """The openai classes the wrapper tells apart, imported once at instrument time."""
+
+    def __init__(self) -> None:
+        import openai
+        from openai import _legacy_response, _response
+
+        self.stream: type = openai.Stream
+        self.async_stream: type = openai.AsyncStream
+        self.legacy_raw: type = _legacy_response.LegacyAPIResponse
+        self.raw: type = _response.APIResponse
+        self.async_raw: type = _response.AsyncAPIResponse
+        self.azure: tuple[type, ...] = (openai.AzureOpenAI, openai.AsyncAzureOpenAI)
+
+
+class _Call:
+    """One traced request: the invocation plus what its stream or raw response needs."""
+
+    __slots__ = ("endpoint", "estimate_input", "hide_usage", "inv", "stream")
+
+    def __init__(self, inv: LLMInvocation, endpoint: Endpoint, stream: bool) -> None:
+        self.inv = inv
+        self.endpoint = endpoint
+        self.stream = stream
+        self.hide_usage = False
+        self.estimate_input: Any = None
+
+
+class OpenAIPatch:
+    """The wrappers and the configuration they share (resolved once, at instrument time)."""
+
+    def __init__(self) -> None:
+        self.types = _Types()
+        self.servers = ServerTable(self.types.azure)
+
+    # -- phases shared by both shells (sans I/O) ------------------------------------------
+    @never_raise(None)
+    def prepare(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call | None:
+        """The call record for an LLM request, or None to pass straight through."""
+        options = args[1] if len(args) > 1 else kwargs.get("options")
+        endpoint = endpoint_for(getattr(options, "method", None), getattr(options, "url", None))
+        if endpoint is None or runtime.tracer() is None:
+            return None
+        server = self.servers.lookup(instance)
+        body = getattr(options, "json_data", None)
+        inv = None
+        with internal_errors:
+            inv = invocation_for(endpoint, body, server)
+        if inv is None:  # request extraction failed: still trace the call with what is known
+            inv = LLMInvocation(operation=endpoint.operation, provider=server.provider)
+        return _Call(inv, endpoint, bool(kwargs.get("stream")))
+
+    def start(
+        self, call: _Call, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+        """Open the span (may raise ``BudgetExceeded`` on purpose); the arguments to call with."""
+        if not call.inv.start():
+            return None
+        with internal_errors:
+            args, kwargs = self._after_start(call, instance, args, kwargs)
+        call.inv.attach()
+        return args, kwargs
+
+    def _after_start(
+        self, call: _Call, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        options = args[1] if len(args) > 1 else kwargs.get("options")
+        body = getattr(options, "json_data", None)
+        if call.inv.capture_content:
+            add_request_content(call.inv, call.endpoint, body)
+        if not call.stream:
+            return args, kwargs
+        call.estimate_input = estimation_input(call.endpoint, body)
+        if call.endpoint.kind in (CHAT, COMPLETION) and isinstance(body, Mapping):
+            new_body = _with_include_usage(body, getattr(options, "extra_json", None))
+            if new_body is not None and self.servers.lookup(instance).include_usage:
+                new_options = copy.copy(options)
+                new_options.json_data = new_body  # type: ignore[union-attr]
+                call.hide_usage = True
+                if len(args) > 1:
+                    args = (args[0], new_options, *args[2:])
+                else:
+                    kwargs = {**kwargs, "options": new_options}
+        return args, kwargs
+
+    def failed(self, call: _Call, exc: BaseException) -> None:
+        inv = call.inv
+        with internal_errors:
+            code = status_code_of(exc)
+            if code is not None:
+                inv.attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = code
+        inv.fail(exc)
+
+    def finished(self, call: _Call, result: Any) -> Any:
+        """Finish the span from ``result``, or hand it to a proxy; returns what the caller gets."""
+        inv = call.inv
+        inv.detach()
+        proxy = None
+        with internal_errors:
+            proxy = self._handle(call, result)
+        if proxy is not None:
+            return proxy
+        inv.stop()
+        return result
+
+    def _handle(self, call: _Call, result: Any) -> Any:
+        types = self.types
+        if isinstance(result, (types.stream, types.async_stream)):
+            return self._wrap_stream(call, result)
+        if isinstance(result, types.legacy_raw) and not call.stream:
+            _raw.read_now(result, call.inv, call.endpoint.kind)
+            return None
+        if isinstance(result, (types.legacy_raw, types.raw, types.async_raw)):
+            state = _raw.RawState(
+                call.inv, call.endpoint.kind, lambda s: self._wrap_stream(call, s)
+            )
+            if isinstance(result, types.async_raw):
+                return _raw.AsyncRawProxy(result, state)
+            if isinstance(result, types.raw):
+                return _raw.RawProxy(result, state)
+            return _raw.LegacyRawProxy(result, state)
+        apply_response(call.inv, call.endpoint.kind, result)
+        return None
+
+    def _wrap_stream(self, call: _Call, stream: Any) -> Any:
+        """A stream proxy for an SDK stream object; None for anything else."""
+        types = self.types
+        if not isinstance(stream, (types.stream, types.async_stream)):
+            return None
+        hooks = OpenAIStreamHooks(
+            call.inv, call.endpoint.kind, call.hide_usage, call.estimate_input
+        )
+        if isinstance(stream, types.async_stream):
+            return AsyncStreamProxy(stream, hooks)
+        return StreamProxy(stream, hooks)
+
+    # -- the two shells ---------------------------------------------------------------------
+    def sync_wrapper(self) -> Callable[..., Any]:
+        def request(
+            wrapped: Callable[..., Any],
+            instance: Any,
+            args: tuple[Any, ...],
+            kwargs: dict[str, Any],
+        ) -> Any:
+            if suppressed():
+                return wrapped(*args, **kwargs)
+            call = self.prepare(instance, args, kwargs)
+            if call is None:
+                return wrapped(*args, **kwargs)
+            arguments = self.start(call, instance, args, kwargs)
+            if arguments is None:
+                return wrapped(*args, **kwargs)
+            try:
+                result = wrapped(*arguments[0], **arguments[1])
+            except BaseException as exc:
+                self.failed(call, exc)
+                raise
+            return self.finished(call, result)
+
+        return request
+
+    def async_wrapper(self) -> Callable[..., Awaitable[Any]]:
+        async def request(
+            wrapped: Callable[..., Awaitable[Any]],
+            instance: Any,
+            args: tuple[Any, ...],
+            kwargs: dict[str, Any],
+        ) -> Any:
+            if suppressed():
+                return await wrapped(*args, **kwargs)
+            call = self.prepare(instance, args, kwargs)
+            if call is None:
+                return await wrapped(*args, **kwargs)
+            arguments = self.start(call, instance, args, kwargs)
+            if arguments is None:
+                return await wrapped(*args, **kwargs)
+            try:
+                result = await wrapped(*arguments[0], **arguments[1])
+            except BaseException as exc:
+                self.failed(call, exc)
+                raise
+            return self.finished(call, result)
+
+        return request
+
+
+def _with_include_usage(body: Mapping[str, Any], extra: Any) -> dict[str, Any] | None:
+    """The body with ``stream_options.include_usage`` added, or None if the caller chose."""
+    if isinstance(extra, Mapping) and "stream_options" in extra:
+        return None
+    options = body.get("stream_options")
+    if isinstance(options, Mapping):
+        if "include_usage" in options:
+            return None
+        return {**body, "stream_options": {**options, "include_usage": True}}
+    if options is not None:
+        return None
+    return {**body, "stream_options": {"include_usage": True}}
+
+
+class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """OpenTelemetry instrumentor (entry point ``llmtrace_openai``) for the openai SDK."""
+
+    _patch: OpenAIPatch | None = None
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return ("openai >= 1.0",)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        patch = OpenAIPatch()
+        sync_name, async_name = _TARGETS
+        wrapt.wrap_function_wrapper(_MODULE, sync_name, patch.sync_wrapper())
+        wrapt.wrap_function_wrapper(_MODULE, async_name, patch.async_wrapper())
+        OpenAIInstrumentor._patch = patch
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        from openai import _base_client
+
+        unwrap(_base_client.SyncAPIClient, "request")
+        unwrap(_base_client.AsyncAPIClient, "request")
+        OpenAIInstrumentor._patch = None

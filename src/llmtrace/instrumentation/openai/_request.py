@@ -1,0 +1,159 @@
+"""Request phase: which endpoint a call goes to, and what its body says (pure functions).
+
+    endpoint = endpoint_for("post", "/chat/completions")    # None: not an LLM call
+    inv = invocation_for(endpoint, body, server)             # LLMInvocation, not started
+    inv.start(); if inv.capture_content: add_request_content(inv, endpoint, body)
+
+Adding an endpoint is one row in ``_ENDPOINTS`` plus, when its shapes are new,
+one extractor: the wrapper around the client's request method never changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ... import semconv
+from ..._invocation import LLMInvocation
+from . import _messages as msg
+from ._providers import Server
+
+# Endpoint kinds: which extractors read the body, the response and the stream.
+CHAT = "chat"
+COMPLETION = "completion"
+EMBEDDINGS = "embeddings"
+RESPONSES = "responses"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    kind: str
+    operation: str
+
+
+_ENDPOINTS: dict[str, Endpoint] = {
+    "/chat/completions": Endpoint(CHAT, semconv.OP_CHAT),
+    "/completions": Endpoint(COMPLETION, semconv.OP_TEXT_COMPLETION),
+    "/embeddings": Endpoint(EMBEDDINGS, semconv.OP_EMBEDDINGS),
+    "/responses": Endpoint(RESPONSES, semconv.OP_CHAT),
+}
+# Longest first, so "/chat/completions" wins over "/completions" as a suffix.
+_SUFFIXES = sorted(_ENDPOINTS, key=len, reverse=True)
+
+
+def endpoint_for(method: Any, url: Any) -> Endpoint | None:
+    """The LLM endpoint a request goes to, or None (files, models, retrieve, ...)."""
+    if not isinstance(url, str) or not isinstance(method, str) or method.lower() != "post":
+        return None
+    found = _ENDPOINTS.get(url)
+    if found is not None:
+        return found
+    path = url.split("?", 1)[0].rstrip("/")
+    if "/deployments/" in path:  # Azure: /deployments/{name}/chat/completions
+        for suffix in _SUFFIXES:
+            if path.endswith(suffix):
+                return _ENDPOINTS[suffix]
+    return _ENDPOINTS.get(path)
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _stop(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and value and all(isinstance(s, str) for s in value):
+        return list(value)
+    return None
+
+
+def _output_type(format_type: Any) -> str | None:
+    if format_type in ("json_object", "json_schema"):
+        return "json"
+    return format_type if isinstance(format_type, str) else None
+
+
+def _conversation_id(body: Mapping[str, Any]) -> str | None:
+    conversation = body.get("conversation")
+    if isinstance(conversation, str):
+        return conversation
+    if isinstance(conversation, Mapping):
+        return _str(conversation.get("id"))
+    return None
+
+
+def invocation_for(endpoint: Endpoint, body: Any, server: Server) -> LLMInvocation:
+    """An unstarted ``LLMInvocation`` with everything the request body tells."""
+    inv = LLMInvocation(operation=endpoint.operation, provider=server.provider)
+    inv.server_address = server.address
+    inv.server_port = server.port
+    if not isinstance(body, Mapping):
+        return inv
+    inv.request_model = _str(body.get("model"))
+    kind = endpoint.kind
+    if kind == EMBEDDINGS:
+        fmt = _str(body.get("encoding_format"))
+        inv.encoding_formats = [fmt] if fmt else None
+        return inv
+    inv.temperature = _float(body.get("temperature"))
+    inv.top_p = _float(body.get("top_p"))
+    stream = body.get("stream")
+    inv.stream = stream if isinstance(stream, bool) else None
+    tier = _str(body.get("service_tier"))
+    inv.request_service_tier = tier if tier != "auto" else None
+    if kind == RESPONSES:
+        inv.max_tokens = _int(body.get("max_output_tokens"))
+        text = body.get("text")
+        if isinstance(text, Mapping) and isinstance(text.get("format"), Mapping):
+            inv.output_type = _output_type(text["format"].get("type"))
+        inv.conversation_id = _conversation_id(body)
+        return inv
+    max_tokens = body.get("max_completion_tokens")
+    inv.max_tokens = _int(max_tokens if max_tokens is not None else body.get("max_tokens"))
+    inv.seed = _int(body.get("seed"))
+    inv.stop_sequences = _stop(body.get("stop"))
+    inv.choice_count = _int(body.get("n"))
+    inv.frequency_penalty = _float(body.get("frequency_penalty"))
+    inv.presence_penalty = _float(body.get("presence_penalty"))
+    response_format = body.get("response_format")
+    if isinstance(response_format, Mapping):
+        inv.output_type = _output_type(response_format.get("type"))
+    return inv
+
+
+def add_request_content(inv: LLMInvocation, endpoint: Endpoint, body: Any) -> None:
+    """Input messages, system instructions and tool definitions (content capture only)."""
+    if not isinstance(body, Mapping):
+        return
+    kind = endpoint.kind
+    if kind == CHAT:
+        inv.input_messages = msg.chat_input_messages(body.get("messages"))
+        inv.tool_definitions = msg.tool_definitions(body.get("tools") or body.get("functions"))
+    elif kind == COMPLETION:
+        inv.input_messages = msg.completion_input_messages(body.get("prompt"))
+    elif kind == RESPONSES:
+        inv.input_messages = msg.responses_input_messages(body.get("input"))
+        inv.system_instructions = msg.system_instructions(body.get("instructions"))
+        inv.tool_definitions = msg.tool_definitions(body.get("tools"))
+
+
+def estimation_input(endpoint: Endpoint, body: Any) -> Any:
+    """What ``tokens.estimate_usage`` counts as the input of this request."""
+    if not isinstance(body, Mapping):
+        return None
+    key = {CHAT: "messages", COMPLETION: "prompt", RESPONSES: "input"}.get(endpoint.kind)
+    return body.get(key) if key else None

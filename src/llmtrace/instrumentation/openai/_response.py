@@ -1,0 +1,131 @@
+"""Response phase: fill an ``LLMInvocation`` from a response body (pure functions).
+
+    apply_response(inv, CHAT, completion)     # a ChatCompletion, or the JSON dict of one
+
+Works on the SDK's pydantic objects and on plain dicts alike; a field that is
+missing or of an unexpected type is skipped, so an unknown shape yields the
+fields that could be read and never an exception. Output messages are built
+only when ``inv.capture_content`` is on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import semconv
+from ..._invocation import LLMInvocation
+from ...tokens import usage_from_openai
+from . import _messages as msg
+from ._messages import as_list, get
+from ._request import CHAT, COMPLETION, EMBEDDINGS, RESPONSES
+
+_INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def apply_response(inv: LLMInvocation, kind: str, data: Any) -> None:
+    """Copy what ``data`` (the parsed response of a ``kind`` endpoint) tells into ``inv``."""
+    if data is None or isinstance(data, (str, bytes, int, float, bool)):
+        return
+    inv.response_id = _str(get(data, "id")) or inv.response_id
+    inv.response_model = _str(get(data, "model")) or inv.response_model
+    usage = usage_from_openai(get(data, "usage"))
+    if usage is not None:
+        inv.usage = usage
+    if kind in (CHAT, COMPLETION):
+        _apply_choices(inv, kind, data)
+    elif kind == RESPONSES:
+        _apply_responses(inv, data)
+    elif kind == EMBEDDINGS:
+        inv.embedding_dimensions = embedding_dimensions(get(data, "data"))
+
+
+def _apply_choices(inv: LLMInvocation, kind: str, data: Any) -> None:
+    inv.system_fingerprint = _str(get(data, "system_fingerprint"))
+    inv.response_service_tier = _str(get(data, "service_tier"))
+    choices = as_list(get(data, "choices"))
+    reasons = [r for r in (get(c, "finish_reason") for c in choices) if isinstance(r, str)]
+    inv.finish_reasons = reasons or None
+    if kind == CHAT:
+        names = [n for c in choices for n in tool_call_names(get(c, "message"))]
+        set_tool_calls(inv, names)
+        if inv.capture_content:
+            inv.output_messages = msg.chat_output_messages(choices)
+    elif inv.capture_content:
+        inv.output_messages = msg.completion_output_messages(choices)
+
+
+def tool_call_names(message: Any) -> list[str]:
+    """Names of the tools a chat message asks to call."""
+    names = []
+    for call in as_list(get(message, "tool_calls")):
+        spec = get(call, "function") or get(call, "custom")
+        name = get(spec, "name")
+        if isinstance(name, str):
+            names.append(name)
+    function_call = get(message, "function_call")
+    if function_call is not None and isinstance(get(function_call, "name"), str):
+        names.append(get(function_call, "name"))
+    return names
+
+
+def set_tool_calls(inv: LLMInvocation, names: list[str]) -> None:
+    if names:
+        inv.attributes[semconv.LLMTRACE_RESPONSE_TOOL_CALLS] = names
+
+
+def _apply_responses(inv: LLMInvocation, data: Any) -> None:
+    inv.response_service_tier = _str(get(data, "service_tier")) or inv.response_service_tier
+    conversation = get(data, "conversation")
+    if inv.conversation_id is None and conversation is not None:
+        inv.conversation_id = _str(get(conversation, "id"))
+    output = as_list(get(data, "output"))
+    names = [
+        item_name
+        for item in output
+        if get(item, "type") in ("function_call", "custom_tool_call")
+        and isinstance(item_name := get(item, "name"), str)
+    ]
+    set_tool_calls(inv, names)
+    reason = responses_finish_reason(data, bool(names))
+    inv.finish_reasons = [reason] if reason else None
+    if inv.capture_content:
+        inv.output_messages = msg.responses_output_messages(output, reason)
+
+
+def responses_finish_reason(data: Any, has_tool_calls: bool) -> str | None:
+    """Responses have a status, not a finish reason; map it onto chat's values."""
+    status = get(data, "status")
+    if status == "completed":
+        return "tool_calls" if has_tool_calls else "stop"
+    if status == "incomplete":
+        reason = get(get(data, "incomplete_details"), "reason")
+        if isinstance(reason, str):
+            return _INCOMPLETE_REASONS.get(reason, reason)
+        return "incomplete"
+    if status == "failed":
+        return "error"
+    return status if status == "cancelled" else None
+
+
+def embedding_dimensions(data: Any) -> int | None:
+    """Length of the first embedding (a float list, or base64 of float32 values)."""
+    items = as_list(data)
+    if not items:
+        return None
+    vector = get(items[0], "embedding")
+    if isinstance(vector, (list, tuple)):
+        return len(vector)
+    if isinstance(vector, str):
+        padding = len(vector) - len(vector.rstrip("="))
+        return (len(vector) * 3 // 4 - padding) // 4
+    return None
+
+
+def status_code_of(exc: BaseException) -> int | None:
+    """The HTTP status of an ``openai.APIStatusError`` (None for timeouts, connection errors)."""
+    code = getattr(exc, "status_code", None)
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
