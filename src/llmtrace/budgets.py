@@ -24,6 +24,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Literal, TypeAlias
 
+from ._cm import AsyncWithMixin
 from ._errors import ConfigurationError, LLMTraceError, internal_errors, logger
 
 OnExceed: TypeAlias = Literal["warn", "raise"] | Callable[["budget"], object]
@@ -48,7 +49,9 @@ _active: contextvars.ContextVar[tuple[budget, ...]] = contextvars.ContextVar(
 )
 
 
-class budget:  # lower case: used like a function, `with llmtrace.budget(...)`
+class budget(
+    AsyncWithMixin["budget"]
+):  # lower case: used like a function, `with llmtrace.budget(...)`
     """A spending limit for the LLM calls made inside a ``with`` / ``async with`` block."""
 
     __slots__ = ("_handled", "_lock", "_spent", "_tokens", "max_usd", "name", "on_exceed")
@@ -110,17 +113,6 @@ class budget:  # lower case: used like a function, `with llmtrace.budget(...)`
                 _active.reset(token)
             except ValueError:  # exited in another context: just drop this budget there
                 _active.set(tuple(b for b in _active.get() if b is not self))
-
-    async def __aenter__(self) -> budget:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
 
     # -- accounting --------------------------------------------------------------------------
     def _add(self, cost_usd: float) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 from opentelemetry.util.types import AttributeValue
 
+from ._cm import AsyncWithMixin
 from ._errors import internal_errors
 from ._invocation import LLMInvocation
 from .pricing import Cost
@@ -84,7 +85,7 @@ def llm_call(
     return LLMCall(invocation)
 
 
-class LLMCall:
+class LLMCall(AsyncWithMixin["LLMCall"]):
     """The handle of a manual LLM span: record what the call sent and received."""
 
     __slots__ = ("_input", "_output", "invocation")
@@ -236,17 +237,6 @@ class LLMCall:
             self.invocation.fail(exc)
         else:
             self.invocation.stop()
-
-    async def __aenter__(self) -> LLMCall:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
 
     def _estimate(self) -> None:
         inv = self.invocation

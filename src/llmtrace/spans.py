@@ -26,7 +26,8 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from . import _rollup, semconv
-from ._errors import internal_errors, logger
+from ._cm import AsyncWithMixin
+from ._errors import internal_errors, is_strict, logger, report_internal_error
 from ._runtime import runtime
 from ._serialize import to_json
 
@@ -50,6 +51,18 @@ _NAME_KEYS: dict[str, str] = {
 _PREFIXED_NAMES = frozenset({"workflow", "agent", "tool"})
 
 _SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
+_INTERNAL = SpanKind.INTERNAL
+
+
+def swallow(exc: Exception) -> None:
+    """The never-raise guard for hot paths, as ``except Exception as exc: swallow(exc)``.
+
+    Same contract as ``with internal_errors`` (re-raise under the test suite,
+    else log once), without a context manager's two method calls per use.
+    """
+    if is_strict():
+        raise exc
+    report_internal_error(exc)
 
 
 def check_kind(kind: str) -> str:
@@ -92,15 +105,27 @@ def redacted(value: Any) -> tuple[bool, Any]:
     try:
         return True, hook(value)
     except Exception as exc:  # noqa: BLE001 - the hook is user code; drop content, keep span
-        logger.warning("llmtrace: the redact hook raised %r; content dropped", exc)
+        # Once per exception type, and never its message: it may quote the content.
+        name = type(exc).__qualname__
+        if name not in _hook_failures:
+            _hook_failures.add(name)
+            logger.warning(
+                "llmtrace: the redact hook raised %s; content is dropped whenever it fails "
+                "(its message is not logged, as it may contain the content)",
+                name,
+            )
         return False, None
+
+
+_hook_failures: set[str] = set()
 
 
 def content_attribute(value: Any) -> str | None:
     """Redact and serialise content for an attribute, or None when the hook drops it."""
-    keep, value = redacted(value)
-    if not keep:
-        return None
+    if runtime.redact is not None:
+        keep, value = redacted(value)
+        if not keep:
+            return None
     return to_json(value, runtime.max_attribute_bytes)
 
 
@@ -160,34 +185,40 @@ class TracedSpan:
             otel_context.detach(token)  # type: ignore[arg-type]
 
     def end(self, exception: BaseException | None = None) -> None:
-        self.detach()
+        if self._token is not None:
+            self.detach()
         if self._ended:
             return
         self._ended = True
-        with internal_errors:
-            span = self.span
-            if span.is_recording():
-                if exception is not None:
-                    _record_error(span, exception)
-                context = span.get_span_context()
-                parent = getattr(span, "parent", None)
-                _rollup.finish_span(span, context.span_id, parent.span_id if parent else None)
-        self.span.end()
+        span = self.span
+        # Roll-up totals exist only under spans with LLM calls beneath; skip the
+        # lookups (and the guard) for the common span that has none.
+        if exception is not None or _rollup.pending():
+            with internal_errors:
+                if span.is_recording():
+                    if exception is not None:
+                        _record_error(span, exception)
+                    context = span.get_span_context()
+                    parent = getattr(span, "parent", None)
+                    _rollup.finish_span(span, context.span_id, parent.span_id if parent else None)
+        span.end()
 
     def _set_content(self, key: str, value: Any) -> None:
-        with internal_errors:
-            if self.span.is_recording():
+        span = self.span
+        try:
+            if span.is_recording():
                 text = content_attribute(value)
                 if text is not None:
-                    self.span.set_attribute(key, text)
-                    tool_key = _TOOL_CONTENT_KEYS.get((self._kind, key))
-                    if tool_key:
-                        self.span.set_attribute(tool_key, text)
+                    span.set_attribute(key, text)
+                    if self._kind == "tool":
+                        span.set_attribute(_TOOL_CONTENT_KEYS[key], text)
+        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(exc)
 
 
 _TOOL_CONTENT_KEYS = {
-    ("tool", semconv.LLMTRACE_INPUT): semconv.GEN_AI_TOOL_CALL_ARGUMENTS,
-    ("tool", semconv.LLMTRACE_OUTPUT): semconv.GEN_AI_TOOL_CALL_RESULT,
+    semconv.LLMTRACE_INPUT: semconv.GEN_AI_TOOL_CALL_ARGUMENTS,
+    semconv.LLMTRACE_OUTPUT: semconv.GEN_AI_TOOL_CALL_RESULT,
 }
 
 
@@ -202,9 +233,33 @@ def _attribute(value: Any) -> AttributeValue:
 def _record_error(span: Span, exception: BaseException) -> None:
     if not span.is_recording():
         return
-    span.record_exception(exception, escaped=True)
-    span.set_status(Status(StatusCode.ERROR, f"{type(exception).__name__}: {exception}"[:512]))
+    record_error(span, exception)
     span.set_attribute(semconv.ERROR_TYPE, type(exception).__qualname__)
+
+
+def record_error(span: Span, exception: BaseException) -> None:
+    """Exception event and ERROR status, even for an exception whose ``__str__`` raises."""
+    description = describe_exception(exception)
+    try:
+        span.record_exception(exception, escaped=True)
+    except Exception:  # noqa: BLE001 - the SDK calls str(exception), which may raise
+        span.add_event(
+            "exception",
+            {
+                semconv.EXCEPTION_TYPE: type(exception).__qualname__,
+                semconv.EXCEPTION_MESSAGE: description,
+            },
+        )
+    span.set_status(Status(StatusCode.ERROR, description))
+
+
+def describe_exception(exception: BaseException) -> str:
+    """``Type: message`` in at most 512 characters; never raises."""
+    try:
+        message = str(exception)
+    except Exception:  # noqa: BLE001 - user exceptions may raise from __str__
+        message = "<str() failed>"
+    return f"{type(exception).__name__}: {message}"[:512]
 
 
 def start(
@@ -217,9 +272,27 @@ def start(
 ) -> TracedSpan | None:
     """Start a span, or return None when tracing is off or suppressed (the fast path)."""
     tracer = runtime.tracer()
-    if tracer is None or suppressed():
+    if tracer is None:
         return None
-    span = tracer.start_span(name, context=context, kind=SpanKind.INTERNAL, attributes=attributes)
+    return start_with(tracer, name, kind, attributes, capture_input, capture_output, context)
+
+
+def start_with(
+    tracer: trace.Tracer,
+    name: str,
+    kind: str,
+    attributes: Mapping[str, AttributeValue] | None,
+    capture_input: bool | None,
+    capture_output: bool | None,
+    context: Context | None = None,
+) -> TracedSpan | None:
+    """``start()`` with the tracer already looked up (None when suppressed)."""
+    current = otel_context.get_current()
+    if current.get(_SUPPRESS_KEY):
+        return None
+    # Handing the SDK the context it would look up anyway saves its sampler and
+    # processors looking it up again, one by one.
+    span = tracer.start_span(name, current if context is None else context, _INTERNAL, attributes)
     capture_default = runtime.capture_content
     return TracedSpan(
         span,
@@ -244,7 +317,7 @@ class _NoSpan(TracedSpan):
 _NO_SPAN = _NoSpan()
 
 
-class span:
+class span(AsyncWithMixin[TracedSpan]):
     """Open a span for a block of code; works with ``with`` and ``async with``."""
 
     __slots__ = ("_attributes", "_capture", "_kind", "_name", "_traced")
@@ -288,14 +361,3 @@ class span:
         if traced is not None:
             with internal_errors:
                 traced.end(exc)
-
-    async def __aenter__(self) -> TracedSpan:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)

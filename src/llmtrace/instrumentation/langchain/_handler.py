@@ -143,13 +143,7 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with internal_errors:
-            run = registry.pop(run_id, self)
-            if run is not None and run.traced is not None:
-                try:
-                    if run.traced._capture_output and run.traced.is_recording:
-                        run.traced.set_output(ex.simplify(outputs))
-                finally:  # a failed extraction must not leave the span open
-                    run.traced.end()
+            _end_with_output(registry.pop(run_id, self), ex.simplify, outputs)
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         with internal_errors:
@@ -208,13 +202,7 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with internal_errors:
-            run = registry.pop(run_id, self)
-            if run is not None and run.traced is not None:
-                try:
-                    if run.traced._capture_output and run.traced.is_recording:
-                        run.traced.set_output(ex.tool_output(output))
-                finally:  # a failed extraction must not leave the span open
-                    run.traced.end()
+            _end_with_output(registry.pop(run_id, self), ex.tool_output, output)
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         with internal_errors:
@@ -493,6 +481,17 @@ def _prompt_attributes(
         inputs if isinstance(inputs, Mapping) else None,
         version=version if isinstance(version, (str, int)) else None,
     )
+
+
+def _end_with_output(run: Run | None, convert: Callable[[Any], Any], output: Any) -> None:
+    """End a run's span, recording its output (converted) when content capture is on."""
+    if run is None or run.traced is None:
+        return
+    try:
+        if run.traced._capture_output and run.traced.is_recording:
+            run.traced.set_output(convert(output))
+    finally:  # a failed extraction must not leave the span open
+        run.traced.end()
 
 
 def _end_with_error(run: Run | None, error: BaseException) -> None:
