@@ -534,8 +534,8 @@ def test_activate_prompt_scopes_a_plain_template(captured: SpanCapture) -> None:
 # -- through the real instrumentations --------------------------------------------------
 def test_openai_calls_carry_the_prompt_and_model_version(captured: SpanCapture) -> None:
     import httpx
-
     import openai
+
     from llmtrace.instrumentation.openai import instrument_openai, uninstrument_openai
 
     def reply(request: httpx.Request) -> httpx.Response:

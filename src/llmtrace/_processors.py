@@ -15,8 +15,9 @@ process must keep promises the SDK's does not::
 - Ending a span only appends it to a bounded queue: the app never waits for
   the network, whatever the collector does.
 - A full queue drops the new span and counts it (``dropped``); losses are
-  logged once when a burst starts and summarised once when it ends, never one
-  line per span. Spans in batches the exporter gave up on are counted in
+  logged once when a burst starts (with a reminder a minute while it lasts)
+  and summarised once when the exporter has caught up, never one line per
+  span. Spans in batches the exporter gave up on are counted in
   ``failed``; ``exported`` counts the ones delivered. Every span that reaches
   the processor is in exactly one of ``exported``, ``failed``, ``dropped`` or
   still queued.
@@ -28,23 +29,27 @@ process must keep promises the SDK's does not::
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from opentelemetry import baggage
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import Link, Status
 
-from ._errors import internal_errors, logger
+from ._errors import internal_errors, logger, report_internal_error
 from .context import BAGGAGE_KEYS, SCOPE_KEY, SessionScope
 
 _REMINDER_INTERVAL_S = 60.0
 _SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ContextAttributesProcessor(SpanProcessor):
@@ -182,8 +187,13 @@ class ExportProcessor(SpanProcessor):
 
     @property
     def queued(self) -> int:
-        """Spans waiting in the queue or being exported right now."""
-        return len(self._queue) + self._in_flight
+        """Spans waiting in the queue (never more than ``max_queue_size``)."""
+        return len(self._queue)
+
+    @property
+    def sending(self) -> int:
+        """Spans in the batch being exported right now (at most one batch)."""
+        return self._in_flight
 
     # -- SpanProcessor ---------------------------------------------------------------
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
@@ -203,8 +213,6 @@ class ExportProcessor(SpanProcessor):
         if full:
             self._drops.add(1)
             return
-        if self._drops.in_burst:
-            self._drops.end()
         if size >= self._batch_size:
             self._wake.set()
 
@@ -269,26 +277,28 @@ class ExportProcessor(SpanProcessor):
         self._worker.start()
 
     def _run(self) -> None:
-        try:
-            while True:
-                self._wake.wait(self._delay_s)
-                with self._lock:
-                    self._wake.clear()
-                    waiters, self._flush_waiters = self._flush_waiters, []
-                    stopping = self._stopping
+        while True:
+            self._wake.wait(self._delay_s)
+            with self._lock:
+                self._wake.clear()
+                waiters, self._flush_waiters = self._flush_waiters, []
+                stopping = self._stopping
+            try:
                 self._export_queued()
+            except Exception as exc:  # noqa: BLE001 - one bad batch must not stop all exports
+                report_internal_error(exc)
+            finally:
                 for waiter in waiters:
                     waiter.set()
-                if stopping:
-                    return
-        except BaseException:  # noqa: BLE001 - log why exporting stopped; the app goes on
-            logger.warning("llmtrace: the export thread stopped unexpectedly", exc_info=True)
+            if stopping:
+                return
 
     def _export_queued(self) -> None:
         while True:
             with self._lock:
                 if self._abandon or not self._queue:
-                    return
+                    caught_up = not self._queue
+                    break
                 count = min(self._batch_size, len(self._queue))
                 batch = [self._queue.popleft() for _ in range(count)]
                 self._in_flight = count
@@ -297,17 +307,23 @@ class ExportProcessor(SpanProcessor):
             finally:
                 with self._lock:
                     self._in_flight = 0
+        # A burst of drops ends when the exporter has emptied the queue, not at the first
+        # free slot: an exporter that is merely too slow then logs one line, not one a batch.
+        if caught_up and self._drops.in_burst:
+            self._drops.end()
 
     def _export(self, batch: Sequence[ReadableSpan]) -> None:
         if self._replace_exporter and self._factory is not None:
             self._replace_exporter = False
             with internal_errors:
                 self.exporter = self._factory()
+        with internal_errors:
+            batch = encodable(batch)
         token = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
         try:
             result = self.exporter.export(batch)
         except Exception as exc:  # noqa: BLE001 - a broken exporter loses the batch, not the app
-            self._failures.add(len(batch), f" ({type(exc).__name__}: {exc})", exc)
+            self._failures.add(len(batch), f" ({type(exc).__qualname__})", exc)
             return
         finally:
             otel_context.detach(token)
@@ -345,3 +361,86 @@ def _register_fork_hook(processor: ExportProcessor) -> None:
             alive._after_fork()
 
     os.register_at_fork(after_in_child=after_in_child)
+
+
+# -- strings the OTLP encoder accepts ---------------------------------------------------------
+
+
+def encodable(batch: Sequence[ReadableSpan]) -> Sequence[ReadableSpan]:
+    """The batch with lone surrogates in its strings replaced by U+FFFD.
+
+    ``json.loads`` of a bad ``\\ud83d`` escape, or a user's string, can carry a lone
+    surrogate into an attribute; protobuf cannot encode it and the OTLP exporter would
+    then fail the whole batch, losing every span in it. Spans are copied only when needed.
+    """
+    if all(_clean_span(span) for span in batch):
+        return batch
+    return [span if _clean_span(span) else _cleaned_span(span) for span in batch]
+
+
+def _clean_text(text: str | None) -> bool:
+    return text is None or text.isascii() or _SURROGATE.search(text) is None
+
+
+def _clean_value(value: Any) -> bool:
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, (tuple, list)):
+        return all(_clean_value(item) for item in value)
+    return True
+
+
+def _clean_attributes(attributes: Mapping[str, Any] | None) -> bool:
+    return not attributes or all(
+        _clean_text(key) and _clean_value(value) for key, value in attributes.items()
+    )
+
+
+def _clean_span(span: ReadableSpan) -> bool:
+    return (
+        _clean_text(span.name)
+        and _clean_attributes(span.attributes)
+        and _clean_text(span.status.description)
+        and all(_clean_text(e.name) and _clean_attributes(e.attributes) for e in span.events)
+        and all(_clean_attributes(link.attributes) for link in span.links)
+    )
+
+
+def _fix_text(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _fix_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return _fix_text(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_fix_value(item) for item in value)
+    return value
+
+
+def _fix_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {_fix_text(k): _fix_value(v) for k, v in (attributes or {}).items()}
+
+
+def _cleaned_span(span: ReadableSpan) -> ReadableSpan:
+    status = span.status
+    return ReadableSpan(
+        name=_fix_text(span.name),
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=_fix_attributes(span.attributes),
+        events=[
+            Event(_fix_text(e.name), _fix_attributes(e.attributes), e.timestamp)
+            for e in span.events
+        ],
+        links=[Link(link.context, _fix_attributes(link.attributes)) for link in span.links],
+        kind=span.kind,
+        status=Status(
+            status.status_code,
+            _fix_text(status.description) if status.description else status.description,
+        ),
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )

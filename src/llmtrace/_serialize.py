@@ -14,8 +14,10 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import json.encoder
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from json.encoder import encode_basestring
 from typing import Any
 
 TRUNCATION_MARKER = "…[truncated]"
@@ -55,6 +57,12 @@ def _safe_repr(value: Any) -> str:
             return "<unrepresentable>"
 
 
+# Exact types that _to_tree returns unchanged (floats may be NaN) and that _cut keeps as they are.
+_SAME_IN_TREE = frozenset({str, int, bool, type(None)})
+_SAME_WHEN_CUT = frozenset({int, float, bool, type(None)})
+_SAME_IN_BOTH = _SAME_IN_TREE & _SAME_WHEN_CUT
+
+
 def _to_tree(value: Any, depth: int, active: set[int]) -> Any:
     """Convert to plain JSON types, breaking cycles and limiting depth."""
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -68,13 +76,18 @@ def _to_tree(value: Any, depth: int, active: set[int]) -> Any:
         return "<circular>"
     active.add(ident)
     try:
+        # Leaves that convert to themselves are kept inline: a call per leaf is most of the cost.
         if isinstance(value, Mapping):
             return {
-                k if isinstance(k, str) else _safe_repr(k): _to_tree(v, depth + 1, active)
+                k if isinstance(k, str) else _safe_repr(k): (
+                    v if type(v) in _SAME_IN_TREE else _to_tree(v, depth + 1, active)
+                )
                 for k, v in list(value.items())
             }
         if isinstance(value, (list, tuple)):
-            return [_to_tree(v, depth + 1, active) for v in value]
+            return [
+                v if type(v) in _SAME_IN_TREE else _to_tree(v, depth + 1, active) for v in value
+            ]
         try:
             converted = _default(value)
         except Exception:  # noqa: BLE001 - model_dump/asdict/tolist of a user object
@@ -86,24 +99,72 @@ def _to_tree(value: Any, depth: int, active: set[int]) -> Any:
         active.discard(ident)
 
 
+def _compact_encoders(
+    default: Callable[[Any], Any], allow_nan: bool
+) -> tuple[Callable[[Any], str], Callable[[Any], str]]:
+    """``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` minus its per-call setup.
+
+    ``JSONEncoder.encode`` builds closures and a new C encoder on every call,
+    which costs more than encoding a small value. The first function returned
+    builds only the C encoder per call (with a fresh circular-reference table,
+    so cycles still raise at once); the second reuses one encoder without that
+    table, for values that cannot contain themselves (scalars, flat lists and
+    dicts). Where the C accelerator is missing or differs, both are the plain
+    encoder.
+    """
+    plain = json.JSONEncoder(
+        ensure_ascii=False, separators=(",", ":"), default=default, allow_nan=allow_nan
+    ).encode
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return plain, plain
+    args = (default, encode_basestring, None, ":", ",", False, False, allow_nan)
+
+    def encode(value: Any) -> str:
+        if isinstance(value, str):
+            return encode_basestring(value)
+        return "".join(make({}, *args)(value, 0))
+
+    try:
+        shared = make(None, *args)
+
+        def encode_acyclic(value: Any) -> str:
+            if isinstance(value, str):
+                return encode_basestring(value)
+            return "".join(shared(value, 0))
+
+        sample = {"a": [1, 2.5, None, True, "é\n"], "b": {"c": -3}}
+        if encode(sample) == plain(sample) == encode_acyclic(sample):
+            return encode, encode_acyclic
+    except Exception:  # noqa: BLE001 - an interpreter whose private encoder differs
+        pass
+    return plain, plain
+
+
 # allow_nan=False: NaN/Infinity are not JSON; they take the slow path and become strings.
-_encode = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), default=_default, allow_nan=False
-).encode
+_encode, _encode_acyclic = _compact_encoders(_default, allow_nan=False)
+# Trees from _to_tree/_cut are new containers all the way down: no cycles to look for.
+_encode_tree = _compact_encoders(_safe_repr, allow_nan=True)[1]
+_SCALARS = frozenset({int, float, bool, type(None)})
 
 
 def _byte_len(text: str) -> int:
     # Fast path: every char is at most 4 bytes in UTF-8; encode only when it may matter.
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def to_json(value: Any, max_bytes: int) -> str:
     """Serialise ``value`` to JSON of at most ``max_bytes`` UTF-8 bytes. Never raises."""
     if isinstance(value, str):
-        text = _fast_json_str(value)
+        if len(value) + 2 > max_bytes:  # cannot fit: skip encoding what will be cut
+            return _shrink(value, max_bytes)
+        text = encode_basestring(value)
     else:
+        size, flat = _scan(value)
+        if size > max_bytes:
+            return _shrink(value, max_bytes)
         try:
-            text = _encode(value)
+            text = _encode_acyclic(value) if flat else _encode(value)
         except Exception:  # noqa: BLE001 - circular, raising __repr__, exotic keys...
             text = _slow_encode(_to_tree(value, 0, set()))
     if len(text) <= max_bytes // 4 or _byte_len(text) <= max_bytes:
@@ -111,29 +172,105 @@ def to_json(value: Any, max_bytes: int) -> str:
     return _shrink(value, max_bytes)
 
 
-def _fast_json_str(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
+def _scan(value: Any) -> tuple[int, bool]:
+    """A cheap look at a scalar or a plain dict/list/tuple before encoding it.
+
+    Returns the bytes its direct string items need at least (over the budget
+    means it must be shrunk anyway) and whether it holds only scalars (so it
+    cannot contain itself).
+    """
+    kind = type(value)
+    if kind in _SCALARS:
+        return 0, True
+    if kind is dict:
+        items: Any = value.values()
+    elif kind is list or kind is tuple:
+        items = value
+    else:
+        return 0, False
+    size = 0
+    flat = True
+    for item in items:
+        item_kind = type(item)
+        if item_kind is str:
+            size += len(item) + 2
+        elif item_kind not in _SCALARS:
+            flat = False
+    return size, flat
 
 
 def _slow_encode(tree: Any) -> str:
     try:
-        return json.dumps(tree, ensure_ascii=False, separators=(",", ":"), default=_safe_repr)
+        return _encode_tree(tree)
     except Exception:  # noqa: BLE001 - last resort; should be unreachable after _to_tree
         return json.dumps("<unserializable>")
 
 
 def _shrink(value: Any, max_bytes: int) -> str:
+    limit = max(16, max_bytes // 2)
+    # The first cut nearly always fits, so take it in one pass over the value;
+    # the loop below repeats it (and handles failures) when it does not.
+    try:
+        text = _slow_encode(_cut_tree(value, limit, max(1, limit // 8), 0, set()))
+        fits = _byte_len(text) <= max_bytes
+    except Exception:  # noqa: BLE001 - the full path below meets the same value again
+        fits = False
+    if fits:
+        return text
     try:
         tree = _to_tree(value, 0, set())
     except Exception:  # noqa: BLE001
         tree = _safe_repr(value)
-    limit = max(16, max_bytes // 2)
     while limit >= 16:
         text = _slow_encode(_cut(tree, limit, max(1, limit // 8)))
         if _byte_len(text) <= max_bytes:
             return text
         limit //= 2
     return _truncated_string(_slow_encode(tree), max_bytes)
+
+
+def _cut_tree(value: Any, max_str: int, max_items: int, depth: int, active: set[int]) -> Any:
+    """``_cut(_to_tree(value, depth, active), max_str, max_items)``, in one pass for plain data.
+
+    Exact dicts, lists and tuples are converted and cut together, touching
+    only the items that survive the cut; anything else takes the two steps.
+    """
+    kind = type(value)
+    if kind is str:
+        return value if len(value) <= max_str else value[:max_str] + TRUNCATION_MARKER
+    if kind in _SAME_IN_BOTH:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else _cut(repr(value), max_str, max_items)
+    if (kind is not dict and kind is not list and kind is not tuple) or depth >= _MAX_DEPTH:
+        return _cut(_to_tree(value, depth, active), max_str, max_items)
+    ident = id(value)
+    if ident in active:
+        return _cut("<circular>", max_str, max_items)
+    active.add(ident)
+    try:
+        if kind is dict:
+            keyed = {k if isinstance(k, str) else _safe_repr(k): v for k, v in value.items()}
+            cut = {
+                k[:max_str]: (
+                    v
+                    if type(v) in _SAME_IN_BOTH
+                    else _cut_tree(v, max_str, max_items, depth + 1, active)
+                )
+                for k, v in list(keyed.items())[:max_items]
+            }
+            if len(keyed) > max_items:
+                cut[TRUNCATION_MARKER] = f"{len(keyed) - max_items} more keys"
+            return cut
+        cut_list = [
+            v if type(v) in _SAME_IN_BOTH else _cut_tree(v, max_str, max_items, depth + 1, active)
+            for v in value[:max_items]
+        ]
+        if len(value) > max_items:
+            cut_list.append(f"{TRUNCATION_MARKER} {len(value) - max_items} more items")
+        return cut_list
+    finally:
+        active.discard(ident)
 
 
 def _cut(tree: Any, max_str: int, max_items: int) -> Any:
@@ -143,12 +280,18 @@ def _cut(tree: Any, max_str: int, max_items: int) -> Any:
         return tree[:max_str] + TRUNCATION_MARKER
     if isinstance(tree, dict):
         items = list(tree.items())
-        cut = {k[:max_str]: _cut(v, max_str, max_items) for k, v in items[:max_items]}
+        cut = {
+            k[:max_str]: v if type(v) in _SAME_WHEN_CUT else _cut(v, max_str, max_items)
+            for k, v in items[:max_items]
+        }
         if len(items) > max_items:
             cut[TRUNCATION_MARKER] = f"{len(items) - max_items} more keys"
         return cut
     if isinstance(tree, list):
-        cut_list = [_cut(v, max_str, max_items) for v in tree[:max_items]]
+        cut_list = [
+            v if type(v) in _SAME_WHEN_CUT else _cut(v, max_str, max_items)
+            for v in tree[:max_items]
+        ]
         if len(tree) > max_items:
             cut_list.append(f"{TRUNCATION_MARKER} {len(tree) - max_items} more items")
         return cut_list
@@ -168,5 +311,6 @@ def truncate_text(text: str, max_bytes: int) -> str:
     """Cut a plain (non-JSON) string to ``max_bytes`` UTF-8 bytes, marking the cut."""
     if len(text) <= max_bytes // 4 or _byte_len(text) <= max_bytes:
         return text
-    encoded = text.encode("utf-8")[: max(0, max_bytes - len(TRUNCATION_MARKER.encode()))]
+    encoded = text.encode("utf-8", "surrogatepass")
+    encoded = encoded[: max(0, max_bytes - len(TRUNCATION_MARKER.encode()))]
     return encoded.decode("utf-8", errors="ignore") + TRUNCATION_MARKER

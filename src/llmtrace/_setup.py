@@ -64,8 +64,19 @@ class Tracing:
 
     @property
     def dropped_spans(self) -> int:
-        """Spans dropped because the export queue was full (collector down or too slow)."""
+        """Spans never handed to the exporter: the queue was full (collector down or too
+        slow), or they were still queued when shutdown timed out."""
         return sum(getattr(p, "dropped", 0) for p in self._processors)
+
+    @property
+    def failed_spans(self) -> int:
+        """Spans in export batches the collector rejected or never answered (after retries)."""
+        return sum(getattr(p, "failed", 0) for p in self._processors)
+
+    @property
+    def exported_spans(self) -> int:
+        """Spans the collector accepted."""
+        return sum(getattr(p, "exported", 0) for p in self._processors)
 
     def force_flush(self, timeout: float | None = None) -> bool:
         """Export queued spans now; False if that did not finish within ``timeout`` seconds."""
@@ -394,7 +405,11 @@ def _otlp_meter_provider(settings: Settings) -> Any:
     resource_attributes = dict(settings.resource_attributes)
     if settings.service_name:
         resource_attributes["service.name"] = settings.service_name
-    reader = PeriodicExportingMetricReader(exporter)
+    # The reader's own export timeout defaults to 30 s; a dead collector must cost no more
+    # than export_timeout per attempt here either.
+    reader = PeriodicExportingMetricReader(
+        exporter, export_timeout_millis=settings.export_timeout * 1000
+    )
     return MeterProvider(metric_readers=[reader], resource=Resource.create(resource_attributes))
 
 
