@@ -44,8 +44,12 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Link, Status
 
-from ._errors import internal_errors, logger, report_internal_error
+from ._errors import internal_errors, logger, report_internal_error, swallow
 from .context import BAGGAGE_KEYS, SCOPE_KEY, SessionScope
+
+# Where the OpenTelemetry API keeps baggage in a Context; checked before the costlier
+# baggage.get_all(), since almost no span has baggage.
+_BAGGAGE_CONTEXT_KEY = baggage._BAGGAGE_KEY
 
 _REMINDER_INTERVAL_S = 60.0
 _SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
@@ -60,18 +64,20 @@ class ContextAttributesProcessor(SpanProcessor):
     """
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        with internal_errors:
+        # Runs for every span of every instrumentation: try/except, not a context manager.
+        try:
             ctx = parent_context if parent_context is not None else otel_context.get_current()
             scope = ctx.get(SCOPE_KEY)
             if isinstance(scope, SessionScope):
                 span.set_attributes(scope.attributes)
-                return
-            entries = baggage.get_all(ctx)
-            if entries:
+            elif ctx.get(_BAGGAGE_CONTEXT_KEY):
+                entries = baggage.get_all(ctx)
                 for key in BAGGAGE_KEYS:
                     value = entries.get(key)
                     if value is not None:
                         span.set_attribute(key, str(value))
+        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(exc)
 
     def on_end(self, span: ReadableSpan) -> None:
         return None

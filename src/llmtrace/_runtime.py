@@ -19,6 +19,24 @@ INSTRUMENTATION_NAME = "llmtrace"
 VERSION = "0.1.0"
 
 
+def _global_provider_reader() -> Callable[[], TracerProvider | None]:
+    """How to read the global TracerProvider; None means none was set (tracing off).
+
+    ``trace.get_tracer_provider()`` looks up OTEL_PYTHON_TRACER_PROVIDER in the
+    environment on every call until a provider is set, which would make the
+    tracing-off path of every decorated call read the environment. Reading the
+    API's module global gives the same answer, so that is used unless that
+    variable asks the API to load a provider itself.
+    """
+    if "OTEL_PYTHON_TRACER_PROVIDER" in os.environ or not hasattr(trace, "_TRACER_PROVIDER"):
+        return trace.get_tracer_provider
+
+    def read() -> TracerProvider | None:
+        return trace._TRACER_PROVIDER
+
+    return read
+
+
 def _env_flag(*names: str) -> bool:
     for name in names:
         raw = os.environ.get(name)
@@ -45,12 +63,15 @@ class Runtime:
         self.tracer_provider: TracerProvider | None = None
         self._tracer_source: object = None
         self._tracer: Tracer | None = None
+        self._global_provider = _global_provider_reader()
 
     def tracer(self) -> Tracer | None:
         """The tracer to use now, or None when tracing is off. Cheap: cached per provider."""
         provider = self.tracer_provider
         if provider is None:
-            provider = trace.get_tracer_provider()
+            provider = self._global_provider()
+            if provider is None:
+                return None
         if provider is self._tracer_source:
             return self._tracer
         return self._resolve(provider)

@@ -20,11 +20,19 @@ import inspect
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from typing import Any, TypeVar, overload
 
-import wrapt
 from opentelemetry.util.types import AttributeValue
 
-from ._errors import internal_errors
-from .spans import SpanKindName, TracedSpan, check_kind, span_name, start, static_attributes
+from . import semconv
+from ._errors import swallow
+from ._runtime import runtime
+from .spans import (
+    SpanKindName,
+    TracedSpan,
+    check_kind,
+    span_name,
+    start_with,
+    static_attributes,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -101,22 +109,35 @@ class _Spec:
     def begin(
         self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> TracedSpan | None:
-        traced = start(
-            self.span_name, self.kind, self.attributes, self.capture_input, self.capture_output
+        """Start the call's span, or None when tracing is off; raises only on llmtrace bugs."""
+        tracer = runtime.tracer()
+        if tracer is None:
+            return None
+        traced = start_with(
+            tracer,
+            self.span_name,
+            self.kind,
+            self.attributes,
+            self.capture_input,
+            self.capture_output,
         )
-        if traced is not None and traced._capture_input and traced.is_recording:
-            with internal_errors:
-                traced.set_input(self.bind(instance, args, kwargs))
+        if traced is not None and traced._capture_input and traced.span.is_recording():
+            try:
+                traced._set_content(semconv.LLMTRACE_INPUT, self.bind(instance, args, kwargs))
+            except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+                swallow(exc)
         return traced
 
 
 def _sync_shell(spec: _Spec) -> Callable[..., Any]:
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
         traced = None
-        with internal_errors:
+        try:
             traced = spec.begin(instance, args, kwargs)
             if traced is not None:
                 traced.attach()
+        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(exc)
         if traced is None:
             return wrapped(*args, **kwargs)
         try:
@@ -124,7 +145,13 @@ def _sync_shell(spec: _Spec) -> Callable[..., Any]:
         except BaseException as exc:
             _end(traced, exc)
             raise
-        _finish(traced, result)
+        # _finish(traced, result), spelled out: this is the path every traced call takes.
+        if traced._capture_output:
+            traced._set_content(semconv.LLMTRACE_OUTPUT, result)  # guarded inside
+        try:
+            traced.end(None)
+        except Exception as error:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(error)
         return result
 
     return wrapper
@@ -133,10 +160,12 @@ def _sync_shell(spec: _Spec) -> Callable[..., Any]:
 def _async_shell(spec: _Spec) -> Callable[..., Any]:
     async def run(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
         traced = None
-        with internal_errors:
+        try:
             traced = spec.begin(instance, args, kwargs)
             if traced is not None:
                 traced.attach()
+        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(exc)
         if traced is None:
             return await wrapped(*args, **kwargs)
         try:
@@ -158,8 +187,10 @@ def _generator_shell(spec: _Spec) -> Callable[..., Any]:
         wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
     ) -> Generator[Any, Any, Any]:
         traced = None
-        with internal_errors:
+        try:
             traced = spec.begin(instance, args, kwargs)
+        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(exc)
         if traced is None:
             return (yield from wrapped(*args, **kwargs))
         items: list[Any] | None = [] if traced._capture_output else None
@@ -210,8 +241,10 @@ def _async_generator_shell(spec: _Spec) -> Callable[..., Any]:
         wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
     ) -> AsyncGenerator[Any, Any]:
         traced = None
-        with internal_errors:
+        try:
             traced = spec.begin(instance, args, kwargs)
+        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(exc)
         inner = wrapped(*args, **kwargs)
         if traced is None:
             async with _aclosing(inner):
@@ -268,15 +301,29 @@ class _aclosing:
 
 
 def _finish(traced: TracedSpan, result: Any) -> None:
-    with internal_errors:
-        if traced._capture_output:
-            traced.set_output(result)
+    if traced._capture_output:
+        traced._set_content(semconv.LLMTRACE_OUTPUT, result)  # guarded inside
     _end(traced, None)
 
 
 def _end(traced: TracedSpan, exc: BaseException | None) -> None:
-    with internal_errors:
+    try:
         traced.end(exc)
+    except Exception as error:  # noqa: BLE001 - swallow() is the never-raise guard
+        swallow(error)
+
+
+def _tracing_on() -> bool:
+    """wrapt calls this before each call; False calls the function directly, from C.
+
+    With tracing off that skips the shell, and the packing of arguments for it,
+    entirely: the decorator then costs little more than the check itself.
+    """
+    try:
+        return runtime.tracer() is not None
+    except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+        swallow(exc)
+        return False
 
 
 def _shell_for(func: Callable[..., Any]) -> Callable[[_Spec], Callable[..., Any]]:
@@ -326,7 +373,12 @@ def trace(
 
     def decorate(target: Callable[..., Any]) -> Any:
         spec = _Spec(target, name, kind, capture_input, capture_output, attributes)
-        return wrapt.FunctionWrapper(target, _shell_for(target)(spec))
+        # Imported here, not at the top: wrapt 2 imports asyncio and importlib.metadata,
+        # which would more than double the cost of `import llmtrace` for apps that
+        # import it without decorating anything yet.
+        import wrapt
+
+        return wrapt.FunctionWrapper(target, _shell_for(target)(spec), enabled=_tracing_on)
 
     if func is not None:
         return decorate(func)

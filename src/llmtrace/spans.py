@@ -27,7 +27,7 @@ from opentelemetry.util.types import AttributeValue
 
 from . import _rollup, semconv
 from ._cm import AsyncWithMixin
-from ._errors import internal_errors, is_strict, logger, report_internal_error
+from ._errors import internal_errors, logger, swallow
 from ._runtime import runtime
 from ._serialize import to_json
 
@@ -52,17 +52,6 @@ _PREFIXED_NAMES = frozenset({"workflow", "agent", "tool"})
 
 _SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 _INTERNAL = SpanKind.INTERNAL
-
-
-def swallow(exc: Exception) -> None:
-    """The never-raise guard for hot paths, as ``except Exception as exc: swallow(exc)``.
-
-    Same contract as ``with internal_errors`` (re-raise under the test suite,
-    else log once), without a context manager's two method calls per use.
-    """
-    if is_strict():
-        raise exc
-    report_internal_error(exc)
 
 
 def check_kind(kind: str) -> str:
@@ -185,8 +174,10 @@ class TracedSpan:
             otel_context.detach(token)  # type: ignore[arg-type]
 
     def end(self, exception: BaseException | None = None) -> None:
-        if self._token is not None:
-            self.detach()
+        token = self._token
+        if token is not None:
+            self._token = None
+            otel_context.detach(token)  # type: ignore[arg-type]
         if self._ended:
             return
         self._ended = True
