@@ -95,10 +95,19 @@ def compare(
     *,
     rounds: int = 15,
     sample_s: float = 0.05,
+    same_calls: bool = False,
 ) -> dict[str, Stat]:
-    """Time every loop ``rounds`` times, interleaved, and compare each to ``baseline``."""
+    """Time every loop ``rounds`` times, interleaved, and compare each to ``baseline``.
+
+    ``same_calls``: every variant makes as many calls per sample as the slowest
+    (for slow calls, where a per-sample fixed cost must weigh the same on all).
+    """
     names = list(loops)
+    for name in names:  # a first call's one-off cost (imports, caches) must not fool calibrate
+        loops[name](1)
     calls = {name: calibrate(loops[name], sample_s) for name in names}
+    if same_calls:
+        calls = dict.fromkeys(names, min(calls.values()))
     per_call: dict[str, list[float]] = {name: [] for name in names}
     ratios: dict[str, list[float]] = {name: [] for name in names}
     for name in names:  # warm-up round, not counted

@@ -18,18 +18,20 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from . import _rollup, budgets, metrics, pricing, prompts, semconv
-from ._errors import internal_errors
+from ._errors import internal_errors, swallow
 from ._runtime import runtime
 from ._serialize import to_json
-from .spans import record_error, redacted, suppressed
+from .spans import record_error, redacted
 from .tokens import Usage
 
 # Wrappers around an LLM call (the LangChain handler) can put a Mapping of extra
@@ -81,6 +83,20 @@ _CONTENT_KEYS: tuple[tuple[str, str], ...] = (
 )
 
 
+def _reader(keys: tuple[tuple[str, str], ...]) -> tuple[attrgetter[Any], tuple[str, ...]]:
+    """Read all the fields in one C call; the attribute keys in the same order."""
+    return attrgetter(*(name for name, _ in keys)), tuple(key for _, key in keys)
+
+
+_read_request, _REQUEST_ATTRIBUTES = _reader(_REQUEST_KEYS)
+_read_response, _RESPONSE_ATTRIBUTES = _reader(_RESPONSE_KEYS)
+_read_usage, _USAGE_ATTRIBUTES = _reader(_USAGE_KEYS)
+_NO_REQUEST: tuple[Any, ...] = (None,) * len(_REQUEST_KEYS)
+_SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
+_CLIENT = SpanKind.CLIENT
+_PROMPT_NAME, _PROMPT_VERSION = semconv.GEN_AI_PROMPT_NAME, semconv.GEN_AI_PROMPT_VERSION
+
+
 @dataclass(slots=True, eq=False)
 class LLMInvocation:
     """Everything known about one LLM call. ``None`` fields are simply not written."""
@@ -128,6 +144,8 @@ class LLMInvocation:
     error_type: str | None = None
     _started_at: float = 0.0
     _parent_span_id: int | None = None
+    _start_request: tuple[Any, ...] = _NO_REQUEST  # request fields as written at start
+    _start_prompt: tuple[Any, Any] = (None, None)  # prompt name and version written at start
     _token: object | None = None
     _done: bool = False
 
@@ -139,29 +157,33 @@ class LLMInvocation:
     def is_recording(self) -> bool:
         return self.span is not None and self.span.is_recording()
 
-    def start(self, *, check_budget: bool = True) -> bool:
+    def start(self, *, check_budget: bool = True, context: Context | None = None) -> bool:
         """Open the CLIENT span. False (and no span) when tracing is off or suppressed.
 
         ``check_budget`` raises ``BudgetExceeded`` from a spent raising budget: the
         one exception llmtrace raises into the app on purpose, before the call.
+        ``context`` is the current context when the caller already has it at hand.
         """
         if check_budget:
             budgets.before_call()
-        with internal_errors:
+        try:
             tracer = runtime.tracer()
-            if tracer is None or suppressed():
+            # One context lookup serves suppression, the parent, handed-down attributes
+            # and the SDK (which would otherwise look it up again for its sampler).
+            ctx = otel_context.get_current() if context is None else context
+            if tracer is None or ctx.get(_SUPPRESS_KEY):
                 self._done = True
                 return False
             self.capture_content = runtime.capture_content
             self._started_at = time.perf_counter()
-            parent = trace.get_current_span().get_span_context()
+            parent = trace.get_current_span(ctx).get_span_context()
             # Only a sampled parent ever ends recording, and so collects its roll-up entry.
             sampled = parent.is_valid and parent.trace_flags.sampled
             self._parent_span_id = parent.span_id if sampled else None
-            self.span = tracer.start_span(
-                self.span_name, kind=SpanKind.CLIENT, attributes=self._start_attributes()
-            )
+            self.span = tracer.start_span(self.span_name, ctx, _CLIENT, self._start_attributes(ctx))
             return True
+        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(exc)
         self._done = True
         return False
 
@@ -188,7 +210,8 @@ class LLMInvocation:
         self._finish(exception)
 
     def _finish(self, exception: BaseException | None) -> None:
-        self.detach()
+        if self._token is not None:
+            self.detach()
         if self._done:
             return
         self._done = True
@@ -196,14 +219,17 @@ class LLMInvocation:
         if span is None:
             return
         duration = time.perf_counter() - self._started_at
-        # Separate guards: a bug in one step costs that step's data, not the others'.
+        # Separate guards (``except Exception: swallow`` is the cheap form of
+        # ``internal_errors``): a bug in one step costs that step's data, not the others'.
         # Priced even when sampled out: budgets, the cost metric and roll-ups count it.
         self._price()
-        with internal_errors:
+        try:
             if exception is not None:
                 self.error_type = self.error_type or type(exception).__qualname__
             if span.is_recording():
                 span.set_attributes(self.end_attributes())
+        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(exc)
         if exception is not None:
             with internal_errors:
                 record_error(span, exception)
@@ -214,56 +240,88 @@ class LLMInvocation:
         usage = self.usage
         if usage is None or self.cost is not None:
             return
-        with internal_errors:
+        try:
             self.cost = pricing.cost_for(
                 self.provider,
                 self.response_model or self.request_model,
                 usage,
                 service_tier=self.response_service_tier or self.request_service_tier,
             )
+        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(exc)
 
     def _account(self, duration: float) -> None:
         usage = self.usage
         cost = self.cost.total if self.cost is not None else None
-        with internal_errors:
+        try:
             _rollup.add_llm_call(
                 self._parent_span_id,
                 usage.input_tokens if usage else None,
                 usage.output_tokens if usage else None,
                 cost,
             )
+        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(exc)
         if cost is not None:
-            with internal_errors:
+            try:
                 budgets.charge(cost)
-        with internal_errors:
+            except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+                swallow(exc)
+        try:
             metrics.record(self, duration)
+        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(exc)
 
     # -- attribute mapping ------------------------------------------------------------
-    def _start_attributes(self) -> dict[str, AttributeValue]:
+    def _start_attributes(self, ctx: Context) -> dict[str, AttributeValue]:
         attributes: dict[str, AttributeValue] = {
             semconv.GEN_AI_OPERATION_NAME: self.operation,
             semconv.GEN_AI_PROVIDER_NAME: self.provider,
         }
-        _put_fields(attributes, self, _REQUEST_KEYS)
+        self._start_request = values = _read_request(self)
+        for key, value in zip(_REQUEST_ATTRIBUTES, values, strict=False):
+            if value is not None:
+                attributes[key] = value
         if runtime.model_version is not None:
             attributes[semconv.LLMTRACE_MODEL_VERSION] = runtime.model_version
         prompt = prompts.prompt_attributes()
         if prompt:
             attributes.update(prompt)
-        handed_down = otel_context.get_value(LLM_SPAN_ATTRIBUTES_KEY)
-        if isinstance(handed_down, Mapping):
+        handed_down = ctx.get(LLM_SPAN_ATTRIBUTES_KEY)
+        if handed_down is not None and isinstance(handed_down, Mapping):
             attributes.update(handed_down)
+            prompt = attributes
+        if prompt:
+            self._start_prompt = (prompt.get(_PROMPT_NAME), prompt.get(_PROMPT_VERSION))
         return attributes
+
+    def recorded_prompt(self) -> tuple[Any, Any]:
+        """The prompt name and version the span carries (from start, or set since)."""
+        name, version = self._start_prompt
+        extra = self.attributes
+        if extra:
+            name = extra.get(_PROMPT_NAME, name)
+            version = extra.get(_PROMPT_VERSION, version)
+        return name, version
 
     def end_attributes(self) -> dict[str, AttributeValue]:
         """Everything learned after start, mapped to attribute keys; ``None`` dropped."""
         attributes: dict[str, AttributeValue] = {}
-        # Request fields may be completed after start (e.g. by a stream wrapper).
-        _put_fields(attributes, self, _REQUEST_KEYS)
-        _put_fields(attributes, self, _RESPONSE_KEYS)
+        # Request fields may be completed after start (e.g. by a stream wrapper); those
+        # written at start with the same value are not written again.
+        request, before = _read_request(self), self._start_request
+        if request != before:
+            for key, value, old in zip(_REQUEST_ATTRIBUTES, request, before, strict=False):
+                if value is not None and value != old:
+                    attributes[key] = value
+        for key, value in zip(_RESPONSE_ATTRIBUTES, _read_response(self), strict=False):
+            if value is not None:
+                attributes[key] = value
         usage = self.usage
         if usage is not None:
-            _put_fields(attributes, usage, _USAGE_KEYS)
+            for key, value in zip(_USAGE_ATTRIBUTES, _read_usage(usage), strict=False):
+                if value is not None:
+                    attributes[key] = value
             if usage.estimated:
                 attributes[semconv.LLMTRACE_USAGE_ESTIMATED] = True
             cost = self.cost
@@ -293,12 +351,3 @@ class LLMInvocation:
                 keep, value = redacted(value)
                 if keep:
                     attributes[key] = to_json(value, limit)
-
-
-def _put_fields(
-    target: dict[str, AttributeValue], source: object, keys: tuple[tuple[str, str], ...]
-) -> None:
-    for name, key in keys:
-        value = getattr(source, name)
-        if value is not None:
-            target[key] = value

@@ -25,7 +25,7 @@ For tests::
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +103,20 @@ def is_configured() -> bool:
     return _instruments is not None
 
 
+def _prompt(invocation: LLMInvocation) -> tuple[Any, Any]:
+    """Prompt name and version: as the span recorded them, else the prompt in effect now."""
+    span = invocation.span
+    if span is not None and span.is_recording():
+        name, version = invocation.recorded_prompt()
+    else:
+        source = prompts.prompt_attributes() or {}
+        name, version = source.get(_PROMPT_KEYS[0]), source.get(_PROMPT_KEYS[1])
+    return (
+        name if isinstance(name, (str, int)) else None,
+        version if isinstance(version, (str, int)) else None,
+    )
+
+
 def _base_attributes(invocation: LLMInvocation) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {
         semconv.GEN_AI_OPERATION_NAME: invocation.operation,
@@ -116,16 +130,62 @@ def _base_attributes(invocation: LLMInvocation) -> dict[str, AttributeValue]:
         attributes[semconv.SERVER_ADDRESS] = invocation.server_address
         if invocation.server_port is not None:
             attributes[semconv.SERVER_PORT] = invocation.server_port
-    # The prompt as the span recorded it at start (SDK spans expose their attributes);
-    # otherwise the prompt in effect now.
-    source = getattr(invocation.span, "attributes", None)
-    if not isinstance(source, Mapping):
-        source = prompts.prompt_attributes() or {}
-    for key in _PROMPT_KEYS:
-        value = source.get(key)
-        if isinstance(value, (str, int)):
+    for key, value in zip(_PROMPT_KEYS, _prompt(invocation), strict=True):
+        if value is not None:
             attributes[key] = value
     return attributes
+
+
+# The attribute sets of one low-cardinality combination: (base, duration, input tokens,
+# output tokens). Built once per combination and reused: the SDK copies what it keeps,
+# and these dicts are never mutated after they are built.
+_AttributeSets = tuple[
+    dict[str, AttributeValue],
+    dict[str, AttributeValue],
+    dict[str, AttributeValue],
+    dict[str, AttributeValue],
+]
+_attribute_sets: dict[tuple[Any, ...], _AttributeSets] = {}
+_ATTRIBUTE_SETS_LIMIT = 512
+
+
+def _build_sets(invocation: LLMInvocation) -> _AttributeSets:
+    base = _base_attributes(invocation)
+    duration = base
+    if invocation.error_type:
+        duration = {**base, semconv.ERROR_TYPE: invocation.error_type}
+    extra: dict[str, AttributeValue] = {}
+    usage = invocation.usage
+    if usage is not None and usage.estimated:
+        extra[semconv.LLMTRACE_USAGE_ESTIMATED] = True
+    inputs = {**base, **extra, semconv.GEN_AI_TOKEN_TYPE: "input"}
+    outputs = {**base, **extra, semconv.GEN_AI_TOKEN_TYPE: "output"}
+    return base, duration, inputs, outputs
+
+
+def _sets_for(invocation: LLMInvocation) -> _AttributeSets:
+    usage = invocation.usage
+    key = (
+        invocation.operation,
+        invocation.provider,
+        invocation.request_model,
+        invocation.response_model,
+        invocation.server_address,
+        invocation.server_port,
+        invocation.error_type,
+        usage is not None and usage.estimated,
+        *_prompt(invocation),
+    )
+    try:
+        sets = _attribute_sets.get(key)
+    except TypeError:  # an unhashable value where a string belongs: do not cache it
+        return _build_sets(invocation)
+    if sets is None:
+        sets = _build_sets(invocation)
+        if len(_attribute_sets) >= _ATTRIBUTE_SETS_LIMIT:
+            _attribute_sets.clear()
+        _attribute_sets[key] = sets
+    return sets
 
 
 def record(invocation: LLMInvocation, duration_s: float) -> None:
@@ -133,31 +193,21 @@ def record(invocation: LLMInvocation, duration_s: float) -> None:
     instruments = _instruments
     if instruments is None:
         return
-    attributes = _base_attributes(invocation)
-    if invocation.error_type:
-        instruments.duration.record(
-            duration_s, {**attributes, semconv.ERROR_TYPE: invocation.error_type}
-        )
-    else:
-        instruments.duration.record(duration_s, attributes)
+    attributes, duration, inputs, outputs = _sets_for(invocation)
+    instruments.duration.record(duration_s, duration)
     usage = invocation.usage
     if usage is not None:
-        extra: dict[str, AttributeValue] = {}
-        if usage.estimated:
-            extra[semconv.LLMTRACE_USAGE_ESTIMATED] = True
         if usage.input_tokens is not None:
-            instruments.token_usage.record(
-                usage.input_tokens, {**attributes, **extra, semconv.GEN_AI_TOKEN_TYPE: "input"}
-            )
+            instruments.token_usage.record(usage.input_tokens, inputs)
         if usage.output_tokens is not None:
-            instruments.token_usage.record(
-                usage.output_tokens, {**attributes, **extra, semconv.GEN_AI_TOKEN_TYPE: "output"}
-            )
+            instruments.token_usage.record(usage.output_tokens, outputs)
     if invocation.time_to_first_chunk is not None:
         instruments.time_to_first_chunk.record(invocation.time_to_first_chunk, attributes)
     cost = invocation.cost
-    if cost is not None and cost.total > 0:
-        instruments.cost.add(cost.total, attributes)
+    if cost is not None:
+        total = cost.total
+        if total > 0:
+            instruments.cost.add(total, attributes)
 
 
 class MetricCapture:

@@ -23,8 +23,9 @@ is logged and the chunk is still delivered.
 
 from __future__ import annotations
 
+import atexit
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -53,10 +54,38 @@ class StreamHooks:
         """The stream is over (exhausted, failed, closed or dropped). Called exactly once."""
 
 
-def _end_abandoned(hooks: StreamHooks) -> None:
+class _Tracker(weakref.ref):  # type: ignore[type-arg]
+    """A weak reference to a live proxy whose callback ends an abandoned stream.
+
+    Cheaper to create than ``weakref.finalize`` (which is per stream, so it counts).
+    Trackers are compared and hashed by identity, never through the proxied stream.
+    """
+
+    __slots__ = ("hooks",)
+    hooks: StreamHooks
+    __hash__ = object.__hash__
+    __eq__ = object.__eq__
+
+
+# The trackers of unfinished proxies. Being held here keeps a tracker (and so its
+# callback) alive even when its proxy dies in a reference cycle; taking a tracker out
+# is the exactly-once guard for ``on_end``.
+_live: set[_Tracker] = set()
+
+
+def _end_abandoned(tracker: _Tracker) -> None:
     """GC path: the proxy was collected before the stream ended."""
+    try:
+        _live.remove(tracker)
+    except KeyError:
+        return
     with internal_errors:
-        hooks.on_end(None, True)
+        tracker.hooks.on_end(None, True)
+
+
+# Like weakref.finalize(atexit=False): proxies collected while the interpreter shuts
+# down are not finished (the exporters may already be gone).
+atexit.register(_live.clear)
 
 
 def _chunk_error(exc: Exception) -> None:
@@ -85,19 +114,23 @@ class _ProxyBase(ObjectProxy):
     def __init__(self, wrapped: Any, hooks: StreamHooks) -> None:
         super().__init__(wrapped)
         self._self_hooks = hooks
-        # The finalizer doubles as the exactly-once guard: detach() succeeds only once.
-        self._self_finalizer = weakref.finalize(self, _end_abandoned, hooks)
-        self._self_finalizer.atexit = False
+        tracker = _Tracker(self, _end_abandoned)
+        tracker.hooks = hooks
+        _live.add(tracker)
+        self._self_tracker = tracker
 
     def _self_end(self, error: BaseException | None) -> None:
         """Finish now (idempotent): the stream ended, failed or was closed."""
-        if self._self_finalizer.detach() is not None:
-            with internal_errors:
-                self._self_hooks.on_end(error, False)
+        try:
+            _live.remove(self._self_tracker)
+        except KeyError:
+            return
+        with internal_errors:
+            self._self_hooks.on_end(error, False)
 
     @property
     def _self_finished(self) -> bool:
-        return not self._self_finalizer.alive
+        return self._self_tracker not in _live
 
     def __repr__(self) -> str:
         return repr(self.__wrapped__)
@@ -122,8 +155,30 @@ class StreamProxy(_ProxyBase):
         super().__init__(wrapped, hooks)
         self._self_next = _next_of(wrapped)
 
-    def __iter__(self) -> StreamProxy:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        # ``for`` loops get a generator over the same underlying iterator: resuming it
+        # costs less per chunk than a Python ``__next__`` called through the type slot.
+        # ``next(proxy)`` still works, and both can be mixed.
+        return self._self_chunks()
+
+    def _self_chunks(self) -> Iterator[Any]:
+        hooks = self._self_hooks
+        step = self._self_next
+        while True:
+            try:
+                chunk = step()
+            except StopIteration:
+                self._self_end(None)
+                return
+            except BaseException as exc:
+                self._self_end(exc)
+                raise
+            try:
+                if not hooks.on_chunk(chunk):
+                    continue
+            except Exception as exc:  # noqa: BLE001 - a hook bug must not lose the chunk
+                _chunk_error(exc)
+            yield chunk
 
     def __next__(self) -> Any:
         hooks = self._self_hooks

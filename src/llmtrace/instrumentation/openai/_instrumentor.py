@@ -21,16 +21,17 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
 import wrapt
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
 from opentelemetry.instrumentation.utils import unwrap
 
 from ... import semconv
-from ..._errors import internal_errors, never_raise
+from ..._errors import internal_errors, swallow
 from ..._invocation import LLMInvocation
 from ..._runtime import runtime
-from ...spans import suppressed
 from ...streams import AsyncStreamProxy, StreamProxy
 from . import _raw
 from ._providers import ServerTable
@@ -48,6 +49,11 @@ from ._stream import OpenAIStreamHooks
 
 _MODULE = "openai._base_client"
 _TARGETS = ("SyncAPIClient.request", "AsyncAPIClient.request")
+_SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
+_get_context = otel_context.get_current
+
+# What a request returned, as ``_handle`` treats it (decided once per result type).
+_STREAM, _LEGACY_RAW, _RAW, _PARSED = "stream", "legacy_raw", "raw", "parsed"
 
 
 class _Types:
@@ -63,6 +69,24 @@ class _Types:
         self.raw: type = _response.APIResponse
         self.async_raw: type = _response.AsyncAPIResponse
         self.azure: tuple[type, ...] = (openai.AzureOpenAI, openai.AsyncAzureOpenAI)
+        self._results: dict[type, str] = {}
+
+    def result_kind(self, result: Any) -> str:
+        """How ``_handle`` treats ``result``: the isinstance checks run once per type."""
+        cls = type(result)
+        kind = self._results.get(cls)
+        if kind is None:
+            if isinstance(result, (self.stream, self.async_stream)):
+                kind = _STREAM
+            elif isinstance(result, self.legacy_raw):
+                kind = _LEGACY_RAW
+            elif isinstance(result, (self.raw, self.async_raw)):
+                kind = _RAW
+            else:
+                kind = _PARSED
+            if len(self._results) < 256:
+                self._results[cls] = kind
+        return kind
 
 
 class _Call:
@@ -86,31 +110,45 @@ class OpenAIPatch:
         self.servers = ServerTable(self.types.azure)
 
     # -- phases shared by both shells (sans I/O) ------------------------------------------
-    @never_raise(None)
     def prepare(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call | None:
         """The call record for an LLM request, or None to pass straight through."""
-        options = args[1] if len(args) > 1 else kwargs.get("options")
-        endpoint = endpoint_for(getattr(options, "method", None), getattr(options, "url", None))
-        if endpoint is None or runtime.tracer() is None:
+        try:
+            options = args[1] if len(args) > 1 else kwargs.get("options")
+            endpoint = endpoint_for(getattr(options, "method", None), getattr(options, "url", None))
+            if endpoint is None or runtime.tracer() is None:
+                return None
+            server = self.servers.lookup(instance)
+            body = getattr(options, "json_data", None)
+            inv = None
+            try:
+                inv = invocation_for(endpoint, body, server)
+            except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+                swallow(exc)
+            if inv is None:  # request extraction failed: still trace the call with what is known
+                inv = LLMInvocation(operation=endpoint.operation, provider=server.provider)
+            return _Call(inv, endpoint, bool(kwargs.get("stream")))
+        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(exc)
             return None
-        server = self.servers.lookup(instance)
-        body = getattr(options, "json_data", None)
-        inv = None
-        with internal_errors:
-            inv = invocation_for(endpoint, body, server)
-        if inv is None:  # request extraction failed: still trace the call with what is known
-            inv = LLMInvocation(operation=endpoint.operation, provider=server.provider)
-        return _Call(inv, endpoint, bool(kwargs.get("stream")))
 
     def start(
-        self, call: _Call, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        call: _Call,
+        instance: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        context: Context | None = None,
     ) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
         """Open the span (may raise ``BudgetExceeded`` on purpose); the arguments to call with."""
-        if not call.inv.start():
+        inv = call.inv
+        if not inv.start(context=context):
             return None
-        with internal_errors:
-            args, kwargs = self._after_start(call, instance, args, kwargs)
-        call.inv.attach()
+        if call.stream or inv.capture_content:
+            try:
+                args, kwargs = self._after_start(call, instance, args, kwargs)
+            except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+                swallow(exc)
+        inv.attach()
         return args, kwargs
 
     def _after_start(
@@ -148,8 +186,10 @@ class OpenAIPatch:
         inv = call.inv
         inv.detach()
         proxy = None
-        with internal_errors:
+        try:
             proxy = self._handle(call, result)
+        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(exc)
         if proxy is not None:
             return proxy
         inv.stop()
@@ -157,12 +197,16 @@ class OpenAIPatch:
 
     def _handle(self, call: _Call, result: Any) -> Any:
         types = self.types
-        if isinstance(result, (types.stream, types.async_stream)):
+        kind = types.result_kind(result)
+        if kind is _PARSED:
+            apply_response(call.inv, call.endpoint.kind, result)
+            return None
+        if kind is _STREAM:
             return self._wrap_stream(call, result)
-        if isinstance(result, types.legacy_raw) and not call.stream:
+        if kind is _LEGACY_RAW and not call.stream:
             _raw.read_now(result, call.inv, call.endpoint.kind)
             return None
-        if isinstance(result, (types.legacy_raw, types.raw, types.async_raw)):
+        if kind is _RAW or kind is _LEGACY_RAW:
             state = _raw.RawState(
                 call.inv, call.endpoint.kind, lambda s: self._wrap_stream(call, s)
             )
@@ -171,7 +215,6 @@ class OpenAIPatch:
             if isinstance(result, types.raw):
                 return _raw.RawProxy(result, state)
             return _raw.LegacyRawProxy(result, state)
-        apply_response(call.inv, call.endpoint.kind, result)
         return None
 
     def _wrap_stream(self, call: _Call, stream: Any) -> Any:
@@ -194,12 +237,13 @@ class OpenAIPatch:
             args: tuple[Any, ...],
             kwargs: dict[str, Any],
         ) -> Any:
-            if suppressed():
+            context = _get_context()
+            if context.get(_SUPPRESS_KEY):
                 return wrapped(*args, **kwargs)
             call = self.prepare(instance, args, kwargs)
             if call is None:
                 return wrapped(*args, **kwargs)
-            arguments = self.start(call, instance, args, kwargs)
+            arguments = self.start(call, instance, args, kwargs, context)
             if arguments is None:
                 return wrapped(*args, **kwargs)
             try:
@@ -218,12 +262,13 @@ class OpenAIPatch:
             args: tuple[Any, ...],
             kwargs: dict[str, Any],
         ) -> Any:
-            if suppressed():
+            context = _get_context()
+            if context.get(_SUPPRESS_KEY):
                 return await wrapped(*args, **kwargs)
             call = self.prepare(instance, args, kwargs)
             if call is None:
                 return await wrapped(*args, **kwargs)
-            arguments = self.start(call, instance, args, kwargs)
+            arguments = self.start(call, instance, args, kwargs, context)
             if arguments is None:
                 return await wrapped(*args, **kwargs)
             try:

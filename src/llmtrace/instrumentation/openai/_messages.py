@@ -15,7 +15,8 @@ Inline media (base64 images, audio, files) is never copied: it becomes a
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 Part = dict[str, Any]
@@ -29,8 +30,7 @@ _FINISH_REASONS = {"tool_calls": "tool_call", "function_call": "tool_call"}
 _MAPPING_TYPES: dict[type, bool] = {dict: True}
 
 
-def get(obj: Any, key: str) -> Any:
-    """``obj[key]`` for mappings, ``obj.key`` otherwise; None when missing."""
+def _is_mapping(obj: Any) -> bool:
     kind = type(obj)
     is_mapping = _MAPPING_TYPES.get(kind)
     if is_mapping is None:
@@ -38,9 +38,56 @@ def get(obj: Any, key: str) -> Any:
             _MAPPING_TYPES.clear()
             _MAPPING_TYPES[dict] = True
         is_mapping = _MAPPING_TYPES[kind] = isinstance(obj, Mapping)
+    return is_mapping
+
+
+def get(obj: Any, key: str) -> Any:
+    """``obj[key]`` for mappings, ``obj.key`` otherwise; None when missing."""
+    is_mapping = _MAPPING_TYPES.get(type(obj))
+    if is_mapping is None:
+        is_mapping = _is_mapping(obj)
     if is_mapping:
         return obj.get(key)
     return getattr(obj, key, None)
+
+
+_NOT_PYDANTIC = object()
+# (type, key) -> does the class itself define key (a property, say)? Checked once per pair.
+_CLASS_ATTRIBUTES: dict[tuple[type, str], bool] = {}
+
+
+def get_rare(obj: Any, key: str) -> Any:
+    """``get`` for a key the SDK's models usually lack (``name`` on a response message).
+
+    A pydantic model answers a missing attribute through its ``__getattr__``, which
+    raises (about 2 µs); its declared fields and extras are read from its dicts instead.
+    """
+    extra: Any = getattr(obj, "__pydantic_extra__", _NOT_PYDANTIC)
+    if extra is _NOT_PYDANTIC:
+        return get(obj, key)
+    pair = (type(obj), key)
+    on_class = _CLASS_ATTRIBUTES.get(pair)
+    if on_class is None:
+        on_class = hasattr(pair[0], key)
+        if len(_CLASS_ATTRIBUTES) < 256:
+            _CLASS_ATTRIBUTES[pair] = on_class
+    if on_class:
+        return get(obj, key)
+    value = vars(obj).get(key)
+    if value is None and extra:
+        value = extra.get(key)
+    return value
+
+
+def reader(obj: Any) -> Callable[[str, Any], Any]:
+    """``get`` for several reads of one object, in C: ``read = reader(obj); read(key, None)``."""
+    is_mapping = _MAPPING_TYPES.get(type(obj))
+    if is_mapping is None:
+        is_mapping = _is_mapping(obj)
+    if is_mapping:
+        read: Callable[[str, Any], Any] = obj.get
+        return read
+    return partial(getattr, obj)
 
 
 def as_list(value: Any) -> list[Any]:
@@ -209,7 +256,7 @@ def chat_message(message: Any) -> Message:
         if data is not None:
             parts.append(_blob(data, "audio", None))
     result: Message = {"role": role, "parts": parts}
-    name = get(message, "name")
+    name = get_rare(message, "name")
     if isinstance(name, str):
         result["name"] = name
     return result

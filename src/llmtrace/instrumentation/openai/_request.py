@@ -103,33 +103,46 @@ def invocation_for(endpoint: Endpoint, body: Any, server: Server) -> LLMInvocati
     inv.server_port = server.port
     if not isinstance(body, Mapping):
         return inv
-    inv.request_model = _str(body.get("model"))
+    # Most parameters are absent from a given request: test for None before converting.
+    get = body.get
+    inv.request_model = _str(get("model"))
     kind = endpoint.kind
     if kind == EMBEDDINGS:
-        fmt = _str(body.get("encoding_format"))
+        fmt = _str(get("encoding_format"))
         inv.encoding_formats = [fmt] if fmt else None
         return inv
-    inv.temperature = _float(body.get("temperature"))
-    inv.top_p = _float(body.get("top_p"))
-    stream = body.get("stream")
+    if (value := get("temperature")) is not None:
+        inv.temperature = _float(value)
+    if (value := get("top_p")) is not None:
+        inv.top_p = _float(value)
+    stream = get("stream")
     inv.stream = stream if isinstance(stream, bool) else None
-    tier = _str(body.get("service_tier"))
-    inv.request_service_tier = tier if tier != "auto" else None
+    if (value := get("service_tier")) is not None:
+        tier = _str(value)
+        inv.request_service_tier = tier if tier != "auto" else None
     if kind == RESPONSES:
-        inv.max_tokens = _int(body.get("max_output_tokens"))
-        text = body.get("text")
+        inv.max_tokens = _int(get("max_output_tokens"))
+        text = get("text")
         if isinstance(text, Mapping) and isinstance(text.get("format"), Mapping):
             inv.output_type = _output_type(text["format"].get("type"))
         inv.conversation_id = _conversation_id(body)
         return inv
-    max_tokens = body.get("max_completion_tokens")
-    inv.max_tokens = _int(max_tokens if max_tokens is not None else body.get("max_tokens"))
-    inv.seed = _int(body.get("seed"))
-    inv.stop_sequences = _stop(body.get("stop"))
-    inv.choice_count = _int(body.get("n"))
-    inv.frequency_penalty = _float(body.get("frequency_penalty"))
-    inv.presence_penalty = _float(body.get("presence_penalty"))
-    response_format = body.get("response_format")
+    max_tokens = get("max_completion_tokens")
+    if max_tokens is None:
+        max_tokens = get("max_tokens")
+    if max_tokens is not None:
+        inv.max_tokens = _int(max_tokens)
+    if (value := get("seed")) is not None:
+        inv.seed = _int(value)
+    if (value := get("stop")) is not None:
+        inv.stop_sequences = _stop(value)
+    if (value := get("n")) is not None:
+        inv.choice_count = _int(value)
+    if (value := get("frequency_penalty")) is not None:
+        inv.frequency_penalty = _float(value)
+    if (value := get("presence_penalty")) is not None:
+        inv.presence_penalty = _float(value)
+    response_format = get("response_format")
     if isinstance(response_format, Mapping):
         inv.output_type = _output_type(response_format.get("type"))
     return inv
@@ -151,9 +164,12 @@ def add_request_content(inv: LLMInvocation, endpoint: Endpoint, body: Any) -> No
         inv.tool_definitions = msg.tool_definitions(body.get("tools"))
 
 
+_INPUT_KEYS = {CHAT: "messages", COMPLETION: "prompt", RESPONSES: "input"}
+
+
 def estimation_input(endpoint: Endpoint, body: Any) -> Any:
     """What ``tokens.estimate_usage`` counts as the input of this request."""
     if not isinstance(body, Mapping):
         return None
-    key = {CHAT: "messages", COMPLETION: "prompt", RESPONSES: "input"}.get(endpoint.kind)
+    key = _INPUT_KEYS.get(endpoint.kind)
     return body.get(key) if key else None

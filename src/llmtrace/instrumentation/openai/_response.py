@@ -10,13 +10,14 @@ only when ``inv.capture_content`` is on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ... import semconv
 from ..._invocation import LLMInvocation
 from ...tokens import usage_from_openai
 from . import _messages as msg
-from ._messages import as_list, get
+from ._messages import as_list, get, reader
 from ._request import CHAT, COMPLETION, EMBEDDINGS, RESPONSES
 
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
@@ -30,27 +31,40 @@ def apply_response(inv: LLMInvocation, kind: str, data: Any) -> None:
     """Copy what ``data`` (the parsed response of a ``kind`` endpoint) tells into ``inv``."""
     if data is None or isinstance(data, (str, bytes, int, float, bool)):
         return
-    inv.response_id = _str(get(data, "id")) or inv.response_id
-    inv.response_model = _str(get(data, "model")) or inv.response_model
-    usage = usage_from_openai(get(data, "usage"))
+    read = reader(data)
+    value = read("id", None)
+    if value and isinstance(value, str):
+        inv.response_id = value
+    value = read("model", None)
+    if value and isinstance(value, str):
+        inv.response_model = value
+    usage = usage_from_openai(read("usage", None))
     if usage is not None:
         inv.usage = usage
     if kind in (CHAT, COMPLETION):
-        _apply_choices(inv, kind, data)
+        _apply_choices(inv, kind, read)
     elif kind == RESPONSES:
         _apply_responses(inv, data)
     elif kind == EMBEDDINGS:
-        inv.embedding_dimensions = embedding_dimensions(get(data, "data"))
+        inv.embedding_dimensions = embedding_dimensions(read("data", None))
 
 
-def _apply_choices(inv: LLMInvocation, kind: str, data: Any) -> None:
-    inv.system_fingerprint = _str(get(data, "system_fingerprint"))
-    inv.response_service_tier = _str(get(data, "service_tier"))
-    choices = as_list(get(data, "choices"))
-    reasons = [r for r in (get(c, "finish_reason") for c in choices) if isinstance(r, str)]
+def _apply_choices(inv: LLMInvocation, kind: str, read: Callable[[str, Any], Any]) -> None:
+    inv.system_fingerprint = _str(read("system_fingerprint", None))
+    inv.response_service_tier = _str(read("service_tier", None))
+    choices = as_list(read("choices", None))
+    reasons = []
+    names: list[str] = []
+    chat = kind == CHAT
+    for choice in choices:
+        read_choice = reader(choice)
+        reason = read_choice("finish_reason", None)
+        if isinstance(reason, str):
+            reasons.append(reason)
+        if chat:
+            names += tool_call_names(read_choice("message", None))
     inv.finish_reasons = reasons or None
-    if kind == CHAT:
-        names = [n for c in choices for n in tool_call_names(get(c, "message"))]
+    if chat:
         set_tool_calls(inv, names)
         if inv.capture_content:
             inv.output_messages = msg.chat_output_messages(choices)
@@ -61,12 +75,15 @@ def _apply_choices(inv: LLMInvocation, kind: str, data: Any) -> None:
 def tool_call_names(message: Any) -> list[str]:
     """Names of the tools a chat message asks to call."""
     names = []
-    for call in as_list(get(message, "tool_calls")):
-        spec = get(call, "function") or get(call, "custom")
-        name = get(spec, "name")
-        if isinstance(name, str):
-            names.append(name)
-    function_call = get(message, "function_call")
+    read = reader(message)
+    tool_calls = read("tool_calls", None)
+    if tool_calls:
+        for call in as_list(tool_calls):
+            spec = get(call, "function") or get(call, "custom")
+            name = get(spec, "name")
+            if isinstance(name, str):
+                names.append(name)
+    function_call = read("function_call", None)
     if function_call is not None and isinstance(get(function_call, "name"), str):
         names.append(get(function_call, "name"))
     return names

@@ -12,6 +12,7 @@ received text and marked ``llmtrace.usage.estimated=true``.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from ... import semconv
@@ -19,10 +20,13 @@ from ..._invocation import LLMInvocation
 from ...streams import StreamHooks
 from ...tokens import estimate_usage, usage_from_openai
 from . import _messages as msg
-from ._messages import get
+from ._messages import get, reader
 from ._request import CHAT, RESPONSES
 from ._response import apply_response, set_tool_calls, status_code_of
 
+_chunk_fields = attrgetter("choices", "usage")
+_choice_fields = attrgetter("index", "finish_reason", "delta")
+_delta_fields = attrgetter("content", "refusal", "tool_calls")
 _FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _START_EVENTS = frozenset({"response.created", "response.in_progress"})
 
@@ -126,18 +130,53 @@ class OpenAIStreamHooks(StreamHooks):
             self._chunks += 1
             return True
         self._last = chunk
-        choices = get(chunk, "choices")
-        usage = get(chunk, "usage")
+        # The SDK's pydantic objects are read with one attrgetter call per object; a
+        # mapping (or an object missing a field) raises AttributeError and takes the
+        # generic path.
+        try:
+            choices, usage = _chunk_fields(chunk)
+        except AttributeError:
+            choices, usage = get(chunk, "choices"), get(chunk, "usage")
         if usage is not None:
             self._usage = usage
             if self._hide_usage and not choices:
                 return False
         if choices and isinstance(choices, list):
-            chat = self._kind == CHAT
-            for choice in choices:
-                self._on_choice(choice, chat)
+            if self._kind == CHAT:
+                for choice in choices:
+                    self._on_chat_choice(choice)
+            else:
+                for choice in choices:
+                    self._on_choice(choice, False)
         self._chunks += 1
         return True
+
+    def _on_chat_choice(self, choice: Any) -> None:
+        try:
+            index, reason, delta = _choice_fields(choice)
+        except AttributeError:  # a mapping, or an object missing a field
+            self._on_choice(choice, True)
+            return
+        acc = self._choices.get(index if isinstance(index, int) else 0)
+        if acc is None:
+            acc = self._choices[index if isinstance(index, int) else 0] = _Choice()
+        if reason is not None:
+            acc.finish_reason = reason
+        if delta is None:
+            return
+        try:
+            content, refusal, tool_calls = _delta_fields(delta)
+        except AttributeError:
+            content = get(delta, "content")
+            refusal = get(delta, "refusal")
+            tool_calls = get(delta, "tool_calls")
+        if content is not None and isinstance(content, str):
+            acc.text.append(content)
+        if refusal is not None and isinstance(refusal, str):
+            acc.refusal.append(refusal)
+        if tool_calls and isinstance(tool_calls, list):
+            for call in tool_calls:
+                acc.add_tool_call(call)
 
     def _on_choice(self, choice: Any, chat: bool) -> None:
         index = get(choice, "index")
@@ -204,16 +243,17 @@ class OpenAIStreamHooks(StreamHooks):
     def _finish_choices(self) -> None:
         inv = self.inv
         first, last = self._first, self._last
-        for chunk in (first, last):
+        for chunk in (first, last) if first is not last else (first,):
             if chunk is None:
                 continue
-            inv.response_id = inv.response_id or _str(get(chunk, "id"))
-            inv.response_model = inv.response_model or _str(get(chunk, "model"))
+            read = reader(chunk)
+            inv.response_id = inv.response_id or _str(read("id", None))
+            inv.response_model = inv.response_model or _str(read("model", None))
             inv.system_fingerprint = (
-                _str(get(chunk, "system_fingerprint")) or inv.system_fingerprint
+                _str(read("system_fingerprint", None)) or inv.system_fingerprint
             )
             inv.response_service_tier = (
-                _str(get(chunk, "service_tier")) or inv.response_service_tier
+                _str(read("service_tier", None)) or inv.response_service_tier
             )
         choices = [self._choices[i] for i in sorted(self._choices)]
         reasons = [c.finish_reason for c in choices if isinstance(c.finish_reason, str)]
