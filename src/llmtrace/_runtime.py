@@ -41,8 +41,11 @@ def _env_flag(*names: str) -> bool:
     for name in names:
         raw = os.environ.get(name)
         if raw is not None:
-            return raw.strip().lower() in ("1", "true", "yes", "on")
+            return raw.strip().lower() in _ON
     return False
+
+
+_ON = frozenset({"1", "true", "yes", "on", "span_only", "span_and_event"})
 
 
 class Runtime:

@@ -193,6 +193,22 @@ def parse_key_value_list(raw: str) -> dict[str, str]:
     return result
 
 
+# OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT also takes the modes of the
+# official GenAI instrumentations; llmtrace writes content on spans only.
+_CAPTURE_MODES = {
+    "span_only": True,
+    "span_and_event": True,
+    "event_only": False,
+    "no_content": False,
+}
+
+
+def parse_capture_mode(raw: str) -> bool:
+    """true/false, or SPAN_ONLY / SPAN_AND_EVENT (on) / EVENT_ONLY / NO_CONTENT (off)."""
+    mode = _CAPTURE_MODES.get(raw.strip().lower())
+    return mode if mode is not None else _parse_bool(raw)
+
+
 def _parse_bool(raw: str) -> bool:
     lowered = raw.strip().lower()
     if lowered in _TRUE:
@@ -206,7 +222,9 @@ def _from_env(name: str, raw: str) -> Any:
     """Turn an environment string into the value a setting takes (raises ValueError)."""
     if name in ("headers", "resource_attributes"):
         return parse_key_value_list(raw)
-    if name in ("console", "capture_content", "metrics", "disabled", "prompt_interop"):
+    if name == "capture_content":
+        return parse_capture_mode(raw)
+    if name in ("console", "metrics", "disabled", "prompt_interop"):
         return _parse_bool(raw)
     if name == "openai_usage_hosts":
         return tuple(h.strip().lower() for h in raw.split(",") if h.strip())

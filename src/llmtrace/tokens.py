@@ -60,19 +60,26 @@ class Usage:
 # --- normalisation ------------------------------------------------------------------------
 
 
+_MISSING = object()
+_MAPPING, _PYDANTIC, _OBJECT = 0, 1, 2
 # isinstance() against the Mapping ABC costs ~0.3 µs; usage objects come in a handful of
-# types, so remember the answer per type.
-_is_mapping_type: dict[type, bool] = {dict: True}
+# types, so remember each type's kind.
+_kind_of_type: dict[type, int] = {dict: _MAPPING}
 
 
-def _is_mapping(obj: object) -> bool:
+def _kind(obj: object) -> int:
     cls = type(obj)
-    known = _is_mapping_type.get(cls)
-    if known is None:
-        known = isinstance(obj, Mapping)
-        if len(_is_mapping_type) < 256:
-            _is_mapping_type[cls] = known
-    return known
+    kind = _kind_of_type.get(cls)
+    if kind is None:
+        if isinstance(obj, Mapping):
+            kind = _MAPPING
+        elif hasattr(cls, "__pydantic_fields__"):
+            kind = _PYDANTIC
+        else:
+            kind = _OBJECT
+        if len(_kind_of_type) < 256:
+            _kind_of_type[cls] = kind
+    return kind
 
 
 def _field(obj: Any, name: str) -> Any:
@@ -80,8 +87,21 @@ def _field(obj: Any, name: str) -> Any:
     if obj is None:
         return None
     try:
-        if _is_mapping(obj):
+        kind = _kind(obj)
+        if kind == _MAPPING:
             return obj.get(name)
+        if kind == _PYDANTIC:
+            # Declared fields live in __dict__, unknown ones (DeepSeek's cache counts on an
+            # OpenAI usage object) in __pydantic_extra__; getattr() of an absent name
+            # raises inside pydantic, which costs ~2 µs.
+            value = obj.__dict__.get(name, _MISSING)
+            if value is not _MISSING:
+                return value
+            extra = obj.__pydantic_extra__
+            if extra and name in extra:
+                return extra[name]
+            if name not in type(obj).__dict__:  # not a property either
+                return None
         return getattr(obj, name, None)
     except Exception:  # noqa: BLE001 - a provider object's odd property must not break us
         logger.debug("llmtrace: could not read usage field %r", name, exc_info=True)

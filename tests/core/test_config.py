@@ -112,3 +112,14 @@ def test_key_value_lists() -> None:
     assert parse_key_value_list("a=1, b = two ,c=x%3Dy") == {"a": "1", "b": "two", "c": "x=y"}
     with pytest.raises(ValueError, match="key=value"):
         parse_key_value_list("a=1,broken")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("SPAN_ONLY", True), ("span_and_event", True), ("EVENT_ONLY", False), ("NO_CONTENT", False)],
+)
+def test_capture_accepts_the_official_genai_instrumentation_modes(
+    value: str, expected: bool
+) -> None:
+    env = {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": value}
+    assert resolve_settings({}, environ=env).capture_content is expected
