@@ -25,3 +25,18 @@ def _fresh_globals() -> Iterator[None]:
         handle.shutdown(timeout=2)
     reset_otel_globals()
     yield
+
+
+@pytest.fixture
+def instrumented() -> Iterator[None]:
+    """The OpenAI and LangChain auto-instrumentations on for one test."""
+    from llmtrace.instrumentation.langchain import instrument_langchain, uninstrument_langchain
+    from llmtrace.instrumentation.openai import instrument_openai, uninstrument_openai
+
+    instrument_openai()
+    instrument_langchain()
+    try:
+        yield
+    finally:
+        uninstrument_langchain()
+        uninstrument_openai()

@@ -31,12 +31,6 @@ from langchain_core.messages import AIMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from llmtrace.instrumentation.langchain import (
-    instrument_langchain,
-    uninstrument_langchain,
-)
-from llmtrace.instrumentation.openai import instrument_openai, uninstrument_openai
-
 REPLY = AIMessage(
     content="chain says hi",
     usage_metadata={"input_tokens": 3, "output_tokens": 2, "total_tokens": 5},
@@ -48,17 +42,6 @@ def make_chain() -> Any:
     # One model for all tasks: the cycle never runs dry and next() on it is atomic.
     model = GenericFakeChatModel(messages=itertools.cycle([REPLY]))
     return ChatPromptTemplate.from_messages([("user", "{q}")]) | model | StrOutputParser()
-
-
-@pytest.fixture
-def instrumented() -> Iterator[None]:
-    instrument_openai()
-    instrument_langchain()
-    try:
-        yield
-    finally:
-        uninstrument_langchain()
-        uninstrument_openai()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -37,10 +37,6 @@ from langchain_core.messages import AIMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from llmtrace.instrumentation.langchain import (
-    instrument_langchain,
-    uninstrument_langchain,
-)
 from llmtrace.instrumentation.openai import instrument_openai, uninstrument_openai
 
 OPENAI = "llmtrace.instrumentation.openai"
@@ -80,17 +76,6 @@ def faulty(monkeypatch: pytest.MonkeyPatch, lenient: None) -> Callable[[str], Fa
         return fault
 
     return install
-
-
-@pytest.fixture
-def instrumented() -> Iterator[None]:
-    instrument_openai()
-    instrument_langchain()
-    try:
-        yield
-    finally:
-        uninstrument_langchain()
-        uninstrument_openai()
 
 
 # -- OpenAI -------------------------------------------------------------------------------

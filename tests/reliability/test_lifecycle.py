@@ -33,12 +33,6 @@ pytest.importorskip("langchain_core")
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from llmtrace.instrumentation.langchain import (
-    instrument_langchain,
-    uninstrument_langchain,
-)
-from llmtrace.instrumentation.openai import instrument_openai, uninstrument_openai
-
 LEAK_BOUND_IN_OPERATIONS = 50  # growth allowed, in units of one operation's spans
 
 
@@ -170,17 +164,6 @@ OPERATIONS: dict[str, tuple[Callable[[int], None], int]] = {
     "OpenAI stream abandoned": (abandon_openai_streams, 300),
     "LangChain stream abandoned": (abandon_langchain_streams, 300),
 }
-
-
-@pytest.fixture
-def instrumented() -> Iterator[None]:
-    instrument_openai()
-    instrument_langchain()
-    try:
-        yield
-    finally:
-        uninstrument_langchain()
-        uninstrument_openai()
 
 
 def check_operation(name: str, count: int) -> None:
