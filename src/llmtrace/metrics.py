@@ -19,7 +19,7 @@ For tests::
 
     with capture_metrics() as metrics:
         ...make LLM calls...
-    metrics.points("gen_ai.client.token.usage")   # -> [(attributes, data point), ...]
+    metrics.points(semconv.METRIC_TOKEN_USAGE)   # -> [(attributes, data point), ...]
 """
 
 from __future__ import annotations
