@@ -34,6 +34,7 @@ from _otel import install_llmtrace, plain_provider, uninstall_llmtrace
 import llmtrace
 from llmtrace._runtime import runtime
 
+KIND = "llmtrace.span.kind"
 PROMPT = ("You are a helpful assistant. Answer the user's question precisely. " * 40)[:2048]
 OUTPUT = ("The answer, in detail, with references and a worked example. " * 80)[:4096]
 PARAMS: dict[str, Any] = {
@@ -130,7 +131,6 @@ def _loops_anatomy(tracer: Any) -> dict[str, Loop]:
     from opentelemetry import trace as otel_trace
 
     ours = runtime.tracer()
-    kind = {"llmtrace.span.kind": "task"}
 
     def span_f(x: int) -> int:
         with tracer.start_as_current_span("f"):
@@ -142,30 +142,34 @@ def _loops_anatomy(tracer: Any) -> dict[str, Loop]:
         span.end()
         return result
 
+    # llmtrace writes the kind when the span ends (one set_attribute, no start attributes).
     def with_attribute(x: int) -> int:
-        span = tracer.start_span("f", attributes=kind)
+        span = tracer.start_span("f")
         result = f(x)
+        span.set_attribute(KIND, "task")
         span.end()
         return result
 
     def with_processor(x: int) -> int:
-        span = ours.start_span("f", attributes=kind)  # type: ignore[union-attr]
+        span = ours.start_span("f")  # type: ignore[union-attr]
         result = f(x)
+        span.set_attribute(KIND, "task")
         span.end()
         return result
 
     def with_attach(x: int) -> int:
-        span = ours.start_span("f", attributes=kind)  # type: ignore[union-attr]
+        span = ours.start_span("f")  # type: ignore[union-attr]
         token = otel_context.attach(otel_trace.set_span_in_context(span))
         result = f(x)
         otel_context.detach(token)
+        span.set_attribute(KIND, "task")
         span.end()
         return result
 
     funcs: dict[str, Callable[[int], int]] = {
         "span": span_f,
         "sdk start+end": sdk_span,
-        "+ kind attribute": with_attribute,
+        "+ kind attribute at end": with_attribute,
         "+ session processor": with_processor,
         "+ attach/detach": with_attach,
         "trace_off": llmtrace.trace(name="f", capture_input=False, capture_output=False)(f),

@@ -92,6 +92,13 @@ _read_request, _REQUEST_ATTRIBUTES = _reader(_REQUEST_KEYS)
 _read_response, _RESPONSE_ATTRIBUTES = _reader(_RESPONSE_KEYS)
 _read_usage, _USAGE_ATTRIBUTES = _reader(_USAGE_KEYS)
 _NO_REQUEST: tuple[Any, ...] = (None,) * len(_REQUEST_KEYS)
+
+
+def _present(keys: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, AttributeValue]:
+    """The attributes whose value is set."""
+    return {key: value for key, value in zip(keys, values, strict=False) if value is not None}
+
+
 _SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 _CLIENT = SpanKind.CLIENT
 _PROMPT_NAME, _PROMPT_VERSION = semconv.GEN_AI_PROMPT_NAME, semconv.GEN_AI_PROMPT_VERSION
@@ -274,14 +281,12 @@ class LLMInvocation:
 
     # -- attribute mapping ------------------------------------------------------------
     def _start_attributes(self, ctx: Context) -> dict[str, AttributeValue]:
+        self._start_request = values = _read_request(self)
         attributes: dict[str, AttributeValue] = {
             semconv.GEN_AI_OPERATION_NAME: self.operation,
             semconv.GEN_AI_PROVIDER_NAME: self.provider,
         }
-        self._start_request = values = _read_request(self)
-        for key, value in zip(_REQUEST_ATTRIBUTES, values, strict=False):
-            if value is not None:
-                attributes[key] = value
+        attributes.update(_present(_REQUEST_ATTRIBUTES, values))
         if runtime.model_version is not None:
             attributes[semconv.LLMTRACE_MODEL_VERSION] = runtime.model_version
         prompt = prompts.prompt_attributes()
@@ -306,7 +311,7 @@ class LLMInvocation:
 
     def end_attributes(self) -> dict[str, AttributeValue]:
         """Everything learned after start, mapped to attribute keys; ``None`` dropped."""
-        attributes: dict[str, AttributeValue] = {}
+        attributes = _present(_RESPONSE_ATTRIBUTES, _read_response(self))
         # Request fields may be completed after start (e.g. by a stream wrapper); those
         # written at start with the same value are not written again.
         request, before = _read_request(self), self._start_request
@@ -314,14 +319,9 @@ class LLMInvocation:
             for key, value, old in zip(_REQUEST_ATTRIBUTES, request, before, strict=False):
                 if value is not None and value != old:
                     attributes[key] = value
-        for key, value in zip(_RESPONSE_ATTRIBUTES, _read_response(self), strict=False):
-            if value is not None:
-                attributes[key] = value
         usage = self.usage
         if usage is not None:
-            for key, value in zip(_USAGE_ATTRIBUTES, _read_usage(usage), strict=False):
-                if value is not None:
-                    attributes[key] = value
+            attributes.update(_present(_USAGE_ATTRIBUTES, _read_usage(usage)))
             if usage.estimated:
                 attributes[semconv.LLMTRACE_USAGE_ESTIMATED] = True
             cost = self.cost

@@ -149,9 +149,12 @@ def current_budgets() -> tuple[budget, ...]:
 
 def before_call() -> None:
     """Raise BudgetExceeded before an LLM call when a raising budget in effect is spent."""
+    budgets = _active.get()
+    if not budgets:  # the common case, without entering the guard
+        return
     error: BudgetExceeded | None = None
     with internal_errors:
-        for active in _active.get():
+        for active in budgets:
             if active.on_exceed == "raise" and active.exceeded:
                 error = BudgetExceeded(active.name, active.spent_usd, active.max_usd)
                 break
@@ -161,8 +164,11 @@ def before_call() -> None:
 
 def charge(cost_usd: float) -> None:
     """Add a finished call's cost to every budget in effect."""
+    budgets = _active.get()
+    if not budgets:
+        return
     with internal_errors:
         if cost_usd <= 0 or not math.isfinite(cost_usd):
             return
-        for active in _active.get():
+        for active in budgets:
             active._add(cost_usd)

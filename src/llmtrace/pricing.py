@@ -101,9 +101,7 @@ class _Rates:
     expires: float = math.inf  # time.monotonic() after which to resolve again
 
 
-def _per_token(rate: _Rate | None, input_tokens: int) -> float:
-    if rate is None:
-        return 0.0
+def _per_token(rate: _Rate, input_tokens: int) -> float:
     for threshold, price in rate:
         if input_tokens > threshold:
             return price
@@ -113,24 +111,29 @@ def _per_token(rate: _Rate | None, input_tokens: int) -> float:
 def _price(rates: _Rates, usage: Usage) -> Cost:
     """Plain arithmetic on resolved rates; counts without their own rate stay in the base."""
     total_input = usage.input_tokens or 0
-    cache_read = (usage.cache_read_input_tokens or 0) if rates.cache_read else 0
-    cache_write = (usage.cache_creation_input_tokens or 0) if rates.cache_write else 0
-    input_audio = (usage.input_audio_tokens or 0) if rates.input_audio else 0
-    plain_input = max(total_input - cache_read - cache_write - input_audio, 0)
-    input_cost = (
-        plain_input * _per_token(rates.input, total_input)
-        + cache_read * _per_token(rates.cache_read, total_input)
-        + cache_write * _per_token(rates.cache_write, total_input)
-        + input_audio * _per_token(rates.input_audio, total_input)
-    )
-    reasoning = (usage.reasoning_output_tokens or 0) if rates.reasoning else 0
-    output_audio = (usage.output_audio_tokens or 0) if rates.output_audio else 0
-    plain_output = max((usage.output_tokens or 0) - reasoning - output_audio, 0)
-    output_cost = (
-        plain_output * _per_token(rates.output, total_input)
-        + reasoning * _per_token(rates.reasoning, total_input)
-        + output_audio * _per_token(rates.output_audio, total_input)
-    )
+    input_cost = output_cost = 0.0
+    plain_input = total_input
+    # (count, its own rate): a count is taken out of the base only when it has a rate.
+    for count, rate in (
+        (usage.cache_read_input_tokens, rates.cache_read),
+        (usage.cache_creation_input_tokens, rates.cache_write),
+        (usage.input_audio_tokens, rates.input_audio),
+    ):
+        if count and rate is not None:
+            plain_input -= count
+            input_cost += count * _per_token(rate, total_input)
+    if plain_input > 0:
+        input_cost += plain_input * _per_token(rates.input, total_input)
+    plain_output = usage.output_tokens or 0
+    for count, rate in (
+        (usage.reasoning_output_tokens, rates.reasoning),
+        (usage.output_audio_tokens, rates.output_audio),
+    ):
+        if count and rate is not None:
+            plain_output -= count
+            output_cost += count * _per_token(rate, total_input)
+    if plain_output > 0:
+        output_cost += plain_output * _per_token(rates.output, total_input)
     return Cost(input=input_cost, output=output_cost, source=rates.source)
 
 
@@ -241,7 +244,7 @@ def _rates_for(provider: str | None, model: str, tier: str | None) -> _Rates | N
     except KeyError:
         pass
     else:
-        if cached is None or cached.expires > time.monotonic():
+        if cached is None or cached.expires == math.inf or cached.expires > time.monotonic():
             return cached
     with _lock:
         rates = _resolve(provider, model, tier)

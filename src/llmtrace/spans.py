@@ -68,8 +68,11 @@ def span_name(name: str, kind: str) -> str:
 def static_attributes(
     name: str, kind: str, extra: Mapping[str, AttributeValue] | None
 ) -> dict[str, AttributeValue]:
-    """The attributes a span of this name and kind always starts with (computed once)."""
-    attributes: dict[str, AttributeValue] = {semconv.LLMTRACE_SPAN_KIND: kind}
+    """The attributes a span of this name and kind always starts with (computed once).
+
+    ``llmtrace.span.kind`` is not among them: ``TracedSpan`` writes it at the end.
+    """
+    attributes: dict[str, AttributeValue] = {}
     operation = _OPERATIONS.get(kind)
     if operation:
         attributes[semconv.GEN_AI_OPERATION_NAME] = operation
@@ -119,15 +122,31 @@ def content_attribute(value: Any) -> str | None:
 
 
 class TracedSpan:
-    """A started span plus the llmtrace bookkeeping around it. Ends exactly once."""
+    """A started span plus the llmtrace bookkeeping around it. Ends exactly once.
 
-    __slots__ = ("_capture_input", "_capture_output", "_ended", "_kind", "_token", "span")
+    The span kind and captured content are written when the span ends, in one
+    ``set_attributes`` call: the SDK charges a fixed cost per call and per span
+    started with attributes, several times what one more attribute in a batch
+    costs. Samplers see the GenAI operation of agent, tool, workflow, retriever
+    and embedding spans at start (``gen_ai.operation.name``).
+    """
+
+    __slots__ = (
+        "_capture_input",
+        "_capture_output",
+        "_content",
+        "_ended",
+        "_kind",
+        "_token",
+        "span",
+    )
 
     def __init__(self, span: Span, kind: str, capture_input: bool, capture_output: bool) -> None:
         self.span = span
         self._kind = kind
         self._capture_input = capture_input
         self._capture_output = capture_output
+        self._content: dict[str, str] | None = None  # content attributes, written at the end
         self._token: object | None = None
         self._ended = False
 
@@ -157,6 +176,14 @@ class TracedSpan:
             _record_error(self.span, exception)
 
     @property
+    def kind(self) -> str:
+        return self._kind
+
+    def relabel(self, kind: str) -> None:
+        """Change the span kind (written when the span ends)."""
+        self._kind = check_kind(kind)
+
+    @property
     def span_context(self) -> trace.SpanContext:
         return self.span.get_span_context()
 
@@ -182,6 +209,13 @@ class TracedSpan:
             return
         self._ended = True
         span = self.span
+        content = self._content
+        if content is None:
+            span.set_attribute(_KIND_KEY, self._kind)
+        else:
+            self._content = None
+            content[_KIND_KEY] = self._kind
+            span.set_attributes(content)
         # Roll-up totals exist only under spans with LLM calls beneath; skip the
         # lookups (and the guard) for the common span that has none.
         if exception is not None or _rollup.pending():
@@ -195,18 +229,22 @@ class TracedSpan:
         span.end()
 
     def _set_content(self, key: str, value: Any) -> None:
-        span = self.span
+        """Serialise ``value`` now (it may change later), write it when the span ends."""
         try:
-            if span.is_recording():
+            if not self._ended and self.span.is_recording():
                 text = content_attribute(value)
                 if text is not None:
-                    span.set_attribute(key, text)
+                    content = self._content
+                    if content is None:
+                        content = self._content = {}
+                    content[key] = text
                     if self._kind == "tool":
-                        span.set_attribute(_TOOL_CONTENT_KEYS[key], text)
+                        content[_TOOL_CONTENT_KEYS[key]] = text
         except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
             swallow(exc)
 
 
+_KIND_KEY = semconv.LLMTRACE_SPAN_KIND
 _TOOL_CONTENT_KEYS = {
     semconv.LLMTRACE_INPUT: semconv.GEN_AI_TOOL_CALL_ARGUMENTS,
     semconv.LLMTRACE_OUTPUT: semconv.GEN_AI_TOOL_CALL_RESULT,

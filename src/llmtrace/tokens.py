@@ -59,21 +59,35 @@ class Usage:
 
 # --- normalisation ------------------------------------------------------------------------
 
-
-_MISSING = object()
+# Every field name the shapes below read. A pydantic class none of whose attributes carry
+# one of these names (no property, no method) is read straight from its instances' __dict__.
+_USAGE_FIELDS = frozenset(
+    {
+        "prompt_tokens", "completion_tokens", "input_tokens", "output_tokens",
+        "prompt_tokens_details", "completion_tokens_details", "input_tokens_details",
+        "output_tokens_details", "input_token_details", "output_token_details",
+        "cached_tokens", "cache_read", "cache_write_tokens", "cache_creation",
+        "reasoning_tokens", "reasoning", "audio_tokens", "audio", "thinking_tokens",
+        "prompt_cache_hit_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
+        "token_usage", "usage",
+    }
+)  # fmt: skip
 _MAPPING, _PYDANTIC, _OBJECT = 0, 1, 2
 # isinstance() against the Mapping ABC costs ~0.3 µs; usage objects come in a handful of
 # types, so remember each type's kind.
 _kind_of_type: dict[type, int] = {dict: _MAPPING}
 
+Reader = Callable[[str], Any]
 
-def _kind(obj: object) -> int:
-    cls = type(obj)
+
+def _kind(cls: type) -> int:
     kind = _kind_of_type.get(cls)
     if kind is None:
-        if isinstance(obj, Mapping):
+        if issubclass(cls, Mapping):
             kind = _MAPPING
-        elif hasattr(cls, "__pydantic_fields__"):
+        elif hasattr(cls, "__pydantic_fields__") and not any(
+            hasattr(cls, name) for name in _USAGE_FIELDS
+        ):
             kind = _PYDANTIC
         else:
             kind = _OBJECT
@@ -82,84 +96,100 @@ def _kind(obj: object) -> int:
     return kind
 
 
-def _field(obj: Any, name: str) -> Any:
-    """``obj[name]`` for mappings, ``obj.name`` otherwise; None when absent or broken."""
+def _absent(name: str) -> None:
+    return None
+
+
+def _reader(obj: Any) -> Reader:
+    """A ``name -> value`` function over ``obj``'s fields: None when absent or broken.
+
+    Mappings are read with ``get``; a pydantic model's declared fields from its
+    ``__dict__`` and unknown ones (DeepSeek's cache counts on an OpenAI usage object)
+    from ``__pydantic_extra__``, because ``getattr()`` of an absent name raises inside
+    pydantic, which costs ~2 µs; anything else with ``getattr``.
+    """
     if obj is None:
-        return None
+        return _absent
     try:
-        kind = _kind(obj)
+        kind = _kind(type(obj))
         if kind == _MAPPING:
-            return obj.get(name)
+            get: Reader = obj.get
+            return get
         if kind == _PYDANTIC:
-            # Declared fields live in __dict__, unknown ones (DeepSeek's cache counts on an
-            # OpenAI usage object) in __pydantic_extra__; getattr() of an absent name
-            # raises inside pydantic, which costs ~2 µs.
-            value = obj.__dict__.get(name, _MISSING)
-            if value is not _MISSING:
-                return value
-            extra = obj.__pydantic_extra__
-            if extra and name in extra:
-                return extra[name]
-            if name not in type(obj).__dict__:  # not a property either
-                return None
+            fields, extra = obj.__dict__, obj.__pydantic_extra__
+            return fields.get if not extra else {**extra, **fields}.get
+    except Exception:  # noqa: BLE001 - a provider object's odd mapping must not break us
+        logger.debug("llmtrace: unreadable usage object %r", type(obj), exc_info=True)
+        return _absent
+    return lambda name: _attribute(obj, name)
+
+
+def _attribute(obj: Any, name: str) -> Any:
+    try:
         return getattr(obj, name, None)
     except Exception:  # noqa: BLE001 - a provider object's odd property must not break us
         logger.debug("llmtrace: could not read usage field %r", name, exc_info=True)
         return None
 
 
+def _field(obj: Any, name: str) -> Any:
+    """``obj[name]`` for mappings, ``obj.name`` otherwise; None when absent or broken."""
+    return _reader(obj)(name)
+
+
 def as_token_count(value: Any) -> int | None:
     """A token count, or None for anything that is not a non-negative whole number."""
+    if type(value) is int:  # the common case first; bool is not an int here
+        return value if value >= 0 else None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if value >= 0 else None
+        return int(value) if value >= 0 else None
     if isinstance(value, float) and value.is_integer() and value >= 0:
         return int(value)
     return None
 
 
-def _first(obj: Any, *names: str) -> int | None:
+def _first(get: Reader, *names: str) -> int | None:
     for name in names:
-        value = as_token_count(_field(obj, name))
+        value = as_token_count(get(name))
         if value is not None:
             return value
     return None
 
 
-def _details(obj: Any, *names: str) -> Any:
-    for name in names:
-        value = _field(obj, name)
-        if value is not None:
-            return value
-    return None
+def _details(get: Reader, name: str, alias: str | None = None) -> Reader:
+    value = get(name)
+    if value is None and alias is not None:
+        value = get(alias)
+    return _absent if value is None else _reader(value)
 
 
-def _from_chat_shape(obj: Any) -> Usage:
+def _from_chat_shape(get: Reader) -> Usage:
     """OpenAI chat/completions and embeddings: prompt_tokens / completion_tokens."""
-    prompt = _details(obj, "prompt_tokens_details")
-    completion = _details(obj, "completion_tokens_details")
-    cache_read = _first(prompt, "cached_tokens")
+    prompt = _details(get, "prompt_tokens_details")
+    completion = _details(get, "completion_tokens_details")
+    cache_read = as_token_count(prompt("cached_tokens"))
     if cache_read is None:  # DeepSeek reports cache hits at the top level
-        cache_read = _first(obj, "prompt_cache_hit_tokens", "cached_tokens")
+        cache_read = _first(get, "prompt_cache_hit_tokens", "cached_tokens")
     return Usage(
-        input_tokens=_first(obj, "prompt_tokens"),
-        output_tokens=_first(obj, "completion_tokens"),
+        input_tokens=as_token_count(get("prompt_tokens")),
+        output_tokens=as_token_count(get("completion_tokens")),
         cache_read_input_tokens=cache_read,
-        cache_creation_input_tokens=_first(prompt, "cache_write_tokens"),
-        reasoning_output_tokens=_first(completion, "reasoning_tokens"),
-        input_audio_tokens=_first(prompt, "audio_tokens"),
-        output_audio_tokens=_first(completion, "audio_tokens"),
+        cache_creation_input_tokens=as_token_count(prompt("cache_write_tokens")),
+        reasoning_output_tokens=as_token_count(completion("reasoning_tokens")),
+        input_audio_tokens=as_token_count(prompt("audio_tokens")),
+        output_audio_tokens=as_token_count(completion("audio_tokens")),
     )
 
 
-def _from_io_shape(obj: Any) -> Usage:
+def _from_io_shape(get: Reader) -> Usage:
     """OpenAI Responses/Realtime usage and LangChain usage_metadata (input already total)."""
-    inp = _details(obj, "input_tokens_details", "input_token_details")
-    out = _details(obj, "output_tokens_details", "output_token_details")
+    inp = _details(get, "input_tokens_details", "input_token_details")
+    out = _details(get, "output_tokens_details", "output_token_details")
     return Usage(
-        input_tokens=_first(obj, "input_tokens"),
-        output_tokens=_first(obj, "output_tokens"),
+        input_tokens=_first(get, "input_tokens"),
+        output_tokens=_first(get, "output_tokens"),
         cache_read_input_tokens=_first(inp, "cached_tokens", "cache_read"),
         cache_creation_input_tokens=_first(inp, "cache_write_tokens", "cache_creation"),
         reasoning_output_tokens=_first(out, "reasoning_tokens", "reasoning"),
@@ -168,28 +198,28 @@ def _from_io_shape(obj: Any) -> Usage:
     )
 
 
-def _from_anthropic_shape(obj: Any) -> Usage:
+def _from_anthropic_shape(get: Reader) -> Usage:
     """Anthropic Messages usage: input_tokens exclude cache reads and writes; add them."""
-    base = _first(obj, "input_tokens")
-    cache_read = _first(obj, "cache_read_input_tokens")
-    cache_write = _first(obj, "cache_creation_input_tokens")
+    base = _first(get, "input_tokens")
+    cache_read = _first(get, "cache_read_input_tokens")
+    cache_write = _first(get, "cache_creation_input_tokens")
     total = None
     if base is not None or cache_read is not None or cache_write is not None:
         total = (base or 0) + (cache_read or 0) + (cache_write or 0)
     return Usage(
         input_tokens=total,
-        output_tokens=_first(obj, "output_tokens"),
+        output_tokens=_first(get, "output_tokens"),
         cache_read_input_tokens=cache_read,
         cache_creation_input_tokens=cache_write,
-        reasoning_output_tokens=_first(_field(obj, "output_tokens_details"), "thinking_tokens"),
+        reasoning_output_tokens=_first(_details(get, "output_tokens_details"), "thinking_tokens"),
     )
 
 
-def _normalise(obj: Any, read: Callable[[Any], Usage]) -> Usage | None:
+def _normalise(obj: Any, read: Callable[[Reader], Usage]) -> Usage | None:
     if obj is None or isinstance(obj, (str, bytes, int, float, list, tuple)):
         return None
     try:
-        usage = read(obj)
+        usage = read(_reader(obj))
     except Exception:  # noqa: BLE001 - odd shapes yield "no usage", never an error
         logger.debug("llmtrace: unreadable usage object %r", type(obj), exc_info=True)
         return None
@@ -209,20 +239,19 @@ def _is_empty(usage: Usage) -> bool:
     )
 
 
-def _openai_shape(obj: Any) -> Usage:
-    if _field(obj, "prompt_tokens") is not None or _field(obj, "completion_tokens") is not None:
-        return _from_chat_shape(obj)
-    return _from_io_shape(obj)
+def _openai_shape(get: Reader) -> Usage:
+    if get("prompt_tokens") is not None or get("completion_tokens") is not None:
+        return _from_chat_shape(get)
+    return _from_io_shape(get)
 
 
-def _any_shape(obj: Any) -> Usage:
+def _any_shape(get: Reader) -> Usage:
     has_cache_keys = (
-        _field(obj, "cache_read_input_tokens") is not None
-        or _field(obj, "cache_creation_input_tokens") is not None
+        get("cache_read_input_tokens") is not None or get("cache_creation_input_tokens") is not None
     )
-    if has_cache_keys and _field(obj, "prompt_tokens") is None:
-        return _from_anthropic_shape(obj)
-    return _openai_shape(obj)
+    if has_cache_keys and get("prompt_tokens") is None:
+        return _from_anthropic_shape(get)
+    return _openai_shape(get)
 
 
 def usage_from_openai(obj: Any) -> Usage | None:

@@ -382,3 +382,50 @@ def test_an_internal_error_is_swallowed_and_the_call_still_works(
     assert add_one(1) == 2
     assert captured_content.find("add_one").attributes["llmtrace.span.kind"] == "task"
     assert "llmtrace internal error" in caplog.text
+
+
+def test_input_is_recorded_as_it_was_when_the_call_started(captured_content: SpanCapture) -> None:
+    @llmtrace.trace
+    def consume(items: list[int]) -> int:
+        total = sum(items)
+        items.clear()  # the function mutates its argument; the span keeps what it was given
+        return total
+
+    assert consume([1, 2, 3]) == 6
+    span = captured_content.find(
+        "test_input_is_recorded_as_it_was_when_the_call_started.<locals>.consume"
+    )
+    assert json.loads(span.attributes["llmtrace.input"]) == {"items": [1, 2, 3]}
+    assert json.loads(span.attributes["llmtrace.output"]) == 6
+
+
+def test_samplers_see_the_genai_operation_of_agent_and_tool_spans_at_start() -> None:
+    seen: list[dict[str, object]] = []
+
+    class Recording(Sampler):
+        def should_sample(
+            self,
+            parent_context,
+            trace_id,
+            name,
+            kind=None,
+            attributes=None,
+            links=None,
+            trace_state=None,
+        ):  # type: ignore[no-untyped-def]
+            from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+
+            seen.append(dict(attributes or {}))
+            return ALWAYS_ON.should_sample(parent_context, trace_id, name, kind, attributes, links)
+
+        def get_description(self) -> str:
+            return "recording"
+
+    @llmtrace.trace(kind="tool", name="lookup")
+    def lookup(key: str) -> str:
+        return key
+
+    with capture_spans(sampler=Recording()) as captured:
+        lookup("k")
+    assert seen == [{"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup"}]
+    assert captured.find("execute_tool lookup").attributes["llmtrace.span.kind"] == "tool"

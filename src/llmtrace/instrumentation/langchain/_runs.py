@@ -98,6 +98,7 @@ class Run:
         if self.kind == "agent" or self.traced is None:
             return
         self.kind = "agent"
+        self.traced.relabel("agent")
         span = self.traced.span
         span.update_name(span_name(self.name, "agent"))
         span.set_attributes(static_attributes(self.name, "agent", None))

@@ -101,7 +101,7 @@ def invocation_for(endpoint: Endpoint, body: Any, server: Server) -> LLMInvocati
     inv = LLMInvocation(operation=endpoint.operation, provider=server.provider)
     inv.server_address = server.address
     inv.server_port = server.port
-    if not isinstance(body, Mapping):
+    if type(body) is not dict and not isinstance(body, Mapping):
         return inv
     # Most parameters are absent from a given request: test for None before converting.
     get = body.get

@@ -61,8 +61,8 @@ def _apply_choices(inv: LLMInvocation, kind: str, read: Callable[[str, Any], Any
         reason = read_choice("finish_reason", None)
         if isinstance(reason, str):
             reasons.append(reason)
-        if chat:
-            names += tool_call_names(read_choice("message", None))
+        if chat and (called := tool_call_names(read_choice("message", None))):
+            names += called
     inv.finish_reasons = reasons or None
     if chat:
         set_tool_calls(inv, names)
@@ -74,16 +74,18 @@ def _apply_choices(inv: LLMInvocation, kind: str, read: Callable[[str, Any], Any
 
 def tool_call_names(message: Any) -> list[str]:
     """Names of the tools a chat message asks to call."""
-    names = []
     read = reader(message)
     tool_calls = read("tool_calls", None)
+    function_call = read("function_call", None)
+    if not tool_calls and function_call is None:  # most answers: plain text
+        return []
+    names = []
     if tool_calls:
         for call in as_list(tool_calls):
             spec = get(call, "function") or get(call, "custom")
             name = get(spec, "name")
             if isinstance(name, str):
                 names.append(name)
-    function_call = read("function_call", None)
     if function_call is not None and isinstance(get(function_call, "name"), str):
         names.append(get(function_call, "name"))
     return names
