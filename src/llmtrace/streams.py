@@ -19,13 +19,19 @@ that exception, re-raised unchanged), ``close()`` or the context-manager exit
 is garbage-collected unfinished, e.g. after an early ``break`` without ``with``
 (``abandoned=True``). Hooks run inside the never-raise guard: a bug in a hook
 is logged and the chunk is still delivered.
+
+``for`` / ``async for`` over the proxy run a (async) generator over the
+iterator the stream itself hands to ``for``; ``next()`` / ``__anext__`` read
+the same iterator, so both can be mixed. After a ``break`` out of ``async for``
+without closing, asyncio closes that generator on its next turn, and the
+stream ends as abandoned once the proxy is dropped.
 """
 
 from __future__ import annotations
 
 import atexit
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +45,7 @@ if TYPE_CHECKING:
     ObjectProxy = wrapt.ObjectProxy[Any]
 else:
     ObjectProxy = wrapt.ObjectProxy
+_init_proxy = wrapt.ObjectProxy.__init__
 
 
 class StreamHooks:
@@ -94,43 +101,68 @@ def _chunk_error(exc: Exception) -> None:
     report_internal_error(exc)
 
 
-def _next_of(wrapped: Any) -> Callable[[], Any]:
-    step: Callable[[], Any] = (
-        wrapped.__next__ if hasattr(type(wrapped), "__next__") else iter(wrapped).__next__
-    )
-    return step
+def _iterator_of(wrapped: Any) -> Iterator[Any]:
+    """The iterator ``for chunk in wrapped`` would use; its ``__next__`` serves ``next()``.
+
+    For the SDK's streams ``__iter__`` is a generator over the same underlying
+    iterator as ``__next__``, so the two can be mixed, and resuming it from C costs
+    less per chunk than calling a Python ``__next__``.
+    """
+    if hasattr(type(wrapped), "__iter__") or not hasattr(type(wrapped), "__next__"):
+        return iter(wrapped)
+    return _calling_next(wrapped.__next__)
 
 
-def _anext_of(wrapped: Any) -> Callable[[], Any]:
-    step: Callable[[], Any] = (
-        wrapped.__anext__ if hasattr(type(wrapped), "__anext__") else wrapped.__aiter__().__anext__
-    )
-    return step
+def _calling_next(step: Callable[[], Any]) -> Iterator[Any]:
+    """Iterates an object that has ``__next__`` but no ``__iter__``."""
+    while True:
+        try:
+            chunk = step()
+        except StopIteration:
+            return
+        yield chunk
+
+
+def _async_iterator_of(wrapped: Any) -> AsyncIterator[Any]:
+    """The async iterator ``async for chunk in wrapped`` would use (see ``_iterator_of``)."""
+    cls = type(wrapped)
+    if hasattr(cls, "__aiter__") or not hasattr(cls, "__anext__"):
+        iterator: AsyncIterator[Any] = wrapped.__aiter__()
+        return iterator
+    return _awaiting_anext(wrapped.__anext__)
+
+
+async def _awaiting_anext(step: Callable[[], Awaitable[Any]]) -> AsyncIterator[Any]:
+    """Iterates an object that has ``__anext__`` but no ``__aiter__``."""
+    while True:
+        try:
+            chunk = await step()
+        except StopAsyncIteration:
+            return
+        yield chunk
 
 
 class _ProxyBase(ObjectProxy):
     """State and the exactly-once ending shared by the sync and async proxies."""
 
     def __init__(self, wrapped: Any, hooks: StreamHooks) -> None:
-        super().__init__(wrapped)
+        _init_proxy(self, wrapped)  # not super(): this runs once per stream
         self._self_hooks = hooks
         tracker = _Tracker(self, _end_abandoned)
         tracker.hooks = hooks
         _live.add(tracker)
-        self._self_tracker = tracker
+        self._self_tracker: _Tracker | None = tracker
 
     def _self_end(self, error: BaseException | None) -> None:
         """Finish now (idempotent): the stream ended, failed or was closed."""
         try:
-            _live.remove(self._self_tracker)
+            _live.remove(self._self_tracker)  # type: ignore[arg-type]
         except KeyError:
             return
+        # Dropping the tracker now spares its callback (and a KeyError) when the proxy dies.
+        self._self_tracker = None
         with internal_errors:
             self._self_hooks.on_end(error, False)
-
-    @property
-    def _self_finished(self) -> bool:
-        return self._self_tracker not in _live
 
     def __repr__(self) -> str:
         return repr(self.__wrapped__)
@@ -152,8 +184,8 @@ class StreamProxy(_ProxyBase):
     """Proxy for a synchronous stream (iterator with optional ``close`` / ``with``)."""
 
     def __init__(self, wrapped: Any, hooks: StreamHooks) -> None:
-        super().__init__(wrapped, hooks)
-        self._self_next = _next_of(wrapped)
+        _ProxyBase.__init__(self, wrapped, hooks)
+        self._self_iterator = _iterator_of(wrapped)
 
     def __iter__(self) -> Iterator[Any]:
         # ``for`` loops get a generator over the same underlying iterator: resuming it
@@ -162,37 +194,40 @@ class StreamProxy(_ProxyBase):
         return self._self_chunks()
 
     def _self_chunks(self) -> Iterator[Any]:
-        hooks = self._self_hooks
-        step = self._self_next
+        on_chunk = self._self_hooks.on_chunk
+        thrown = False  # an exception thrown in at ``yield`` (close(), throw()): not ours
+        try:
+            for chunk in self._self_iterator:
+                try:
+                    if not on_chunk(chunk):
+                        continue
+                except Exception as exc:  # noqa: BLE001 - a hook bug must not lose the chunk
+                    _chunk_error(exc)
+                try:
+                    yield chunk
+                except BaseException:
+                    thrown = True
+                    raise
+        except BaseException as exc:
+            if not thrown:
+                self._self_end(exc)
+            raise
+        self._self_end(None)
+
+    def __next__(self) -> Any:
+        on_chunk = self._self_hooks.on_chunk
+        step = self._self_iterator.__next__
         while True:
             try:
                 chunk = step()
             except StopIteration:
                 self._self_end(None)
-                return
-            except BaseException as exc:
-                self._self_end(exc)
-                raise
-            try:
-                if not hooks.on_chunk(chunk):
-                    continue
-            except Exception as exc:  # noqa: BLE001 - a hook bug must not lose the chunk
-                _chunk_error(exc)
-            yield chunk
-
-    def __next__(self) -> Any:
-        hooks = self._self_hooks
-        while True:
-            try:
-                chunk = self._self_next()
-            except StopIteration:
-                self._self_end(None)
                 raise
             except BaseException as exc:
                 self._self_end(exc)
                 raise
             try:
-                if hooks.on_chunk(chunk):
+                if on_chunk(chunk):
                     return chunk
             except Exception as exc:  # noqa: BLE001 - a hook bug must not lose the chunk
                 _chunk_error(exc)
@@ -234,17 +269,41 @@ class AsyncStreamProxy(_ProxyBase):
     """Proxy for an async stream (async iterator with optional ``close`` / ``async with``)."""
 
     def __init__(self, wrapped: Any, hooks: StreamHooks) -> None:
-        super().__init__(wrapped, hooks)
-        self._self_anext = _anext_of(wrapped)
+        _ProxyBase.__init__(self, wrapped, hooks)
+        self._self_iterator = _async_iterator_of(wrapped)
 
-    def __aiter__(self) -> AsyncStreamProxy:
-        return self
+    def __aiter__(self) -> AsyncIterator[Any]:
+        # As for sync streams: ``async for`` gets an async generator over the same
+        # underlying iterator (no coroutine per chunk); ``__anext__`` still works.
+        return self._self_chunks()
+
+    async def _self_chunks(self) -> AsyncIterator[Any]:
+        on_chunk = self._self_hooks.on_chunk
+        thrown = False  # an exception thrown in at ``yield`` (aclose(), athrow()): not ours
+        try:
+            async for chunk in self._self_iterator:
+                try:
+                    if not on_chunk(chunk):
+                        continue
+                except Exception as exc:  # noqa: BLE001 - a hook bug must not lose the chunk
+                    _chunk_error(exc)
+                try:
+                    yield chunk
+                except BaseException:
+                    thrown = True
+                    raise
+        except BaseException as exc:
+            if not thrown:
+                self._self_end(exc)
+            raise
+        self._self_end(None)
 
     async def __anext__(self) -> Any:
-        hooks = self._self_hooks
+        on_chunk = self._self_hooks.on_chunk
+        step = self._self_iterator.__anext__
         while True:
             try:
-                chunk = await self._self_anext()
+                chunk = await step()
             except StopAsyncIteration:
                 self._self_end(None)
                 raise
@@ -252,7 +311,7 @@ class AsyncStreamProxy(_ProxyBase):
                 self._self_end(exc)
                 raise
             try:
-                if hooks.on_chunk(chunk):
+                if on_chunk(chunk):
                     return chunk
             except Exception as exc:  # noqa: BLE001 - a hook bug must not lose the chunk
                 _chunk_error(exc)

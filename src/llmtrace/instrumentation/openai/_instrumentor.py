@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import wrapt
 from opentelemetry import context as otel_context
@@ -34,7 +34,7 @@ from ..._invocation import LLMInvocation
 from ..._runtime import runtime
 from ...streams import AsyncStreamProxy, StreamProxy
 from . import _raw
-from ._providers import ServerTable
+from ._providers import Server, ServerTable
 from ._request import (
     CHAT,
     COMPLETION,
@@ -92,11 +92,14 @@ class _Types:
 class _Call:
     """One traced request: the invocation plus what its stream or raw response needs."""
 
-    __slots__ = ("endpoint", "estimate_input", "hide_usage", "inv", "stream")
+    __slots__ = ("endpoint", "estimate_input", "hide_usage", "inv", "server", "stream")
 
-    def __init__(self, inv: LLMInvocation, endpoint: Endpoint, stream: bool) -> None:
+    def __init__(
+        self, inv: LLMInvocation, endpoint: Endpoint, server: Server, stream: bool
+    ) -> None:
         self.inv = inv
         self.endpoint = endpoint
+        self.server = server
         self.stream = stream
         self.hide_usage = False
         self.estimate_input: Any = None
@@ -126,7 +129,7 @@ class OpenAIPatch:
                 swallow(exc)
             if inv is None:  # request extraction failed: still trace the call with what is known
                 inv = LLMInvocation(operation=endpoint.operation, provider=server.provider)
-            return _Call(inv, endpoint, bool(kwargs.get("stream")))
+            return _Call(inv, endpoint, server, bool(kwargs.get("stream")))
         except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
             swallow(exc)
             return None
@@ -161,9 +164,9 @@ class OpenAIPatch:
         if not call.stream:
             return args, kwargs
         call.estimate_input = estimation_input(call.endpoint, body)
-        if call.endpoint.kind in (CHAT, COMPLETION) and isinstance(body, Mapping):
+        if call.endpoint.kind in (CHAT, COMPLETION) and _is_mapping(body):
             new_body = _with_include_usage(body, getattr(options, "extra_json", None))
-            if new_body is not None and self.servers.lookup(instance).include_usage:
+            if new_body is not None and call.server.include_usage:
                 new_options = copy.copy(options)
                 new_options.json_data = new_body  # type: ignore[union-attr]
                 call.hide_usage = True
@@ -281,12 +284,16 @@ class OpenAIPatch:
         return request
 
 
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _with_include_usage(body: Mapping[str, Any], extra: Any) -> dict[str, Any] | None:
     """The body with ``stream_options.include_usage`` added, or None if the caller chose."""
-    if isinstance(extra, Mapping) and "stream_options" in extra:
+    if extra is not None and _is_mapping(extra) and "stream_options" in extra:
         return None
     options = body.get("stream_options")
-    if isinstance(options, Mapping):
+    if options is not None and _is_mapping(options):
         if "include_usage" in options:
             return None
         return {**body, "stream_options": {**options, "include_usage": True}}

@@ -169,7 +169,7 @@ _INPUT_KEYS = {CHAT: "messages", COMPLETION: "prompt", RESPONSES: "input"}
 
 def estimation_input(endpoint: Endpoint, body: Any) -> Any:
     """What ``tokens.estimate_usage`` counts as the input of this request."""
-    if not isinstance(body, Mapping):
+    if type(body) is not dict and not isinstance(body, Mapping):
         return None
     key = _INPUT_KEYS.get(endpoint.kind)
     return body.get(key) if key else None

@@ -3,16 +3,18 @@
     hooks = OpenAIStreamHooks(inv, endpoint.kind, hide_usage_chunk=True, estimate_input=messages)
     return StreamProxy(stream, hooks)       # llmtrace.streams does the lifecycle
 
-Per chunk only cheap reads happen (ids, finish reasons, text and tool-call
-deltas appended to lists); everything else is computed once at the end. When
-the stream carries no usage (the server ignores ``include_usage``, or the
-caller stopped early), usage is estimated locally from the request and the
-received text and marked ``llmtrace.usage.estimated=true``.
+Per chunk, the fields that can matter are read inline, one attribute each
+(finish reason, text, refusal and tool-call deltas, usage) and kept as
+received; text pieces are joined (skipping anything that is not a string) only
+when the end needs the text: with content capture on, or for an estimate. Ids,
+model and usage are worked out once, at the end. When the stream carries no
+usage (the server ignores ``include_usage``, or the caller stopped early),
+usage is estimated locally from the request and the received text and marked
+``llmtrace.usage.estimated=true``.
 """
 
 from __future__ import annotations
 
-from operator import attrgetter
 from typing import Any
 
 from ... import semconv
@@ -20,27 +22,34 @@ from ..._invocation import LLMInvocation
 from ...streams import StreamHooks
 from ...tokens import estimate_usage, usage_from_openai
 from . import _messages as msg
-from ._messages import get, reader
+from ._messages import get
 from ._request import CHAT, RESPONSES
 from ._response import apply_response, set_tool_calls, status_code_of
 
-_chunk_fields = attrgetter("choices", "usage")
-_choice_fields = attrgetter("index", "finish_reason", "delta")
-_delta_fields = attrgetter("content", "refusal", "tool_calls")
 _FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _START_EVENTS = frozenset({"response.created", "response.in_progress"})
+_DELTA_KEYS = ("content", "refusal", "tool_calls")
 
 
 class _Choice:
-    """What one streamed choice said so far."""
+    """What one streamed choice said so far.
+
+    Text pieces are appended as received (the SDK's objects hold ``str`` or None)
+    and checked only when joined: most streams never need their text.
+    """
 
     __slots__ = ("finish_reason", "refusal", "text", "tool_calls")
 
     def __init__(self) -> None:
-        self.text: list[str] = []
-        self.refusal: list[str] = []
+        self.text: list[Any] = []
+        self.refusal: list[Any] = []
         self.tool_calls: dict[int, list[Any]] = {}  # index -> [id, name, [argument pieces]]
         self.finish_reason: str | None = None
+
+    def add_tool_calls(self, deltas: Any) -> None:
+        if isinstance(deltas, list):
+            for delta in deltas:
+                self.add_tool_call(delta)
 
     def add_tool_call(self, delta: Any) -> None:
         index = get(delta, "index")
@@ -61,10 +70,11 @@ class _Choice:
 
     def message(self) -> dict[str, Any]:
         parts: list[dict[str, Any]] = []
-        if self.text:
-            parts.append({"type": "text", "content": "".join(self.text)})
-        if self.refusal:
-            parts.append({"type": "refusal", "content": "".join(self.refusal)})
+        text, refusal = _joined(self.text), _joined(self.refusal)
+        if text is not None:
+            parts.append({"type": "text", "content": text})
+        if refusal is not None:
+            parts.append({"type": "refusal", "content": refusal})
         for call_id, name, pieces in self.tool_calls.values():
             parts.append(
                 {
@@ -81,11 +91,20 @@ class _Choice:
         }
 
     def output_text(self) -> str:
-        pieces = self.text + self.refusal
+        pieces = [_joined(self.text) or "", _joined(self.refusal) or ""]
         for _, name, arguments in self.tool_calls.values():
             pieces.append(name or "")
             pieces.extend(arguments)
         return "".join(pieces)
+
+
+def _joined(pieces: list[Any]) -> str | None:
+    """The text of the strings in ``pieces`` (others are skipped); None if there are none."""
+    try:
+        return "".join(pieces) if pieces else None
+    except TypeError:
+        strings = [piece for piece in pieces if isinstance(piece, str)]
+        return "".join(strings) if strings else None
 
 
 class OpenAIStreamHooks(StreamHooks):
@@ -125,16 +144,14 @@ class OpenAIStreamHooks(StreamHooks):
         if self._first is None:
             self._first = chunk
             self.inv.mark_first_chunk()
-        if self._kind == RESPONSES:
-            self._on_event(chunk)
-            self._chunks += 1
-            return True
+        if self._kind != CHAT:
+            return self._on_other_chunk(chunk)
         self._last = chunk
-        # The SDK's pydantic objects are read with one attrgetter call per object; a
-        # mapping (or an object missing a field) raises AttributeError and takes the
-        # generic path.
+        # Inline, one attribute read per field: this runs for every chunk. A mapping, or
+        # an object missing a field, raises AttributeError and takes the generic path.
         try:
-            choices, usage = _chunk_fields(chunk)
+            choices = chunk.choices
+            usage = chunk.usage
         except AttributeError:
             choices, usage = get(chunk, "choices"), get(chunk, "usage")
         if usage is not None:
@@ -142,48 +159,66 @@ class OpenAIStreamHooks(StreamHooks):
             if self._hide_usage and not choices:
                 return False
         if choices and isinstance(choices, list):
-            if self._kind == CHAT:
-                for choice in choices:
-                    self._on_chat_choice(choice)
-            else:
-                for choice in choices:
-                    self._on_choice(choice, False)
+            accumulators = self._choices
+            for choice in choices:
+                try:
+                    index = choice.index
+                    reason = choice.finish_reason
+                    delta = choice.delta
+                except AttributeError:
+                    self._on_choice(choice, True)
+                    continue
+                try:
+                    acc = accumulators[index] if isinstance(index, int) else self._choice(index)
+                except KeyError:
+                    acc = self._choice(index)
+                if reason is not None:
+                    acc.finish_reason = reason
+                if delta is None:
+                    continue
+                try:
+                    content = delta.content
+                    refusal = delta.refusal
+                    tool_calls = delta.tool_calls
+                except AttributeError:
+                    content, refusal, tool_calls = (get(delta, key) for key in _DELTA_KEYS)
+                if content is not None:
+                    acc.text.append(content)
+                if refusal is not None:
+                    acc.refusal.append(refusal)
+                if tool_calls:
+                    acc.add_tool_calls(tool_calls)
         self._chunks += 1
         return True
 
-    def _on_chat_choice(self, choice: Any) -> None:
-        try:
-            index, reason, delta = _choice_fields(choice)
-        except AttributeError:  # a mapping, or an object missing a field
-            self._on_choice(choice, True)
-            return
-        acc = self._choices.get(index if isinstance(index, int) else 0)
-        if acc is None:
-            acc = self._choices[index if isinstance(index, int) else 0] = _Choice()
-        if reason is not None:
-            acc.finish_reason = reason
-        if delta is None:
-            return
-        try:
-            content, refusal, tool_calls = _delta_fields(delta)
-        except AttributeError:
-            content = get(delta, "content")
-            refusal = get(delta, "refusal")
-            tool_calls = get(delta, "tool_calls")
-        if content is not None and isinstance(content, str):
-            acc.text.append(content)
-        if refusal is not None and isinstance(refusal, str):
-            acc.refusal.append(refusal)
-        if tool_calls and isinstance(tool_calls, list):
-            for call in tool_calls:
-                acc.add_tool_call(call)
+    def _on_other_chunk(self, chunk: Any) -> bool:
+        """A legacy-completion chunk or a Responses event."""
+        if self._kind == RESPONSES:
+            self._on_event(chunk)
+            self._chunks += 1
+            return True
+        self._last = chunk
+        choices, usage = get(chunk, "choices"), get(chunk, "usage")
+        if usage is not None:
+            self._usage = usage
+            if self._hide_usage and not choices:
+                return False
+        if choices and isinstance(choices, list):
+            for choice in choices:
+                self._on_choice(choice, False)
+        self._chunks += 1
+        return True
 
-    def _on_choice(self, choice: Any, chat: bool) -> None:
-        index = get(choice, "index")
+    def _choice(self, index: Any) -> _Choice:
+        """The accumulator of choice ``index`` (0 for an index that is not an int)."""
         index = index if isinstance(index, int) else 0
         acc = self._choices.get(index)
         if acc is None:
             acc = self._choices[index] = _Choice()
+        return acc
+
+    def _on_choice(self, choice: Any, chat: bool) -> None:
+        acc = self._choice(get(choice, "index"))
         reason = get(choice, "finish_reason")
         if reason is not None:
             acc.finish_reason = reason
@@ -202,9 +237,8 @@ class OpenAIStreamHooks(StreamHooks):
         if isinstance(refusal, str):
             acc.refusal.append(refusal)
         tool_calls = get(delta, "tool_calls")
-        if tool_calls and isinstance(tool_calls, list):
-            for call in tool_calls:
-                acc.add_tool_call(call)
+        if tool_calls:
+            acc.add_tool_calls(tool_calls)
 
     def _on_event(self, event: Any) -> None:
         kind = get(event, "type")
@@ -242,20 +276,9 @@ class OpenAIStreamHooks(StreamHooks):
 
     def _finish_choices(self) -> None:
         inv = self.inv
-        first, last = self._first, self._last
-        for chunk in (first, last) if first is not last else (first,):
-            if chunk is None:
-                continue
-            read = reader(chunk)
-            inv.response_id = inv.response_id or _str(read("id", None))
-            inv.response_model = inv.response_model or _str(read("model", None))
-            inv.system_fingerprint = (
-                _str(read("system_fingerprint", None)) or inv.system_fingerprint
-            )
-            inv.response_service_tier = (
-                _str(read("service_tier", None)) or inv.response_service_tier
-            )
-        choices = [self._choices[i] for i in sorted(self._choices)]
+        self._finish_ids()
+        accumulators = self._choices
+        choices = [accumulators[i] for i in sorted(accumulators)]
         reasons = [c.finish_reason for c in choices if isinstance(c.finish_reason, str)]
         inv.finish_reasons = reasons or None
         set_tool_calls(inv, [n for c in choices for _, n, _ in c.tool_calls.values() if n])
@@ -267,6 +290,18 @@ class OpenAIStreamHooks(StreamHooks):
             )
         if inv.capture_content:
             inv.output_messages = [c.message() for c in choices]
+
+    def _finish_ids(self) -> None:
+        """Id and model from the first chunk that has them; fingerprint and tier from the last."""
+        inv = self.inv
+        first, last = self._first, self._last
+        for chunk in (first, last) if first is not last else (first,):
+            if chunk is None:
+                continue
+            inv.response_id = inv.response_id or _text(chunk, "id")
+            inv.response_model = inv.response_model or _text(chunk, "model")
+            inv.system_fingerprint = _text(chunk, "system_fingerprint") or inv.system_fingerprint
+            inv.response_service_tier = _text(chunk, "service_tier") or inv.response_service_tier
 
     def _finish_responses(self) -> None:
         inv = self.inv
@@ -284,6 +319,12 @@ class OpenAIStreamHooks(StreamHooks):
             inv.usage = estimate_usage(
                 inv.response_model or inv.request_model, self._estimate_input, "".join(self._text)
             )
+
+
+def _text(chunk: Any, key: str) -> str | None:
+    """A string field of a chunk (None when absent or not a string)."""
+    value = get(chunk, key)
+    return value if isinstance(value, str) else None
 
 
 def _str(value: Any) -> str | None:
