@@ -94,11 +94,6 @@ _read_usage, _USAGE_ATTRIBUTES = _reader(_USAGE_KEYS)
 _NO_REQUEST: tuple[Any, ...] = (None,) * len(_REQUEST_KEYS)
 
 
-def _present(keys: tuple[str, ...], values: tuple[Any, ...]) -> dict[str, AttributeValue]:
-    """The attributes whose value is set."""
-    return {key: value for key, value in zip(keys, values, strict=False) if value is not None}
-
-
 _SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 _CLIENT = SpanKind.CLIENT
 _PROMPT_NAME, _PROMPT_VERSION = semconv.GEN_AI_PROMPT_NAME, semconv.GEN_AI_PROMPT_VERSION
@@ -281,12 +276,16 @@ class LLMInvocation:
 
     # -- attribute mapping ------------------------------------------------------------
     def _start_attributes(self, ctx: Context) -> dict[str, AttributeValue]:
-        self._start_request = values = _read_request(self)
         attributes: dict[str, AttributeValue] = {
             semconv.GEN_AI_OPERATION_NAME: self.operation,
             semconv.GEN_AI_PROVIDER_NAME: self.provider,
         }
-        attributes.update(_present(_REQUEST_ATTRIBUTES, values))
+        # Loops rather than comprehensions: on Python 3.11 each comprehension is one
+        # more function call, and these run on every LLM call.
+        self._start_request = values = _read_request(self)
+        for key, value in zip(_REQUEST_ATTRIBUTES, values, strict=False):
+            if value is not None:
+                attributes[key] = value
         if runtime.model_version is not None:
             attributes[semconv.LLMTRACE_MODEL_VERSION] = runtime.model_version
         prompt = prompts.prompt_attributes()
@@ -311,7 +310,10 @@ class LLMInvocation:
 
     def end_attributes(self) -> dict[str, AttributeValue]:
         """Everything learned after start, mapped to attribute keys; ``None`` dropped."""
-        attributes = _present(_RESPONSE_ATTRIBUTES, _read_response(self))
+        attributes: dict[str, AttributeValue] = {}
+        for key, value in zip(_RESPONSE_ATTRIBUTES, _read_response(self), strict=False):
+            if value is not None:
+                attributes[key] = value
         # Request fields may be completed after start (e.g. by a stream wrapper); those
         # written at start with the same value are not written again.
         request, before = _read_request(self), self._start_request
@@ -321,7 +323,9 @@ class LLMInvocation:
                     attributes[key] = value
         usage = self.usage
         if usage is not None:
-            attributes.update(_present(_USAGE_ATTRIBUTES, _read_usage(usage)))
+            for key, value in zip(_USAGE_ATTRIBUTES, _read_usage(usage), strict=False):
+                if value is not None:
+                    attributes[key] = value
             if usage.estimated:
                 attributes[semconv.LLMTRACE_USAGE_ESTIMATED] = True
             cost = self.cost

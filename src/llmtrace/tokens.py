@@ -111,7 +111,9 @@ def _reader(obj: Any) -> Reader:
     if obj is None:
         return _absent
     try:
-        kind = _kind(type(obj))
+        kind = _kind_of_type.get(type(obj))
+        if kind is None:
+            kind = _kind(type(obj))
         if kind == _MAPPING:
             get: Reader = obj.get
             return get
@@ -169,17 +171,29 @@ def _from_chat_shape(get: Reader) -> Usage:
     """OpenAI chat/completions and embeddings: prompt_tokens / completion_tokens."""
     prompt = _details(get, "prompt_tokens_details")
     completion = _details(get, "completion_tokens_details")
-    cache_read = as_token_count(prompt("cached_tokens"))
+    counts = [
+        get("prompt_tokens"),
+        get("completion_tokens"),
+        prompt("cached_tokens"),
+        prompt("cache_write_tokens"),
+        completion("reasoning_tokens"),
+        prompt("audio_tokens"),
+        completion("audio_tokens"),
+    ]
+    for i, value in enumerate(counts):  # runs per LLM call: no call for the usual int
+        if value is not None and (type(value) is not int or value < 0):
+            counts[i] = as_token_count(value)
+    input_tokens, output_tokens, cache_read, cache_write, reasoning, in_audio, out_audio = counts
     if cache_read is None:  # DeepSeek reports cache hits at the top level
         cache_read = _first(get, "prompt_cache_hit_tokens", "cached_tokens")
     return Usage(
-        input_tokens=as_token_count(get("prompt_tokens")),
-        output_tokens=as_token_count(get("completion_tokens")),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
         cache_read_input_tokens=cache_read,
-        cache_creation_input_tokens=as_token_count(prompt("cache_write_tokens")),
-        reasoning_output_tokens=as_token_count(completion("reasoning_tokens")),
-        input_audio_tokens=as_token_count(prompt("audio_tokens")),
-        output_audio_tokens=as_token_count(completion("audio_tokens")),
+        cache_creation_input_tokens=cache_write,
+        reasoning_output_tokens=reasoning,
+        input_audio_tokens=in_audio,
+        output_audio_tokens=out_audio,
     )
 
 

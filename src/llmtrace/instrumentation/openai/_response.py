@@ -50,8 +50,9 @@ def apply_response(inv: LLMInvocation, kind: str, data: Any) -> None:
 
 
 def _apply_choices(inv: LLMInvocation, kind: str, read: Callable[[str, Any], Any]) -> None:
-    inv.system_fingerprint = _str(read("system_fingerprint", None))
-    inv.response_service_tier = _str(read("service_tier", None))
+    fingerprint, tier = read("system_fingerprint", None), read("service_tier", None)
+    inv.system_fingerprint = fingerprint if isinstance(fingerprint, str) else None
+    inv.response_service_tier = tier if isinstance(tier, str) else None
     choices = as_list(read("choices", None))
     reasons = []
     names: list[str] = []
