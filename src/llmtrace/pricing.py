@@ -111,30 +111,44 @@ def _per_token(rate: _Rate, input_tokens: int) -> float:
 def _price(rates: _Rates, usage: Usage) -> Cost:
     """Plain arithmetic on resolved rates; counts without their own rate stay in the base."""
     total_input = usage.input_tokens or 0
-    input_cost = output_cost = 0.0
-    plain_input = total_input
-    # (count, its own rate): a count is taken out of the base only when it has a rate.
-    for count, rate in (
-        (usage.cache_read_input_tokens, rates.cache_read),
-        (usage.cache_creation_input_tokens, rates.cache_write),
-        (usage.input_audio_tokens, rates.input_audio),
-    ):
-        if count and rate is not None:
-            plain_input -= count
-            input_cost += count * _per_token(rate, total_input)
-    if plain_input > 0:
-        input_cost += plain_input * _per_token(rates.input, total_input)
-    plain_output = usage.output_tokens or 0
-    for count, rate in (
-        (usage.reasoning_output_tokens, rates.reasoning),
-        (usage.output_audio_tokens, rates.output_audio),
-    ):
-        if count and rate is not None:
-            plain_output -= count
-            output_cost += count * _per_token(rate, total_input)
-    if plain_output > 0:
-        output_cost += plain_output * _per_token(rates.output, total_input)
+    input_cost = _cost_of(
+        total_input,
+        rates.input,
+        (
+            (usage.cache_read_input_tokens, rates.cache_read),
+            (usage.cache_creation_input_tokens, rates.cache_write),
+            (usage.input_audio_tokens, rates.input_audio),
+        ),
+        total_input,
+    )
+    output_cost = _cost_of(
+        usage.output_tokens or 0,
+        rates.output,
+        (
+            (usage.reasoning_output_tokens, rates.reasoning),
+            (usage.output_audio_tokens, rates.output_audio),
+        ),
+        total_input,
+    )
     return Cost(input=input_cost, output=output_cost, source=rates.source)
+
+
+def _cost_of(
+    total: int,
+    base: _Rate,
+    parts: tuple[tuple[int | None, _Rate | None], ...],
+    input_tokens: int,
+) -> float:
+    """``total`` tokens at ``base``, except the parts that have a rate of their own."""
+    cost = 0.0
+    plain = total
+    for count, rate in parts:
+        if count and rate is not None:
+            plain -= count
+            cost += count * _per_token(rate, input_tokens)
+    if plain > 0:
+        cost += plain * _per_token(base, input_tokens)
+    return cost
 
 
 # --- genai-prices -------------------------------------------------------------------------

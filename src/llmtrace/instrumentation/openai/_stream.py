@@ -144,8 +144,10 @@ class OpenAIStreamHooks(StreamHooks):
         if self._first is None:
             self._first = chunk
             self.inv.mark_first_chunk()
-        if self._kind != CHAT:
-            return self._on_other_chunk(chunk)
+        if self._kind == RESPONSES:
+            self._on_event(chunk)
+            self._chunks += 1
+            return True
         self._last = chunk
         # Inline, one attribute read per field: this runs for every chunk. A mapping, or
         # an object missing a field, raises AttributeError and takes the generic path.
@@ -159,6 +161,11 @@ class OpenAIStreamHooks(StreamHooks):
             if self._hide_usage and not choices:
                 return False
         if choices and isinstance(choices, list):
+            if self._kind != CHAT:  # legacy completions
+                for choice in choices:
+                    self._on_choice(choice, False)
+                self._chunks += 1
+                return True
             accumulators = self._choices
             for choice in choices:
                 try:
@@ -188,24 +195,6 @@ class OpenAIStreamHooks(StreamHooks):
                     acc.refusal.append(refusal)
                 if tool_calls:
                     acc.add_tool_calls(tool_calls)
-        self._chunks += 1
-        return True
-
-    def _on_other_chunk(self, chunk: Any) -> bool:
-        """A legacy-completion chunk or a Responses event."""
-        if self._kind == RESPONSES:
-            self._on_event(chunk)
-            self._chunks += 1
-            return True
-        self._last = chunk
-        choices, usage = get(chunk, "choices"), get(chunk, "usage")
-        if usage is not None:
-            self._usage = usage
-            if self._hide_usage and not choices:
-                return False
-        if choices and isinstance(choices, list):
-            for choice in choices:
-                self._on_choice(choice, False)
         self._chunks += 1
         return True
 
