@@ -140,6 +140,7 @@ def test_agent_actions_and_finish_are_events_and_make_the_run_an_agent(captured_
 
     span = captured_content.find("invoke_agent executor")
     assert attrs(span)[semconv.GEN_AI_OPERATION_NAME] == semconv.OP_INVOKE_AGENT
+    assert attrs(span)[semconv.LLMTRACE_SPAN_KIND] == "agent"  # relabelled from its chain kind
     action, finish = span.events
     assert action.name == semconv.LLMTRACE_LANGCHAIN_AGENT_ACTION_EVENT
     assert action.attributes[semconv.GEN_AI_TOOL_NAME] == "add"
