@@ -15,6 +15,7 @@ usage is estimated locally from the request and the received text and marked
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from ... import semconv
@@ -29,6 +30,8 @@ from ._response import apply_response, set_tool_calls, status_code_of
 _FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _START_EVENTS = frozenset({"response.created", "response.in_progress"})
 _DELTA_KEYS = ("content", "refusal", "tool_calls")
+_ID_KEYS = ("id", "model", "system_fingerprint", "service_tier")
+_id_fields = attrgetter(*_ID_KEYS)
 
 
 class _Choice:
@@ -287,10 +290,17 @@ class OpenAIStreamHooks(StreamHooks):
         for chunk in (first, last) if first is not last else (first,):
             if chunk is None:
                 continue
-            inv.response_id = inv.response_id or _text(chunk, "id")
-            inv.response_model = inv.response_model or _text(chunk, "model")
-            inv.system_fingerprint = _text(chunk, "system_fingerprint") or inv.system_fingerprint
-            inv.response_service_tier = _text(chunk, "service_tier") or inv.response_service_tier
+            try:  # the SDK's chunk objects, in one C call
+                values = _id_fields(chunk)
+            except AttributeError:
+                values = tuple(get(chunk, key) for key in _ID_KEYS)
+            response_id, model, fingerprint, tier = (
+                value if isinstance(value, str) else None for value in values
+            )
+            inv.response_id = inv.response_id or response_id
+            inv.response_model = inv.response_model or model
+            inv.system_fingerprint = fingerprint or inv.system_fingerprint
+            inv.response_service_tier = tier or inv.response_service_tier
 
     def _finish_responses(self) -> None:
         inv = self.inv
@@ -308,12 +318,6 @@ class OpenAIStreamHooks(StreamHooks):
             inv.usage = estimate_usage(
                 inv.response_model or inv.request_model, self._estimate_input, "".join(self._text)
             )
-
-
-def _text(chunk: Any, key: str) -> str | None:
-    """A string field of a chunk (None when absent or not a string)."""
-    value = get(chunk, key)
-    return value if isinstance(value, str) else None
 
 
 def _str(value: Any) -> str | None:
