@@ -12,12 +12,13 @@ See ``bench_openai.py`` for what is measured and why it is measured this way.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import json
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
@@ -478,6 +479,19 @@ class Replay(openai.Stream):  # type: ignore[type-arg,misc]
         self._iterator: Iterator[Any] = iter(chunks)
 
 
+class AsyncReplay(openai.AsyncStream):  # type: ignore[type-arg,misc]
+    """The async twin of ``Replay``."""
+
+    def __init__(self, chunks: list[Any], response: Any) -> None:
+        self.response = response
+        self._iterator: AsyncIterator[Any] = self._replay(chunks)
+
+    @staticmethod
+    async def _replay(chunks: list[Any]) -> AsyncIterator[Any]:
+        for chunk in chunks:
+            yield chunk
+
+
 def capture(point: str, make_call: Callable[[], Any]) -> Captured:
     """Run ``make_call()`` uninstrumented and record the call that reached ``point``."""
     seen: list[Captured] = []
@@ -545,6 +559,32 @@ def wrapper_loop(wrapper: Wrapper | None, call: Captured) -> Loop:
             wrapper(stub, instance, args, kwargs)
 
     return wrapped_loop
+
+
+def async_stream_loop(
+    wrapper: Wrapper | None, call: Captured, loop: asyncio.AbstractEventLoop
+) -> Loop:
+    """``wrapper_loop`` for an async stream: ``async for`` over an ``AsyncReplay``."""
+    instance, args, kwargs = call.instance, call.args, call.kwargs
+    assert call.chunks is not None
+    chunks, response = call.chunks, call.result.response
+
+    async def stream_stub(*_args: Any, **_kwargs: Any) -> Any:
+        return AsyncReplay(chunks, response)
+
+    async def streams(n: int) -> None:
+        for _ in repeat(None, n):
+            if wrapper is None:
+                result = await stream_stub()
+            else:
+                result = await wrapper(stream_stub, instance, args, kwargs)
+            async for _chunk in result:
+                pass
+
+    def run(n: int) -> None:
+        loop.run_until_complete(streams(n))
+
+    return run
 
 
 def added(stats: dict[str, Stat], name: str, base: str) -> float:

@@ -60,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import Row, compare, dump, rounds_for, table
 from _openai_fixture import (
+    ASYNC_POINT,
     CHUNKS,
     MESSAGES,
     SYNC_POINT,
@@ -67,7 +68,9 @@ from _openai_fixture import (
     Captured,
     Setup,
     Variant,
+    Wrapper,
     added,
+    async_stream_loop,
     capture,
     chat_loop,
     clients,
@@ -177,29 +180,43 @@ def wrapper_only(env: Setup, quick: bool) -> tuple[list[Row], list[str]]:
     options = rounds_for(quick)
     chat_variants = ["minimal", "minimal+metrics", "same attrs", "llmtrace", "llmtrace+metrics"]
     stream_variants = ["minimal", "llmtrace", "llmtrace+metrics"]
+    event_loop = asyncio.new_event_loop()
+
+    def async_loop(wrapper: Wrapper | None, captured: Captured) -> Callable[[int], None]:
+        return async_stream_loop(wrapper, captured, event_loop)
+
+    few, many = f"{CHUNKS + 1} chunks", f"{len(long_call.chunks)} chunks"
+    # (scenario, call, variants, patch point, loop maker)
     plans = [
-        ("chat sync", chat_call, chat_variants),
-        (f"stream sync, {CHUNKS + 1} chunks", stream_call, stream_variants),
-        (f"stream sync, {len(long_call.chunks)} chunks", long_call, stream_variants),
+        ("chat sync", chat_call, chat_variants, SYNC_POINT, wrapper_loop),
+        (f"stream sync, {few}", stream_call, stream_variants, SYNC_POINT, wrapper_loop),
+        (f"stream sync, {many}", long_call, stream_variants, SYNC_POINT, wrapper_loop),
+        (f"stream async, {few}", stream_call, stream_variants, ASYNC_POINT, async_loop),
+        (f"stream async, {many}", long_call, stream_variants, ASYNC_POINT, async_loop),
     ]
     results: list[dict[str, float]] = []
-    for scenario, captured, names in plans:
-        calls = Calls()
-        before = exporter_counts(router.variants)
-        loops = {"stub": calls.loop(router, "bare", wrapper_loop(None, captured))}
-        for name in names:
-            wrapper = router.variants[name].wrappers[SYNC_POINT]
-            loops[name] = calls.loop(router, name, wrapper_loop(wrapper, captured))
-        stats = compare(loops, "minimal", **options)
-        notes += [f"{scenario} wrapper only: {p}" for p in calls.check(router.variants, before)]
-        results.append({name: added(stats, name, "stub") for name in names})
-        for name in names:
-            mine = results[-1][name]
-            row = Row(f"{scenario} (wrapper only)", name, mine, mine / results[-1]["minimal"])
-            row.baseline = "minimal"
-            row.extra = {"calls": stats[name].calls, "stub_us": stats["stub"].us}
-            rows.append(row)
-    chat, short, long = results
+    try:
+        for scenario, captured, names, point, make_loop in plans:
+            calls = Calls()
+            before = exporter_counts(router.variants)
+            loops = {"stub": calls.loop(router, "bare", make_loop(None, captured))}
+            for name in names:
+                wrapper = router.variants[name].wrappers[point]
+                loops[name] = calls.loop(router, name, make_loop(wrapper, captured))
+            stats = compare(loops, "minimal", **options)
+            notes += [f"{scenario} wrapper only: {p}" for p in calls.check(router.variants, before)]
+            results.append({name: added(stats, name, "stub") for name in names})
+            for name in names:
+                mine = results[-1][name]
+                row = Row(f"{scenario} (wrapper only)", name, mine, mine / results[-1]["minimal"])
+                row.baseline = "minimal"
+                row.extra = {"calls": stats[name].calls, "stub_us": stats["stub"].us}
+                rows.append(row)
+    finally:
+        event_loop.run_until_complete(event_loop.shutdown_asyncgens())
+        event_loop.close()
+    chat, short, long, async_short, async_long = results
+    per_stream_pairs = {plans[1][0]: (short, long), plans[3][0]: (async_short, async_long)}
     for row in rows:
         name = row.variant
         if row.scenario.startswith("chat"):
@@ -208,13 +225,15 @@ def wrapper_only(env: Setup, quick: bool) -> tuple[list[Row], list[str]]:
                 row.note = f"{chat[name] / chat['same attrs']:.2f}x same attrs"
             elif name == "llmtrace+metrics":
                 row.note = f"{chat[name] / chat['minimal+metrics']:.2f}x minimal+metrics"
-        elif row.scenario.startswith(plans[1][0]):
-            per_chunk = (long[name] - short[name]) / extra_chunks
-            row.extra["per_chunk_us"] = per_chunk
-            fixed = short[name] - per_chunk * (CHUNKS + 1)
-            row.note = f"per chunk {per_chunk * 1000:.0f} ns, per stream {fixed:.1f} µs"
-            if name == "llmtrace":
-                row.target, row.ok = "<=1.8x", (row.ratio or 0) <= 1.8
+            continue
+        for prefix, (shorter, longer) in per_stream_pairs.items():
+            if row.scenario.startswith(prefix):
+                per_chunk = (longer[name] - shorter[name]) / extra_chunks
+                row.extra["per_chunk_us"] = per_chunk
+                fixed = shorter[name] - per_chunk * (CHUNKS + 1)
+                row.note = f"per chunk {per_chunk * 1000:.0f} ns, per stream {fixed:.1f} µs"
+                if name == "llmtrace" and prefix == plans[1][0]:
+                    row.target, row.ok = "<=1.8x", (row.ratio or 0) <= 1.8
     return rows, notes
 
 
