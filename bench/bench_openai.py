@@ -19,7 +19,8 @@ look slower than the patched client).
 
 **Wrapper only.** The same wrappers called directly around a stub of the
 patched method that returns a response captured from the mock transport (for
-streams: an ``openai.Stream`` replaying captured chunks). This leaves out the
+streams: an ``openai.Stream``, or for async streams an ``openai.AsyncStream``
+read with ``async for``, replaying captured chunks). This leaves out the
 ~850 µs the SDK spends per call, whose run-to-run noise is larger than the
 instrumentation's cost, so the added time per call and per chunk is measured
 to a fraction of a microsecond.
