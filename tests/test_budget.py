@@ -221,3 +221,27 @@ def test_public_name_is_the_context_manager_whatever_the_import_order() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_open_block_count_follows_enter_and_exit_even_across_contexts() -> None:
+    from llmtrace import budgets
+
+    before = budgets.open_blocks
+    outer = llmtrace.budget(max_usd=1.0)
+    with outer:
+        with llmtrace.budget(max_usd=2.0):
+            assert budgets.open_blocks == before + 2
+        assert budgets.open_blocks == before + 1
+    assert budgets.open_blocks == before
+
+    async def enter_here_exit_elsewhere() -> None:
+        block = llmtrace.budget(max_usd=1.0)
+        block.__enter__()
+        await asyncio.create_task(_exit_in_another_task(block))
+
+    asyncio.run(enter_here_exit_elsewhere())
+    assert budgets.open_blocks == before
+
+
+async def _exit_in_another_task(block: llmtrace.budget) -> None:
+    block.__exit__(None, None, None)

@@ -166,7 +166,7 @@ class LLMInvocation:
         one exception llmtrace raises into the app on purpose, before the call.
         ``context`` is the current context when the caller already has it at hand.
         """
-        if check_budget:
+        if check_budget and budgets.open_blocks:
             budgets.before_call()
         try:
             tracer = runtime.tracer()
@@ -255,16 +255,17 @@ class LLMInvocation:
     def _account(self, duration: float) -> None:
         usage = self.usage
         cost = self.cost.total if self.cost is not None else None
-        try:
-            _rollup.add_llm_call(
-                self._parent_span_id,
-                usage.input_tokens if usage else None,
-                usage.output_tokens if usage else None,
-                cost,
-            )
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
-        if cost is not None:
+        if self._parent_span_id:  # only a recording parent collects roll-ups
+            try:
+                _rollup.add_llm_call(
+                    self._parent_span_id,
+                    usage.input_tokens if usage else None,
+                    usage.output_tokens if usage else None,
+                    cost,
+                )
+            except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+                swallow(exc)
+        if cost is not None and budgets.open_blocks:
             try:
                 budgets.charge(cost)
             except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard

@@ -47,6 +47,16 @@ class BudgetExceeded(LLMTraceError):
 _active: contextvars.ContextVar[tuple[budget, ...]] = contextvars.ContextVar(
     "llmtrace_budgets", default=()
 )
+# Budget blocks open anywhere in the process. While there are none (the common case)
+# an LLM call skips ``before_call()`` and ``charge()`` without calling them.
+open_blocks = 0
+_open_blocks_lock = threading.Lock()
+
+
+def _count_open(delta: int) -> None:
+    global open_blocks
+    with _open_blocks_lock:
+        open_blocks += delta
 
 
 class budget(
@@ -97,6 +107,7 @@ class budget(
     # -- context management ----------------------------------------------------------------
     def __enter__(self) -> budget:
         self._tokens.append(_active.set((*_active.get(), self)))
+        _count_open(1)
         return self
 
     def __exit__(
@@ -107,6 +118,8 @@ class budget(
     ) -> None:
         with internal_errors:
             token = self._tokens.pop() if self._tokens else None
+            if token is not None:
+                _count_open(-1)
             try:
                 if token is None:
                     raise ValueError("no token")

@@ -147,7 +147,8 @@ def _cost_of(
             plain -= count
             cost += count * _per_token(rate, input_tokens)
     if plain > 0:
-        cost += plain * _per_token(base, input_tokens)
+        threshold, price = base[0]  # a flat rate, or a call in the top tier: no lookup
+        cost += plain * (price if input_tokens > threshold else _per_token(base, input_tokens))
     return cost
 
 
@@ -216,6 +217,7 @@ def _resolve_genai_prices(provider_id: str | None, model: str, tier: str | None)
 # --- cache and overrides ------------------------------------------------------------------
 
 _cache: dict[tuple[str | None, str, str | None], _Rates | None] = {}
+_UNRESOLVED: Any = object()
 _lock = threading.Lock()
 _overrides: dict[str, tuple[str | None, _Rates]] = {}  # lower-cased model -> (provider, rates)
 _override_prefixes: list[tuple[str, str | None, _Rates]] = []
@@ -251,15 +253,9 @@ def _resolve(provider: str | None, model: str, tier: str | None) -> _Rates | Non
 
 
 def _rates_for(provider: str | None, model: str, tier: str | None) -> _Rates | None:
+    """Resolve (again, once expired) and cache the rates of a model."""
     rates: _Rates | None
     key = (provider, model, tier)
-    try:
-        cached = _cache[key]
-    except KeyError:
-        pass
-    else:
-        if cached is None or cached.expires == math.inf or cached.expires > time.monotonic():
-            return cached
     with _lock:
         rates = _resolve(provider, model, tier)
         if len(_cache) >= _MAX_ENTRIES:
@@ -279,7 +275,10 @@ def cost_for(
     """
     if not model:
         return None
-    rates = _rates_for(provider, model, service_tier or None)
+    key = (provider, model, service_tier or None)
+    rates = _cache.get(key, _UNRESOLVED)
+    if rates is _UNRESOLVED or (rates is not None and rates.expires < time.monotonic()):
+        rates = _rates_for(*key)
     if rates is None:
         return None
     return _price(rates, usage)

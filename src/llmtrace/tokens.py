@@ -169,8 +169,8 @@ def _details(get: Reader, name: str, alias: str | None = None) -> Reader:
 
 def _from_chat_shape(get: Reader) -> Usage:
     """OpenAI chat/completions and embeddings: prompt_tokens / completion_tokens."""
-    prompt = _details(get, "prompt_tokens_details")
-    completion = _details(get, "completion_tokens_details")
+    prompt = _reader(get("prompt_tokens_details"))
+    completion = _reader(get("completion_tokens_details"))
     counts = [
         get("prompt_tokens"),
         get("completion_tokens"),

@@ -26,6 +26,7 @@ from reliability_support import (
     openai_client,
 )
 
+import llmtrace
 from llmtrace import semconv
 from llmtrace.testing import SpanCapture
 
@@ -109,6 +110,12 @@ def _sync_call() -> str:
     return str(ask(openai_client()).choices[0].message.content)
 
 
+def _call_in_budget_under_a_span() -> str:
+    """A call with a budget to charge and a parent span to roll its cost up to."""
+    with llmtrace.budget(max_usd=100.0), llmtrace.span("workflow"):
+        return _sync_call()
+
+
 def _stream_call() -> str:
     stream = ask(openai_client(), stream=True)
     return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
@@ -138,6 +145,7 @@ async def ask_async(client: Any) -> Any:
 
 CALLS = {
     "sync": _sync_call,
+    "sync-budgeted": _call_in_budget_under_a_span,
     "stream": _stream_call,
     "stream-estimated": _stream_without_usage_call,
     "async": _async_call,

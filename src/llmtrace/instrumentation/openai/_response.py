@@ -65,12 +65,12 @@ def _apply_choices(inv: LLMInvocation, kind: str, read: Callable[[str, Any], Any
         if chat and (called := tool_call_names(read_choice("message", None))):
             names += called
     inv.finish_reasons = reasons or None
-    if chat:
+    if names:
         set_tool_calls(inv, names)
-        if inv.capture_content:
-            inv.output_messages = msg.chat_output_messages(choices)
-    elif inv.capture_content:
-        inv.output_messages = msg.completion_output_messages(choices)
+    if inv.capture_content:
+        inv.output_messages = (
+            msg.chat_output_messages(choices) if chat else msg.completion_output_messages(choices)
+        )
 
 
 def tool_call_names(message: Any) -> list[str]:
