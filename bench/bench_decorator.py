@@ -114,6 +114,12 @@ def _loops_trivial(tracer: Any) -> dict[str, Loop]:
         "trace_on": on,
     }
 
+    return _loops_calling(funcs)
+
+
+def _loops_calling(funcs: dict[str, Callable[[int], int]]) -> dict[str, Loop]:
+    """A loop per variant: ``n`` calls of ``func(1)``."""
+
     def loop_of(func: Callable[[int], int]) -> Loop:
         def run(n: int) -> object:
             for _ in repeat(None, n):
@@ -175,15 +181,7 @@ def _loops_anatomy(tracer: Any) -> dict[str, Loop]:
         "trace_off": llmtrace.trace(name="f", capture_input=False, capture_output=False)(f),
     }
 
-    def loop_of(func: Callable[[int], int]) -> Loop:
-        def run(n: int) -> object:
-            for _ in repeat(None, n):
-                func(1)
-            return None
-
-        return run
-
-    return {name: loop_of(func) for name, func in funcs.items()}
+    return _loops_calling(funcs)
 
 
 def _loops_payload(tracer: Any) -> dict[str, Loop]:
