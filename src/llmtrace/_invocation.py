@@ -92,8 +92,6 @@ _read_request, _REQUEST_ATTRIBUTES = _reader(_REQUEST_KEYS)
 _read_response, _RESPONSE_ATTRIBUTES = _reader(_RESPONSE_KEYS)
 _read_usage, _USAGE_ATTRIBUTES = _reader(_USAGE_KEYS)
 _NO_REQUEST: tuple[Any, ...] = (None,) * len(_REQUEST_KEYS)
-
-
 _SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 _CLIENT = SpanKind.CLIENT
 _PROMPT_NAME, _PROMPT_VERSION = semconv.GEN_AI_PROMPT_NAME, semconv.GEN_AI_PROMPT_VERSION

@@ -175,10 +175,6 @@ class TracedSpan:
         with internal_errors:
             _record_error(self.span, exception)
 
-    @property
-    def kind(self) -> str:
-        return self._kind
-
     def relabel(self, kind: str) -> None:
         """Change the span kind (written when the span ends)."""
         self._kind = check_kind(kind)
