@@ -89,6 +89,7 @@ def test_the_users_exception_propagates_unchanged_and_is_recorded(captured: Span
     span = captured.find("fails")
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == "KeyError"
+    assert span.attributes["llmtrace.span.kind"] == "task"  # written at the end, on errors too
     assert [e.name for e in span.events] == ["exception"]
 
 
@@ -268,7 +269,8 @@ def test_generator_closed_early_ends_its_span_once(captured: SpanCapture) -> Non
         if value:
             break
     assert closed == [True]
-    assert len(captured.by_name("endless")) == 1
+    (span,) = captured.by_name("endless")
+    assert span.attributes["llmtrace.span.kind"] == "task"
 
 
 def test_generator_return_value_and_send_pass_through(captured: SpanCapture) -> None:

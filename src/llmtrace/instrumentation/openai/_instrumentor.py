@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from typing import Any, TypeGuard
+from typing import Any
 
 import wrapt
 from opentelemetry import context as otel_context
@@ -34,6 +34,7 @@ from ..._invocation import LLMInvocation
 from ..._runtime import runtime
 from ...streams import AsyncStreamProxy, StreamProxy
 from . import _raw
+from ._messages import is_mapping
 from ._providers import Server, ServerTable
 from ._request import (
     CHAT,
@@ -164,7 +165,7 @@ class OpenAIPatch:
         if not call.stream:
             return args, kwargs
         call.estimate_input = estimation_input(call.endpoint, body)
-        if call.endpoint.kind in (CHAT, COMPLETION) and _is_mapping(body):
+        if call.endpoint.kind in (CHAT, COMPLETION) and is_mapping(body):
             new_body = _with_include_usage(body, getattr(options, "extra_json", None))
             if new_body is not None and call.server.include_usage:
                 new_options = copy.copy(options)
@@ -284,16 +285,12 @@ class OpenAIPatch:
         return request
 
 
-def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
-    return type(value) is dict or isinstance(value, Mapping)
-
-
 def _with_include_usage(body: Mapping[str, Any], extra: Any) -> dict[str, Any] | None:
     """The body with ``stream_options.include_usage`` added, or None if the caller chose."""
-    if extra is not None and _is_mapping(extra) and "stream_options" in extra:
+    if extra is not None and is_mapping(extra) and "stream_options" in extra:
         return None
     options = body.get("stream_options")
-    if options is not None and _is_mapping(options):
+    if options is not None and is_mapping(options):
         if "include_usage" in options:
             return None
         return {**body, "stream_options": {**options, "include_usage": True}}

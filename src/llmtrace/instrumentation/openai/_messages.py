@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, TypeGuard
 
 Part = dict[str, Any]
 Message = dict[str, Any]
@@ -30,23 +30,24 @@ _FINISH_REASONS = {"tool_calls": "tool_call", "function_call": "tool_call"}
 _MAPPING_TYPES: dict[type, bool] = {dict: True}
 
 
-def _is_mapping(obj: Any) -> bool:
+def is_mapping(obj: Any) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(obj, Mapping)``, decided once per type."""
     kind = type(obj)
-    is_mapping = _MAPPING_TYPES.get(kind)
-    if is_mapping is None:
+    mapping = _MAPPING_TYPES.get(kind)
+    if mapping is None:
         if len(_MAPPING_TYPES) > 256:
             _MAPPING_TYPES.clear()
             _MAPPING_TYPES[dict] = True
-        is_mapping = _MAPPING_TYPES[kind] = isinstance(obj, Mapping)
-    return is_mapping
+        mapping = _MAPPING_TYPES[kind] = isinstance(obj, Mapping)
+    return mapping
 
 
 def get(obj: Any, key: str) -> Any:
     """``obj[key]`` for mappings, ``obj.key`` otherwise; None when missing."""
-    is_mapping = _MAPPING_TYPES.get(type(obj))
-    if is_mapping is None:
-        is_mapping = _is_mapping(obj)
-    if is_mapping:
+    mapping = _MAPPING_TYPES.get(type(obj))
+    if mapping is None:
+        mapping = is_mapping(obj)
+    if mapping:
         return obj.get(key)
     return getattr(obj, key, None)
 
@@ -81,10 +82,10 @@ def get_rare(obj: Any, key: str) -> Any:
 
 def reader(obj: Any) -> Callable[[str, Any], Any]:
     """``get`` for several reads of one object, in C: ``read = reader(obj); read(key, None)``."""
-    is_mapping = _MAPPING_TYPES.get(type(obj))
-    if is_mapping is None:
-        is_mapping = _is_mapping(obj)
-    if is_mapping:
+    mapping = _MAPPING_TYPES.get(type(obj))
+    if mapping is None:
+        mapping = is_mapping(obj)
+    if mapping:
         read: Callable[[str, Any], Any] = obj.get
         return read
     return partial(getattr, obj)

@@ -101,7 +101,7 @@ def invocation_for(endpoint: Endpoint, body: Any, server: Server) -> LLMInvocati
     inv = LLMInvocation(operation=endpoint.operation, provider=server.provider)
     inv.server_address = server.address
     inv.server_port = server.port
-    if type(body) is not dict and not isinstance(body, Mapping):
+    if not msg.is_mapping(body):
         return inv
     # Most parameters are absent from a given request: test for None before converting.
     get = body.get
@@ -169,7 +169,7 @@ _INPUT_KEYS = {CHAT: "messages", COMPLETION: "prompt", RESPONSES: "input"}
 
 def estimation_input(endpoint: Endpoint, body: Any) -> Any:
     """What ``tokens.estimate_usage`` counts as the input of this request."""
-    if type(body) is not dict and not isinstance(body, Mapping):
+    if not msg.is_mapping(body):
         return None
     key = _INPUT_KEYS.get(endpoint.kind)
     return body.get(key) if key else None
