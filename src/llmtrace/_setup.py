@@ -25,11 +25,11 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
+from ._config import KNOWN_INSTRUMENTATIONS, Settings, resolve_settings
+from ._console import ConsoleTreeProcessor
 from ._errors import ConfigurationError, logger
 from ._processors import ContextAttributesProcessor, ExportProcessor
 from ._runtime import VERSION, runtime
-from .config import KNOWN_INSTRUMENTATIONS, Settings, resolve_settings
-from .console import ConsoleTreeProcessor
 
 _lock = threading.RLock()
 _active: Tracing | None = None
@@ -99,7 +99,7 @@ class Tracing:
                 runtime.tracer_provider = None
             runtime.reset_tracer_cache()
             if self.meter_provider is not None:
-                from . import metrics
+                from ._genai import metrics
 
                 metrics.reset()
         if self.tracer_provider is None:
@@ -247,7 +247,7 @@ def _build(settings: Settings) -> Tracing:
 def _configure_extensions(settings: Settings) -> None:
     """Hand settings to the optional modules that need them (pricing, OpenAI hosts)."""
     if settings.prices is not None:
-        from .pricing import load_price_overrides
+        from ._genai.pricing import load_price_overrides
 
         try:
             load_price_overrides(settings.prices)
@@ -372,7 +372,7 @@ def _choose_meter_provider(settings: Settings) -> tuple[Any, bool]:
             provider = _otlp_meter_provider(settings)
             owns = True
     if provider is not None:
-        from . import metrics
+        from ._genai import metrics
 
         metrics.configure(provider)
     return provider, owns

@@ -15,10 +15,10 @@ from typing import Any
 from opentelemetry.util.types import AttributeValue
 
 from ... import semconv
-from ..._invocation import LLMInvocation
+from ..._genai.invocation import LLMInvocation
+from ..._genai.tokens import usage_from_langchain
 from ..._serialize import to_json
-from ...spans import SPAN_KINDS
-from ...tokens import usage_from_langchain
+from ..._spans import SPAN_KINDS
 
 # LangChain `ls_provider` (or class namespace) -> GenAI `gen_ai.provider.name`.
 _PROVIDERS: dict[str, str] = {

@@ -26,12 +26,13 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.util.types import AttributeValue
 
-from ... import prompts, semconv
+from ... import semconv
 from ..._errors import internal_errors, is_strict
-from ..._invocation import LLMInvocation
+from ..._genai.invocation import LLMInvocation
+from ..._prompts import prompt as prompts
 from ..._runtime import runtime
 from ..._serialize import truncate_text
-from ...spans import content_attribute, redacted, span_name, start, static_attributes
+from ..._spans import content_attribute, redacted, span_name, start, static_attributes
 from . import _extract as ex
 from . import _patches
 from ._runs import Run, registry

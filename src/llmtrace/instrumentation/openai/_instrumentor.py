@@ -30,9 +30,9 @@ from opentelemetry.instrumentation.utils import unwrap
 
 from ... import semconv
 from ..._errors import internal_errors, swallow
-from ..._invocation import LLMInvocation
+from ..._genai.invocation import LLMInvocation
 from ..._runtime import runtime
-from ...streams import AsyncStreamProxy, StreamProxy
+from ..._streams import AsyncStreamProxy, StreamProxy
 from . import _raw
 from ._messages import is_mapping
 from ._providers import Server, ServerTable

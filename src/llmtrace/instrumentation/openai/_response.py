@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ... import semconv
-from ..._invocation import LLMInvocation
-from ...tokens import usage_from_openai
+from ..._genai.invocation import LLMInvocation
+from ..._genai.tokens import usage_from_openai
 from . import _messages as msg
 from ._messages import as_list, get, reader
 from ._request import CHAT, COMPLETION, EMBEDDINGS, RESPONSES

@@ -19,9 +19,9 @@ from operator import attrgetter
 from typing import Any
 
 from ... import semconv
-from ..._invocation import LLMInvocation
-from ...streams import StreamHooks
-from ...tokens import estimate_usage, usage_from_openai
+from ..._genai.invocation import LLMInvocation
+from ..._genai.tokens import estimate_usage, usage_from_openai
+from ..._streams import StreamHooks
 from . import _messages as msg
 from ._messages import get
 from ._request import CHAT, RESPONSES

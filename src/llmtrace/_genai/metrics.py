@@ -31,14 +31,15 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.util.types import AttributeValue
 
-from . import prompts, semconv
-from ._runtime import INSTRUMENTATION_NAME, VERSION
+from .. import semconv
+from .._prompts import prompt as prompts
+from .._runtime import INSTRUMENTATION_NAME, VERSION
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Counter, Histogram
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-    from ._invocation import LLMInvocation
+    from .invocation import LLMInvocation
 
 # The conventions' explicit bucket boundaries.
 TOKEN_BUCKETS: tuple[float, ...] = tuple(float(4**i) for i in range(14))  # 1 .. 67108864

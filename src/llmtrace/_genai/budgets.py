@@ -24,8 +24,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Literal, TypeAlias
 
-from ._cm import AsyncWithMixin
-from ._errors import ConfigurationError, LLMTraceError, internal_errors, logger
+from .._cm import AsyncWithMixin
+from .._errors import ConfigurationError, LLMTraceError, internal_errors, logger
 
 OnExceed: TypeAlias = Literal["warn", "raise"] | Callable[["budget"], object]
 

@@ -32,9 +32,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import _encoders
-from ._encoders import encoding_name_for_model
-from ._errors import internal_errors, logger, never_raise
+from .. import _encoders
+from .._encoders import encoding_name_for_model
+from .._errors import internal_errors, logger, never_raise
 
 
 @dataclass(slots=True)

@@ -27,11 +27,14 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
-from . import _rollup, budgets, metrics, pricing, prompts, semconv
-from ._errors import internal_errors, swallow
-from ._runtime import runtime
-from ._serialize import to_json
-from .spans import record_error, redacted
+from .. import semconv
+from .._errors import internal_errors, swallow
+from .._prompts import prompt as prompts
+from .._runtime import runtime
+from .._serialize import to_json
+from .._spans import record_error, redacted
+from . import budgets, metrics, pricing
+from . import rollup as _rollup
 from .tokens import Usage
 
 # Wrappers around an LLM call (the LangChain handler) can put a Mapping of extra

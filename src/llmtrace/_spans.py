@@ -25,9 +25,10 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
-from . import _rollup, semconv
+from . import semconv
 from ._cm import AsyncWithMixin
 from ._errors import internal_errors, logger, swallow
+from ._genai import rollup as _rollup
 from ._runtime import runtime
 from ._serialize import to_json
 

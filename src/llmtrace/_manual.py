@@ -27,9 +27,9 @@ from opentelemetry.util.types import AttributeValue
 
 from ._cm import AsyncWithMixin
 from ._errors import internal_errors
-from ._invocation import LLMInvocation
-from .pricing import Cost
-from .tokens import Usage, as_token_count, estimate_usage, normalize_usage
+from ._genai.invocation import LLMInvocation
+from ._genai.pricing import Cost
+from ._genai.tokens import Usage, as_token_count, estimate_usage, normalize_usage
 
 # llm_call(**request_params) name -> LLMInvocation field
 _REQUEST_PARAMS: dict[str, str] = {

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._errors import ConfigurationError, logger
+from .._errors import ConfigurationError, logger
 from .tokens import Usage
 
 SOURCE_GENAI_PRICES = "genai-prices"
