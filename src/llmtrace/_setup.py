@@ -192,6 +192,7 @@ def init(
     prices: Any = None,
     prompt_interop: bool | None = None,
     openai_usage_hosts: Sequence[str] | None = None,
+    providers: Mapping[str, str] | None = None,
     resource_attributes: Mapping[str, str] | None = None,
 ) -> Tracing:
     """Set up tracing and return its handle. Safe to call twice (the first setup stays).
@@ -246,6 +247,9 @@ def _build(settings: Settings) -> Tracing:
 
 def _configure_extensions(settings: Settings) -> None:
     """Hand settings to the optional modules that need them (pricing, OpenAI hosts)."""
+    from ._genai import providers
+
+    providers.configure_hosts(settings.providers)
     if settings.prices is not None:
         from ._genai.pricing import load_price_overrides
 

@@ -266,9 +266,12 @@ class LLMInvocation:
                 )
             except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
                 swallow(exc)
-        if cost is not None and budgets.open_blocks:
+        if budgets.open_blocks:
             try:
-                budgets.charge(cost)
+                if cost is not None:
+                    budgets.charge(cost)
+                elif usage is not None:
+                    budgets.warn_unpriced(self.provider, self.response_model or self.request_model)
             except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
                 swallow(exc)
         try:
@@ -338,6 +341,8 @@ class LLMInvocation:
                 attributes[semconv.LLMTRACE_COST_INPUT] = round(cost.input, 10)
                 attributes[semconv.LLMTRACE_COST_OUTPUT] = round(cost.output, 10)
                 attributes[semconv.LLMTRACE_COST_PRICE_SOURCE] = cost.source
+                if cost.inferred_vendor is not None:
+                    attributes[semconv.LLMTRACE_COST_INFERRED] = True
             elif self.response_model or self.request_model:
                 attributes[semconv.LLMTRACE_COST_UNKNOWN_MODEL] = True
         if self.error_type is not None:

@@ -15,36 +15,12 @@ from typing import Any
 from opentelemetry.util.types import AttributeValue
 
 from ... import semconv
+from ..._genai import providers
 from ..._genai.invocation import LLMInvocation
 from ..._genai.tokens import usage_from_langchain
 from ..._serialize import to_json
 from ..._spans import SPAN_KINDS
 
-# LangChain `ls_provider` (or class namespace) -> GenAI `gen_ai.provider.name`.
-_PROVIDERS: dict[str, str] = {
-    "openai": semconv.PROVIDER_OPENAI,
-    "azure": semconv.PROVIDER_AZURE_OPENAI,
-    "azure_openai": semconv.PROVIDER_AZURE_OPENAI,
-    "azure_ai": "azure.ai.inference",
-    "anthropic": "anthropic",
-    "google_genai": "gcp.gemini",
-    "google": "gcp.gemini",
-    "google_vertexai": "gcp.vertex_ai",
-    "vertexai": "gcp.vertex_ai",
-    "amazon_bedrock": "aws.bedrock",
-    "bedrock": "aws.bedrock",
-    "bedrock_converse": "aws.bedrock",
-    "aws": "aws.bedrock",
-    "mistral": "mistral_ai",
-    "mistralai": "mistral_ai",
-    "cohere": "cohere",
-    "groq": "groq",
-    "deepseek": "deepseek",
-    "xai": "x_ai",
-    "perplexity": "perplexity",
-    "ibm": "ibm.watsonx.ai",
-    "watsonx": "ibm.watsonx.ai",
-}
 # Classes whose calls go through the `openai` SDK (and so through instrument_openai()).
 _OPENAI_SDK_NAMESPACES = frozenset({"openai", "azure_openai"})
 
@@ -200,8 +176,7 @@ def provider_name(
         raw = invocation_params.get("_type") if invocation_params else None
     if not isinstance(raw, str) or not raw:
         return "langchain"
-    raw = raw.lower()
-    return _PROVIDERS.get(raw, raw)
+    return providers.by_alias(raw)
 
 
 def _namespace(serialized: Mapping[str, Any] | None) -> str | None:
