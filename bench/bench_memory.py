@@ -140,7 +140,7 @@ def _openai_stream_workload() -> Callable[[int], None] | None:
 def _measure(name: str, calls: int) -> Row:
     from _otel import install_llmtrace
 
-    from llmtrace._genai import rollup as _rollup
+    from llmtrace import _rollup
 
     setup = install_llmtrace()
     workload = _workloads()[name]

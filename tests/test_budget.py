@@ -212,7 +212,7 @@ def test_internal_error_in_accounting_is_swallowed(
 def test_public_name_is_the_context_manager_whatever_the_import_order() -> None:
     # Internal modules import llmtrace.budget (the module) before users touch llmtrace.budget.
     code = (
-        "import llmtrace, llmtrace._genai.invocation\n"
+        "import llmtrace, llmtrace._genai.lifecycle\n"
         "b = llmtrace.budget(max_usd=1)\n"
         "assert b.max_usd == 1.0\n"
         "assert issubclass(llmtrace.BudgetExceeded, llmtrace.LLMTraceError)\n"

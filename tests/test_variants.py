@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 import llmtrace
-from llmtrace._genai.invocation import LLMInvocation
+from llmtrace._genai.lifecycle import LLMInvocation
 from llmtrace._prompts import state as _prompt_state
 from llmtrace._prompts.prompt import Prompt
 from llmtrace.testing import SpanCapture

@@ -27,7 +27,7 @@ from opentelemetry.util.types import AttributeValue
 
 from ._cm import AsyncWithMixin
 from ._errors import internal_errors
-from ._genai.invocation import LLMInvocation
+from ._genai.lifecycle import LLMInvocation
 from ._genai.pricing import Cost
 from ._genai.tokens import Usage, as_token_count, estimate_usage, normalize_usage
 

@@ -26,7 +26,7 @@ from phoenix import PROJECT_ATTRIBUTE, Phoenix, children, find, free_port, uniqu
 
 import llmtrace
 from llmtrace import semconv
-from llmtrace._genai.invocation import LLMInvocation
+from llmtrace._genai.lifecycle import LLMInvocation
 from llmtrace._genai.tokens import Usage
 
 pytestmark = pytest.mark.e2e

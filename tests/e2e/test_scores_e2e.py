@@ -15,7 +15,7 @@ from phoenix import PROJECT_ATTRIBUTE, Phoenix, Span, find, unique_project
 
 import llmtrace
 from llmtrace import semconv
-from llmtrace._genai.invocation import LLMInvocation
+from llmtrace._genai.lifecycle import LLMInvocation
 from llmtrace._genai.tokens import Usage
 from llmtrace._prompts import state as _prompt_state
 

@@ -14,8 +14,7 @@ from langchain_core.language_models import FakeListChatModel
 from langchain_core.runnables import RunnableLambda
 from lc_helpers import attrs
 
-from llmtrace import semconv
-from llmtrace._genai import rollup as _rollup
+from llmtrace import _rollup, semconv
 from llmtrace.instrumentation.langchain import LLMTraceCallbackHandler
 from llmtrace.instrumentation.langchain._runs import registry
 from llmtrace.testing import SpanCapture

@@ -99,9 +99,9 @@ OPENAI_FAULTS = [
     "llmtrace._genai.pricing:cost_for",
     "llmtrace._genai.metrics:record",
     "llmtrace._genai.budgets:charge",
-    "llmtrace._genai.rollup:add_llm_call",
-    "llmtrace._genai.invocation:to_json",
-    "llmtrace._genai.invocation:LLMInvocation.end_attributes",
+    "llmtrace._rollup:add_llm_call",
+    "llmtrace._genai.record:to_json",
+    "llmtrace._genai.record:InvocationRecord.end_attributes",
     "llmtrace._genai.tokens:_counter",
 ]
 

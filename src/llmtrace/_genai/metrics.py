@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import Counter, Histogram
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-    from .invocation import LLMInvocation
+    from .record import InvocationRecord
 
 # The conventions' explicit bucket boundaries.
 TOKEN_BUCKETS: tuple[float, ...] = tuple(float(4**i) for i in range(14))  # 1 .. 67108864
@@ -104,7 +104,7 @@ def is_configured() -> bool:
     return _instruments is not None
 
 
-def _prompt(invocation: LLMInvocation) -> tuple[Any, Any]:
+def _prompt(invocation: InvocationRecord) -> tuple[Any, Any]:
     """Prompt name and version: as the span recorded them, else the prompt in effect now."""
     span = invocation.span
     if span is not None and span.is_recording():
@@ -118,7 +118,7 @@ def _prompt(invocation: LLMInvocation) -> tuple[Any, Any]:
     )
 
 
-def _base_attributes(invocation: LLMInvocation) -> dict[str, AttributeValue]:
+def _base_attributes(invocation: InvocationRecord) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {
         semconv.GEN_AI_OPERATION_NAME: invocation.operation,
         semconv.GEN_AI_PROVIDER_NAME: invocation.provider,
@@ -150,7 +150,7 @@ _attribute_sets: dict[tuple[Any, ...], _AttributeSets] = {}
 _ATTRIBUTE_SETS_LIMIT = 512
 
 
-def _build_sets(invocation: LLMInvocation) -> _AttributeSets:
+def _build_sets(invocation: InvocationRecord) -> _AttributeSets:
     base = _base_attributes(invocation)
     duration = base
     if invocation.error_type:
@@ -164,7 +164,7 @@ def _build_sets(invocation: LLMInvocation) -> _AttributeSets:
     return base, duration, inputs, outputs
 
 
-def _sets_for(invocation: LLMInvocation) -> _AttributeSets:
+def _sets_for(invocation: InvocationRecord) -> _AttributeSets:
     usage = invocation.usage
     key = (
         invocation.operation,
@@ -189,7 +189,7 @@ def _sets_for(invocation: LLMInvocation) -> _AttributeSets:
     return sets
 
 
-def record(invocation: LLMInvocation, duration_s: float) -> None:
+def record(invocation: InvocationRecord, duration_s: float) -> None:
     """Record one finished LLM call (no-op until configure() ran)."""
     instruments = _instruments
     if instruments is None:

@@ -16,7 +16,7 @@ from opentelemetry.util.types import AttributeValue
 
 from ... import semconv
 from ..._genai import providers
-from ..._genai.invocation import LLMInvocation
+from ..._genai.lifecycle import LLMInvocation
 from ..._genai.tokens import usage_from_langchain
 from ..._serialize import to_json
 from ..._spans import SPAN_KINDS

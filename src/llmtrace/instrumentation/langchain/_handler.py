@@ -28,7 +28,7 @@ from opentelemetry.util.types import AttributeValue
 
 from ... import semconv
 from ..._errors import internal_errors, is_strict
-from ..._genai.invocation import LLMInvocation
+from ..._genai.lifecycle import LLMInvocation
 from ..._prompts import prompt as prompts
 from ..._runtime import runtime
 from ..._serialize import truncate_text

@@ -30,7 +30,7 @@ from opentelemetry.util.types import AttributeValue
 
 from ... import semconv
 from ..._errors import internal_errors
-from ..._genai.invocation import LLMInvocation
+from ..._genai.lifecycle import LLMInvocation
 from ..._spans import TracedSpan, span_name, static_attributes
 
 DEFAULT_MAX_OPEN = 10_000

@@ -30,7 +30,7 @@ from opentelemetry.instrumentation.utils import unwrap
 
 from ... import semconv
 from ..._errors import internal_errors, swallow
-from ..._genai.invocation import LLMInvocation
+from ..._genai.lifecycle import LLMInvocation
 from ..._runtime import runtime
 from ..._streams import AsyncStreamProxy, StreamProxy
 from . import _raw

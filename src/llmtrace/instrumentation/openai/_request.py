@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ... import semconv
-from ..._genai.invocation import LLMInvocation
+from ..._genai.lifecycle import LLMInvocation
 from . import _messages as msg
 from ._providers import Server
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ... import semconv
-from ..._genai.invocation import LLMInvocation
+from ..._genai.lifecycle import LLMInvocation
 from ..._genai.tokens import usage_from_openai
 from . import _messages as msg
 from ._messages import as_list, get, reader

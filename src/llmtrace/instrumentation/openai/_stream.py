@@ -19,7 +19,7 @@ from operator import attrgetter
 from typing import Any
 
 from ... import semconv
-from ..._genai.invocation import LLMInvocation
+from ..._genai.lifecycle import LLMInvocation
 from ..._genai.tokens import estimate_usage, usage_from_openai
 from ..._streams import StreamHooks
 from . import _messages as msg

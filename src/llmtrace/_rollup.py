@@ -15,7 +15,7 @@ from collections import OrderedDict
 
 from opentelemetry.trace import Span
 
-from .. import semconv
+from . import semconv
 
 _MAX_OPEN = 10_000
 
