@@ -294,9 +294,14 @@ def start(
     capture_input: bool | None,
     capture_output: bool | None,
     context: Context | None = None,
+    tracer: trace.Tracer | None = None,
 ) -> TracedSpan | None:
-    """Start a span, or return None when tracing is off or suppressed (the fast path)."""
-    tracer = runtime.tracer()
+    """Start a span, or return None when tracing is off or suppressed (the fast path).
+
+    ``tracer``: one an instrumentor was given (else llmtrace's own).
+    """
+    if tracer is None:
+        tracer = runtime.tracer()
     if tracer is None:
         return None
     return start_with(tracer, name, kind, attributes, capture_input, capture_output, context)

@@ -95,6 +95,18 @@ def configure(meter_provider: Any) -> None:
             _instruments = _Instruments(meter_provider)
 
 
+_given: dict[int, _Instruments] = {}
+
+
+def instruments_for(meter_provider: Any) -> _Instruments:
+    """Instruments on a MeterProvider an instrumentor was given (created once per provider)."""
+    with _lock:
+        found = _given.get(id(meter_provider))
+        if found is None or found.provider is not meter_provider:
+            found = _given[id(meter_provider)] = _Instruments(meter_provider)
+        return found
+
+
 def reset() -> None:
     """Stop recording (``record()`` is a no-op again)."""
     configure(None)
@@ -191,7 +203,7 @@ def _sets_for(invocation: InvocationRecord) -> _AttributeSets:
 
 def record(invocation: InvocationRecord, duration_s: float) -> None:
     """Record one finished LLM call (no-op until configure() ran)."""
-    instruments = _instruments
+    instruments = invocation.instruments or _instruments
     if instruments is None:
         return
     attributes, duration, inputs, outputs = _sets_for(invocation)

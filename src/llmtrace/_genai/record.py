@@ -128,6 +128,7 @@ class InvocationRecord:
     capture_content: bool = False
     content_limit: int = 2048
     span: Span | None = None
+    instruments: Any = None  # metric instruments an instrumentor was given, else llmtrace's
     cost: Cost | None = None
     error_type: str | None = None
     _start_request: tuple[Any, ...] = _NO_REQUEST  # request fields as written at start
