@@ -17,6 +17,7 @@ from opentelemetry.util.types import AttributeValue
 from ... import semconv
 from ..._genai import providers
 from ..._genai.lifecycle import LLMInvocation
+from ..._genai.messages import finish_reason, role_of
 from ..._genai.tokens import usage_from_langchain
 from ..._serialize import to_json
 from ..._spans import SPAN_KINDS
@@ -24,16 +25,6 @@ from ..._spans import SPAN_KINDS
 # Classes whose calls go through the `openai` SDK (and so through instrument_openai()).
 _OPENAI_SDK_NAMESPACES = frozenset({"openai", "azure_openai"})
 
-_ROLES: dict[str, str] = {
-    "human": "user",
-    "user": "user",
-    "ai": "assistant",
-    "assistant": "assistant",
-    "system": "system",
-    "developer": "system",
-    "tool": "tool",
-    "function": "tool",
-}
 _TEMPLATE_ROLES: dict[str, str] = {
     "SystemMessagePromptTemplate": "system",
     "HumanMessagePromptTemplate": "user",
@@ -312,7 +303,7 @@ def _output_message(generation: Any, message: Any, reason: str | None) -> dict[s
     else:
         text = getattr(generation, "text", "")
         converted = {"role": "assistant", "parts": [{"type": "text", "content": text}]}
-    converted["finish_reason"] = reason or "stop"
+    converted["finish_reason"] = finish_reason(reason or "stop")
     return converted
 
 
@@ -322,7 +313,7 @@ def _output_message(generation: Any, message: Any, reason: str | None) -> dict[s
 def message_to_genai(message: Any) -> dict[str, Any]:
     """A LangChain message as ``{"role": ..., "parts": [...]}``."""
     kind = getattr(message, "type", None) or "user"
-    role = _ROLES.get(str(kind).replace("Chunk", "").lower(), str(kind))
+    role = role_of(str(kind).replace("Chunk", "").lower())
     if kind == "chat":
         role = str(getattr(message, "role", "user"))
     parts: list[dict[str, Any]] = []
