@@ -25,7 +25,11 @@ logger = logging.getLogger("llmtrace")
 
 Protocol = Literal["grpc", "http/protobuf"]
 ExporterName = Literal["otlp", "console", "none"]
-KNOWN_INSTRUMENTATIONS = ("openai", "langchain")
+# Instrumentation name -> the library it instruments (it is skipped when that is not
+# importable). Its instrumentor is the ``opentelemetry_instrumentor`` entry point
+# ``llmtrace_<name>`` (pyproject.toml): a new provider adds a row here and an entry point.
+INSTRUMENTATIONS: dict[str, str] = {"openai": "openai", "langchain": "langchain_core"}
+KNOWN_INSTRUMENTATIONS = tuple(INSTRUMENTATIONS)
 _SECRET_SETTINGS = frozenset({"headers"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
