@@ -30,7 +30,7 @@ from . import _rollup, semconv
 from ._cm import AsyncWithMixin
 from ._errors import internal_errors, logger, swallow
 from ._runtime import runtime
-from ._serialize import to_json
+from ._serialize import to_attribute, to_json
 
 SpanKindName = Literal["workflow", "task", "agent", "tool", "retriever", "embedding", "llm"]
 SPAN_KINDS: tuple[str, ...] = ("workflow", "task", "agent", "tool", "retriever", "embedding", "llm")
@@ -248,11 +248,7 @@ _TOOL_CONTENT_KEYS = {
 
 
 def _attribute(value: Any) -> AttributeValue:
-    if isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return list(value)
-    return to_json(value, runtime.max_attribute_bytes)
+    return to_attribute(value, runtime.max_attribute_bytes)
 
 
 def _record_error(span: Span, exception: BaseException) -> None:
