@@ -26,6 +26,7 @@ from .spans import TracedSpan, span
 if TYPE_CHECKING:
     from ._setup import Tracing, force_flush, init, shutdown
     from .budgets import BudgetExceeded, budget
+    from .eval import evaluate, judge
     from .evaluation import current_span_context, record_score, trace_reference
     from .instrumentation.langchain import instrument_langchain, uninstrument_langchain
     from .instrumentation.openai import instrument_openai, uninstrument_openai
@@ -52,10 +53,12 @@ _LAZY: dict[str, str] = {
     "budget": ".budgets",
     "choose_variant": ".prompts",
     "current_span_context": ".evaluation",
+    "evaluate": ".eval",
     "force_flush": "._setup",
     "init": "._setup",
     "instrument_langchain": ".instrumentation.langchain",
     "instrument_openai": ".instrumentation.openai",
+    "judge": ".eval",
     "llm_call": ".manual",
     "model_version": ".prompts",
     "record_score": ".evaluation",
@@ -85,10 +88,12 @@ __all__ = [
     "choose_variant",
     "current_session",
     "current_span_context",
+    "evaluate",
     "force_flush",
     "init",
     "instrument_langchain",
     "instrument_openai",
+    "judge",
     "llm_call",
     "model_version",
     "record_score",
