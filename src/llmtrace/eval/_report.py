@@ -59,7 +59,10 @@ def _rows(result: EvalResult) -> list[tuple[str, list[str]]]:
     rows += [
         ("cost / case", [format_cost(s.cost_per_case_usd) for s in columns]),
         ("cost total", [format_cost(s.total_cost_usd) for s in columns]),
-        ("judge cost total", [format_cost(s.judge_cost_usd) for s in columns]),
+    ]
+    if any(s.judge_cost_usd for s in columns):
+        rows.append(("judge cost total", [format_cost(s.judge_cost_usd) for s in columns]))
+    rows += [
         ("tokens in / out per case", [_tokens(s) for s in columns]),
         ("latency p50", [format_seconds(s.latency_p50_s) for s in columns]),
         ("latency p95", [format_seconds(s.latency_p95_s) for s in columns]),
@@ -79,7 +82,8 @@ def _title(result: EvalResult) -> str:
     run = result.run
     variants = result.variants
     return (
-        f"eval {result.name} · {run.get('cases', '?')} cases x {len(variants)} "
+        f"eval {result.name} · {run.get('cases', '?')} case{'s' * (run.get('cases') != 1)} x "
+        f"{len(variants)} "
         f"variant{'s' * (len(variants) != 1)} · seed {run.get('seed')} · dataset "
         f"{run.get('dataset_hash')} · llmtrace {run.get('llmtrace_version')}"
     )
