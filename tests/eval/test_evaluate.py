@@ -195,6 +195,9 @@ def test_a_failing_task_is_reported_and_the_run_goes_on(client: Any, captured: S
     assert failed[0].error.startswith("InternalServerError")
     assert failed[0].scores == {}
     assert result.summary()["v"].errors == 1
+    assert failed[0].cost_usd is None  # the failed call had no usage: cost unknown, not 0
+    assert result.summary()["v"].cost_unknown == 1
+    assert "(1 n/a)" in result.report()
     assert result.summary()["v"].scores["exact"].n == 5
     task = captured.children(roots(captured)[("v", "boom")])[0]
     assert task.status.status_code is StatusCode.ERROR

@@ -34,6 +34,14 @@ def format_seconds(value: float | None) -> str:
     return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
 
 
+def _cost(value: float | None, summary: VariantSummary) -> str:
+    """A cost over the cases whose cost is known, saying how many are not."""
+    unknown = summary.cost_unknown
+    if not unknown or value is None:
+        return format_cost(value)
+    return f"{format_cost(value)} ({unknown} n/a)"
+
+
 def _tokens(summary: VariantSummary) -> str:
     if summary.input_tokens_per_case is None:
         return "n/a"
@@ -57,8 +65,8 @@ def _rows(result: EvalResult) -> list[tuple[str, list[str]]]:
             )
         rows.append((name, cells))
     rows += [
-        ("cost / case", [format_cost(s.cost_per_case_usd) for s in columns]),
-        ("cost total", [format_cost(s.total_cost_usd) for s in columns]),
+        ("cost / case", [_cost(s.cost_per_case_usd, s) for s in columns]),
+        ("cost total", [_cost(s.total_cost_usd, s) for s in columns]),
     ]
     if any(s.judge_cost_usd for s in columns):
         rows.append(("judge cost total", [format_cost(s.judge_cost_usd) for s in columns]))

@@ -38,7 +38,8 @@ class CaseResult:
     labels: dict[str, str] = field(default_factory=dict)
     explanations: dict[str, str] = field(default_factory=dict)
     score_errors: dict[str, str] = field(default_factory=dict)  # scorer name -> its exception
-    cost_usd: float | None = None  # the task's LLM calls (None: unknown price or not traced)
+    # The task's LLM calls; None when unknown (a call without a price or usage, not traced).
+    cost_usd: float | None = None
     judge_cost_usd: float | None = None  # the scorers' LLM calls
     input_tokens: int | None = None
     output_tokens: int | None = None
@@ -80,6 +81,7 @@ class VariantSummary:
     latency_p50_s: float | None
     latency_p95_s: float | None
     score_errors: int = 0
+    cost_unknown: int = 0  # cases whose cost is unknown (an unpriced call, not traced)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -113,17 +115,15 @@ def summarise(cases: Sequence[CaseResult]) -> VariantSummary:
                 max=max(values),
                 n=len(values),
             )
-    costs = [c.cost_usd for c in cases]
-    known = [c for c in costs if c is not None]
-    complete = len(known) == len(costs)
+    known = [c.cost_usd for c in cases if c.cost_usd is not None]
     judge = [c.judge_cost_usd for c in cases if c.judge_cost_usd is not None]
     latencies = [c.latency_s for c in cases if c.latency_s is not None]
     return VariantSummary(
         cases=len(cases),
         errors=sum(1 for c in cases if c.error is not None),
         scores=scores,
-        cost_per_case_usd=_mean(known) if complete else None,
-        total_cost_usd=math.fsum(known) if complete else None,
+        cost_per_case_usd=_mean(known),
+        total_cost_usd=math.fsum(known) if known else None,
         judge_cost_usd=math.fsum(judge) if judge else None,
         input_tokens_per_case=_mean([c.input_tokens for c in cases if c.input_tokens is not None]),
         output_tokens_per_case=_mean(
@@ -132,6 +132,7 @@ def summarise(cases: Sequence[CaseResult]) -> VariantSummary:
         latency_p50_s=percentile(latencies, 50),
         latency_p95_s=percentile(latencies, 95),
         score_errors=sum(len(c.score_errors) for c in cases),
+        cost_unknown=len(cases) - len(known),
     )
 
 
