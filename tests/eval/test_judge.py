@@ -60,3 +60,19 @@ def test_judge_arguments_are_checked() -> None:
 def test_an_openai_client_needs_a_model(client: Any) -> None:
     with pytest.raises(ValueError, match="model="):
         llmtrace.judge(client)
+
+
+def test_a_langchain_chat_model_as_the_judge(
+    server: Any, instrumented: None, captured: SpanCapture
+) -> None:
+    from eval_support import CASES
+    from langchain_openai import ChatOpenAI
+
+    model = ChatOpenAI(
+        model="judge-model", base_url=server.base_url, api_key="sk-test", max_retries=0
+    )
+    grade = llmtrace.judge(model)
+    answers = {c.input: c.expected for c in CASES}
+    result = llmtrace.evaluate(CASES[:3], lambda q: answers[q], [grade])
+    assert [c.scores["judge"] for c in result.cases] == [1.0, 1.0, 1.0]
+    assert all(c.judge_cost_usd for c in result.cases)  # traced and priced

@@ -156,6 +156,8 @@ def _plan(
         raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"seed must be an int, got {seed!r}")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise ValueError(f"name must be a non-empty str, got {name!r}")
     normalised = normalise_cases(cases)
     labelled = normalise_variants(variants)
     signature = Signature.of(task, TASK_ARGUMENTS, "task")
