@@ -28,7 +28,7 @@ trace's spans. See ``docs/evaluation.md``; the pytest plugin is
 
 from __future__ import annotations
 
-from ._cases import Case, Score, Variant
+from ._cases import Case, Score
 from ._compare import Comparison, Difference, compare
 from ._judge import DEFAULT_JUDGE_PROMPT, AsyncJudge, Judge, JudgeError, judge
 from ._result import CaseResult, EvalResult, ScoreSummary, VariantSummary
@@ -46,7 +46,6 @@ __all__ = [
     "JudgeError",
     "Score",
     "ScoreSummary",
-    "Variant",
     "VariantSummary",
     "aevaluate",
     "compare",
