@@ -305,3 +305,20 @@ def test_variants_need_a_task_that_takes_them() -> None:
 def test_case_results_round_trip() -> None:
     case = CaseResult("c1", "v", input="q", scores={"s": 1.0}, models=["m"])
     assert CaseResult.from_dict(case.__dict__) == case
+
+
+def test_scorers_get_the_task_output_itself(captured: SpanCapture) -> None:
+    class Answer:
+        def __init__(self, text: str) -> None:
+            self.text = text
+
+    def long_enough(output: Answer, expected: int) -> bool:
+        return len(output.text) >= expected
+
+    result = llmtrace.evaluate(
+        [{"input": "abc", "expected": 3}, {"input": "a", "expected": 3}],
+        lambda text: Answer(text),
+        [long_enough],
+    )
+    assert [c.scores["long_enough"] for c in result.cases] == [1.0, 0.0]
+    assert result.cases[0].output.startswith("<")  # the saved copy is the object's repr

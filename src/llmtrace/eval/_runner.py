@@ -278,10 +278,9 @@ class _CaseRunner:
                     with internal_errors:
                         choose_variant(plan.name, [variant.label], key=result.case_id)
                 root.set_input(case.input)
-                await self._task(root, trace_id, variant, offered, result)
+                await self._task(trace_id, variant, offered, result)
                 root.set_output(result.output)
-                if result.error is None:
-                    offered["output"] = result.output
+                if result.error is None:  # scorers get the task's own output, not the copy
                     for scorer in plan.scorers:
                         await self._score(root, trace_id, scorer, offered, result)
         finally:
@@ -297,10 +296,12 @@ class _CaseRunner:
         return result
 
     def _open(self, root: TracedSpan) -> int:
+        """The case's trace id (0 when it is not recorded); the collector starts reading it."""
         context = root.span_context
-        if self.collector is None or not root.is_recording or not context.is_valid:
+        if not root.is_recording or not context.is_valid:
             return 0
-        self.collector.open(context.trace_id)
+        if self.collector is not None:
+            self.collector.open(context.trace_id)
         return context.trace_id
 
     def _expect(self, trace_id: int, traced: TracedSpan, role: str) -> None:
@@ -309,7 +310,6 @@ class _CaseRunner:
 
     async def _task(
         self,
-        root: TracedSpan,
         trace_id: int,
         variant: Variant,
         offered: dict[str, Any],
