@@ -16,7 +16,6 @@ An exception leaving the block is recorded on the span (ERROR status,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any, Literal
 
 from opentelemetry import context as otel_context
@@ -27,7 +26,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from . import _rollup, semconv
-from ._cm import AsyncWithMixin
+from ._cm import AsyncWithMixin, ExcType, Traceback
 from ._errors import internal_errors, logger, swallow
 from ._runtime import runtime
 from ._serialize import to_attribute, to_json
@@ -377,12 +376,7 @@ class span(AsyncWithMixin[TracedSpan]):
         self._traced = traced
         return traced if traced is not None else _NO_SPAN
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: ExcType, exc: BaseException | None, tb: Traceback) -> None:
         traced, self._traced = self._traced, None
         if traced is not None:
             with internal_errors:
