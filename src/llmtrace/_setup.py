@@ -31,6 +31,7 @@ from ._console import ConsoleTreeProcessor
 from ._errors import ConfigurationError, logger
 from ._processors import ContextAttributesProcessor, ExportProcessor
 from ._runtime import VERSION, runtime
+from .instrumentation import switch_off, switch_on
 
 _lock = threading.RLock()
 _active: Tracing | None = None
@@ -437,10 +438,7 @@ def _instrument(handle: Tracing) -> None:
                 logger.warning("llmtrace: cannot instrument %s: the package is not installed", name)
             continue
         try:
-            instrumentor = _instrumentor(name)
-            if not instrumentor.is_instrumented_by_opentelemetry:
-                # The package metadata check costs milliseconds; a failed patch raises anyway.
-                instrumentor.instrument(skip_dep_check=True)
+            switch_on(_instrumentor(name))
             handle.instrumented.append(name)
         except ConfigurationError:
             raise
@@ -451,9 +449,7 @@ def _instrument(handle: Tracing) -> None:
 def _uninstrument(names: Sequence[str]) -> None:
     for name in names:
         try:
-            instrumentor = _instrumentor(name)
-            if instrumentor.is_instrumented_by_opentelemetry:
-                instrumentor.uninstrument()
+            switch_off(_instrumentor(name))
         except Exception:  # noqa: BLE001
             logger.warning("llmtrace: could not uninstrument %s", name, exc_info=True)
     if isinstance(names, list):

@@ -282,24 +282,14 @@ def describe_exception(exception: BaseException) -> str:
     return f"{type(exception).__name__}: {message}"[:512]
 
 
-def start(
-    name: str,
-    kind: str,
-    attributes: Mapping[str, AttributeValue] | None,
-    capture_input: bool | None,
-    capture_output: bool | None,
-    context: Context | None = None,
-    tracer: trace.Tracer | None = None,
-) -> TracedSpan | None:
-    """Start a span, or return None when tracing is off or suppressed (the fast path).
-
-    ``tracer``: one an instrumentor was given (else llmtrace's own).
-    """
+def start(*args: Any, tracer: trace.Tracer | None = None, **kwargs: Any) -> TracedSpan | None:
+    """``start_with()`` with llmtrace's tracer (or ``tracer``, one an instrumentor was
+    given); None when tracing is off or suppressed (the fast path)."""
     if tracer is None:
         tracer = runtime.tracer()
     if tracer is None:
         return None
-    return start_with(tracer, name, kind, attributes, capture_input, capture_output, context)
+    return start_with(tracer, *args, **kwargs)
 
 
 def start_with(

@@ -47,6 +47,14 @@ DURATION_BUCKETS: tuple[float, ...] = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 )  # fmt: skip
 
+# (name, unit, description) of each histogram.
+_TOKEN_USAGE = (semconv.METRIC_TOKEN_USAGE, "{token}", "Number of input and output tokens used.")
+_DURATION = (semconv.METRIC_OPERATION_DURATION, "s", "GenAI operation duration.")
+_TIME_TO_FIRST_CHUNK = (
+    semconv.METRIC_TIME_TO_FIRST_CHUNK,
+    "s",
+    "Time to receive the first chunk of a streamed response.",
+)
 _PROMPT_KEYS = (semconv.GEN_AI_PROMPT_NAME, semconv.GEN_AI_PROMPT_VERSION)
 
 
@@ -56,23 +64,15 @@ class _Instruments:
     def __init__(self, meter_provider: Any) -> None:
         meter = meter_provider.get_meter(INSTRUMENTATION_NAME, VERSION)
         self.provider = meter_provider
-        self.token_usage: Histogram = meter.create_histogram(
-            semconv.METRIC_TOKEN_USAGE,
-            unit="{token}",
-            description="Number of input and output tokens used.",
-            explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
+        histogram = meter.create_histogram
+        self.token_usage: Histogram = histogram(
+            *_TOKEN_USAGE, explicit_bucket_boundaries_advisory=TOKEN_BUCKETS
         )
-        self.duration: Histogram = meter.create_histogram(
-            semconv.METRIC_OPERATION_DURATION,
-            unit="s",
-            description="GenAI operation duration.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        self.duration: Histogram = histogram(
+            *_DURATION, explicit_bucket_boundaries_advisory=DURATION_BUCKETS
         )
-        self.time_to_first_chunk: Histogram = meter.create_histogram(
-            semconv.METRIC_TIME_TO_FIRST_CHUNK,
-            unit="s",
-            description="Time to receive the first chunk of a streamed response.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        self.time_to_first_chunk: Histogram = histogram(
+            *_TIME_TO_FIRST_CHUNK, explicit_bucket_boundaries_advisory=DURATION_BUCKETS
         )
         self.cost: Counter = meter.create_counter(
             semconv.METRIC_COST,
