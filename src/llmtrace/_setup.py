@@ -53,6 +53,8 @@ class Tracing:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
         self.instrumented: list[str] = []
+        # Where Prometheus scrapes llmtrace's metrics (metrics_exporter="prometheus").
+        self.prometheus_url: str | None = None
         self._owns_provider = owns_provider
         self._owns_meter_provider = owns_meter_provider
         self._processors = list(processors)
@@ -183,6 +185,9 @@ def init(
     tracer_provider: Any = None,
     meter_provider: Any = None,
     metrics: bool | None = None,
+    metrics_exporter: str | Sequence[str] | None = None,
+    prometheus_host: str | None = None,
+    prometheus_port: int | None = None,
     redact: Callable[[Any], Any] | None = None,
     max_attribute_bytes: int | None = None,
     export_timeout: float | None = None,
@@ -237,8 +242,9 @@ def _build(settings: Settings) -> Tracing:
         provider.add_span_processor(processor)
     runtime.tracer_provider = provider
     runtime.reset_tracer_cache()
-    meter_provider, owns_meter = _choose_meter_provider(settings)
+    meter_provider, owns_meter, prometheus_url = _choose_meter_provider(settings)
     handle = Tracing(settings, provider, owns, processors, meter_provider, owns_meter)
+    handle.prometheus_url = prometheus_url
     if owns:
         atexit.register(_exit_flush, handle)
     return handle
@@ -354,32 +360,63 @@ def _otlp_exporter(settings: Settings) -> SpanExporter:
     )
 
 
-def _choose_meter_provider(settings: Settings) -> tuple[Any, bool]:
-    """The MeterProvider for GenAI metrics, and whether llmtrace owns it."""
+def _choose_meter_provider(settings: Settings) -> tuple[Any, bool, str | None]:
+    """The MeterProvider for GenAI metrics, whether llmtrace owns it, the Prometheus URL."""
     if not settings.metrics:
-        return None, False
+        return None, False, None
     from opentelemetry import metrics as otel_metrics
+    from opentelemetry.sdk.metrics import MeterProvider
 
     provider: Any = settings.meter_provider
     owns = False
+    prometheus_url = None
     if provider is None:
         current = otel_metrics.get_meter_provider()
-        from opentelemetry.sdk.metrics import MeterProvider
-
         if isinstance(current, MeterProvider):
             provider = current
-        elif settings.exporter_name == "otlp":
-            provider = _otlp_meter_provider(settings)
-            owns = True
+            if settings.metrics_exporter:
+                logger.info(
+                    "llmtrace: metrics go to the application's MeterProvider; "
+                    "metrics_exporter applies only to one llmtrace builds"
+                )
+        else:
+            readers = _metric_readers(settings)
+            if readers:
+                resource_attributes = dict(settings.resource_attributes)
+                if settings.service_name:
+                    resource_attributes["service.name"] = settings.service_name
+                provider = MeterProvider(
+                    metric_readers=readers, resource=Resource.create(resource_attributes)
+                )
+                owns = True
+                prometheus_url = next((r.url for r in readers if hasattr(r, "url")), None)
     if provider is not None:
         from . import metrics
 
         metrics.configure(provider)
-    return provider, owns
+    return provider, owns, prometheus_url
 
 
-def _otlp_meter_provider(settings: Settings) -> Any:
-    from opentelemetry.sdk.metrics import MeterProvider
+def _metric_readers(settings: Settings) -> list[Any]:
+    readers: list[Any] = []
+    if "otlp" in settings.metric_exporters:
+        readers.append(_otlp_metric_reader(settings))
+    if "prometheus" in settings.metric_exporters:
+        try:
+            from ._prometheus import serve
+        except ImportError:
+            logger.warning(
+                "llmtrace: metrics_exporter=prometheus needs the opentelemetry-exporter-"
+                "prometheus package (pip install 'llmtrace[prometheus]'); metrics are not served"
+            )
+        else:
+            reader = serve(settings.prometheus_host, settings.prometheus_port)
+            if reader is not None:
+                readers.append(reader)
+    return readers
+
+
+def _otlp_metric_reader(settings: Settings) -> Any:
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
     endpoint = settings.endpoint
@@ -402,15 +439,11 @@ def _otlp_meter_provider(settings: Settings) -> Any:
         exporter = HttpMetricExporter(
             endpoint=url, headers=dict(settings.headers) or None, timeout=settings.export_timeout
         )
-    resource_attributes = dict(settings.resource_attributes)
-    if settings.service_name:
-        resource_attributes["service.name"] = settings.service_name
     # The reader's own export timeout defaults to 30 s; a dead collector must cost no more
     # than export_timeout per attempt here either.
-    reader = PeriodicExportingMetricReader(
+    return PeriodicExportingMetricReader(
         exporter, export_timeout_millis=settings.export_timeout * 1000
     )
-    return MeterProvider(metric_readers=[reader], resource=Resource.create(resource_attributes))
 
 
 def _instrument(handle: Tracing) -> None:
