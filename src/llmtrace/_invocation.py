@@ -95,6 +95,7 @@ _NO_REQUEST: tuple[Any, ...] = (None,) * len(_REQUEST_KEYS)
 _SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 _CLIENT = SpanKind.CLIENT
 _PROMPT_NAME, _PROMPT_VERSION = semconv.GEN_AI_PROMPT_NAME, semconv.GEN_AI_PROMPT_VERSION
+_PROMPT_VARIANT = semconv.LLMTRACE_PROMPT_VARIANT
 
 
 @dataclass(slots=True, eq=False)
@@ -145,7 +146,7 @@ class LLMInvocation:
     _started_at: float = 0.0
     _parent_span_id: int | None = None
     _start_request: tuple[Any, ...] = _NO_REQUEST  # request fields as written at start
-    _start_prompt: tuple[Any, Any] = (None, None)  # prompt name and version written at start
+    _start_prompt: tuple[Any, Any, Any] = (None, None, None)  # prompt name, version, variant
     _token: object | None = None
     _done: bool = False
 
@@ -295,17 +296,22 @@ class LLMInvocation:
             attributes.update(handed_down)
             prompt = attributes
         if prompt:
-            self._start_prompt = (prompt.get(_PROMPT_NAME), prompt.get(_PROMPT_VERSION))
+            self._start_prompt = (
+                prompt.get(_PROMPT_NAME),
+                prompt.get(_PROMPT_VERSION),
+                prompt.get(_PROMPT_VARIANT),
+            )
         return attributes
 
-    def recorded_prompt(self) -> tuple[Any, Any]:
-        """The prompt name and version the span carries (from start, or set since)."""
-        name, version = self._start_prompt
+    def recorded_prompt(self) -> tuple[Any, Any, Any]:
+        """The prompt name, version and A/B variant of the call (from start, or set since)."""
+        name, version, variant = self._start_prompt
         extra = self.attributes
         if extra:
             name = extra.get(_PROMPT_NAME, name)
             version = extra.get(_PROMPT_VERSION, version)
-        return name, version
+            variant = extra.get(_PROMPT_VARIANT, variant)
+        return name, version, variant
 
     def end_attributes(self) -> dict[str, AttributeValue]:
         """Everything learned after start, mapped to attribute keys; ``None`` dropped."""

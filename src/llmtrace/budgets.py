@@ -24,6 +24,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Literal, TypeAlias
 
+from . import metrics
 from ._cm import AsyncWithMixin
 from ._errors import ConfigurationError, LLMTraceError, internal_errors, logger
 
@@ -138,6 +139,7 @@ class budget(
             self._on_exceeded()
 
     def _on_exceeded(self) -> None:
+        metrics.record_budget_exceeded(self.name)
         handler = self.on_exceed
         if handler == "raise":
             logger.info("llmtrace: %r is spent; the next LLM call will raise", self)
@@ -172,6 +174,8 @@ def before_call() -> None:
                 error = BudgetExceeded(active.name, active.spent_usd, active.max_usd)
                 break
     if error is not None:
+        with internal_errors:
+            metrics.record_budget_rejection(error.name)
         raise error
 
 
