@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-from ._errors import ConfigurationError, logger
+from ._errors import ConfigurationError, internal_errors, logger
 from ._processors import ContextAttributesProcessor, ExportProcessor
 from ._runtime import VERSION, runtime
 from .config import KNOWN_INSTRUMENTATIONS, Settings, resolve_settings
@@ -53,12 +53,17 @@ class Tracing:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
         self.instrumented: list[str] = []
-        # Where Prometheus scrapes llmtrace's metrics (metrics_exporter="prometheus").
-        self.prometheus_url: str | None = None
+        # The endpoint Prometheus scrapes (metrics_exporter="prometheus"), or None.
+        self.prometheus: Any = None
         self._owns_provider = owns_provider
         self._owns_meter_provider = owns_meter_provider
         self._processors = list(processors)
         self._shut_down = False
+
+    @property
+    def prometheus_url(self) -> str | None:
+        """Where Prometheus scrapes llmtrace's metrics (``metrics_exporter="prometheus"``)."""
+        return self.prometheus.url if self.prometheus is not None else None
 
     @property
     def enabled(self) -> bool:
@@ -104,6 +109,10 @@ class Tracing:
                 from . import metrics
 
                 metrics.reset()
+            if self.prometheus is not None:
+                # Now, not after the timed flush: the port is free for the next init().
+                with internal_errors:
+                    self.prometheus.shutdown()
         if self.tracer_provider is None:
             return True
         limit = self.settings.shutdown_timeout if timeout is None else timeout
@@ -242,9 +251,9 @@ def _build(settings: Settings) -> Tracing:
         provider.add_span_processor(processor)
     runtime.tracer_provider = provider
     runtime.reset_tracer_cache()
-    meter_provider, owns_meter, prometheus_url = _choose_meter_provider(settings)
+    meter_provider, owns_meter, prometheus = _choose_meter_provider(settings)
     handle = Tracing(settings, provider, owns, processors, meter_provider, owns_meter)
-    handle.prometheus_url = prometheus_url
+    handle.prometheus = prometheus
     if owns:
         atexit.register(_exit_flush, handle)
     return handle
@@ -360,8 +369,8 @@ def _otlp_exporter(settings: Settings) -> SpanExporter:
     )
 
 
-def _choose_meter_provider(settings: Settings) -> tuple[Any, bool, str | None]:
-    """The MeterProvider for GenAI metrics, whether llmtrace owns it, the Prometheus URL."""
+def _choose_meter_provider(settings: Settings) -> tuple[Any, bool, Any]:
+    """The MeterProvider for GenAI metrics, whether llmtrace owns it, its Prometheus reader."""
     if not settings.metrics:
         return None, False, None
     from opentelemetry import metrics as otel_metrics
@@ -369,7 +378,7 @@ def _choose_meter_provider(settings: Settings) -> tuple[Any, bool, str | None]:
 
     provider: Any = settings.meter_provider
     owns = False
-    prometheus_url = None
+    prometheus = None
     if provider is None:
         current = otel_metrics.get_meter_provider()
         if isinstance(current, MeterProvider):
@@ -389,18 +398,16 @@ def _choose_meter_provider(settings: Settings) -> tuple[Any, bool, str | None]:
                     metric_readers=readers, resource=Resource.create(resource_attributes)
                 )
                 owns = True
-                prometheus_url = next((r.url for r in readers if hasattr(r, "url")), None)
+                prometheus = next((r for r in readers if hasattr(r, "url")), None)
     if provider is not None:
         from . import metrics
 
         metrics.configure(provider)
-    return provider, owns, prometheus_url
+    return provider, owns, prometheus
 
 
 def _metric_readers(settings: Settings) -> list[Any]:
     readers: list[Any] = []
-    if "otlp" in settings.metric_exporters:
-        readers.append(_otlp_metric_reader(settings))
     if "prometheus" in settings.metric_exporters:
         try:
             from ._prometheus import serve
@@ -413,6 +420,8 @@ def _metric_readers(settings: Settings) -> list[Any]:
             reader = serve(settings.prometheus_host, settings.prometheus_port)
             if reader is not None:
                 readers.append(reader)
+    if "otlp" in settings.metric_exporters:
+        readers.append(_otlp_metric_reader(settings))
     return readers
 
 
