@@ -3,6 +3,7 @@ budget overruns, and exact counts when traces are sampled out (in-memory reader)
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterator
 
 import pytest
@@ -70,11 +71,17 @@ def test_zero_details_add_nothing(recorded: MetricCapture) -> None:
 
 def test_prompt_variant_is_a_label(recorded: MetricCapture) -> None:
     prompt = llmtrace.Prompt("qa", "Answer: {q}", version="3")
-    chosen = llmtrace.choose_variant(
-        "qa", [prompt.with_variant("short"), prompt.with_variant("long")], key="user-1"
-    )
-    with llmtrace.use_prompt(chosen, q="x"), llmtrace.llm_call("gpt-4o", provider="openai") as c:
-        c.record_usage(input_tokens=1, output_tokens=1)
+
+    def call() -> llmtrace.Prompt:
+        chosen = llmtrace.choose_variant(
+            "qa", [prompt.with_variant("short"), prompt.with_variant("long")], key="user-1"
+        )
+        with llmtrace.use_prompt(chosen, q="x"), llmtrace.llm_call("gpt-4o", provider="x") as c:
+            c.record_usage(input_tokens=1, output_tokens=1)
+        return chosen
+
+    # choose_variant() outside a trace holds for the rest of the context: keep it in a copy.
+    chosen = contextvars.copy_context().run(call)
     [(attributes, _)] = recorded.points(semconv.METRIC_OPERATION_DURATION)
     assert attributes[semconv.GEN_AI_PROMPT_NAME] == "qa"
     assert attributes[semconv.GEN_AI_PROMPT_VERSION] == "3"
