@@ -180,3 +180,12 @@ METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
 METRIC_COST: Final = "llmtrace.client.cost"
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
+# Parts of the input / output counts above (llmtrace's own counter; gen_ai.token.type values).
+METRIC_TOKEN_DETAILS: Final = "llmtrace.client.token.details"
+TOKEN_TYPE_CACHE_READ: Final = "cache_read"
+TOKEN_TYPE_CACHE_CREATION: Final = "cache_creation"
+TOKEN_TYPE_REASONING: Final = "reasoning"
+# Budgets (llmtrace.budget): went over their limit; calls refused with BudgetExceeded.
+METRIC_BUDGET_EXCEEDED: Final = "llmtrace.budget.exceeded"
+METRIC_BUDGET_REJECTED_CALLS: Final = "llmtrace.budget.rejected_calls"
+LLMTRACE_BUDGET_NAME: Final = "llmtrace.budget.name"

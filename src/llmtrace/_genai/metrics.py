@@ -7,13 +7,20 @@ GenAI conventions (names, units, explicit bucket boundaries):
 
 - ``gen_ai.client.token.usage`` histogram, ``{token}``, one point per token type
   (``gen_ai.token.type`` = ``input`` / ``output``)
-- ``gen_ai.client.operation.duration`` histogram, seconds (with ``error.type`` on failure)
+- ``gen_ai.client.operation.duration`` histogram, seconds (with ``error.type`` on failure);
+  its count is the number of calls, failed ones included
 - ``gen_ai.client.operation.time_to_first_chunk`` histogram, seconds, streams only
 - ``llmtrace.client.cost`` counter, USD, for calls with a known price
+- ``llmtrace.client.token.details`` counter, ``{token}``: the cached (``cache_read``,
+  ``cache_creation``) part of the input and the ``reasoning`` part of the output
+- ``llmtrace.budget.exceeded`` / ``llmtrace.budget.rejected_calls`` counters: budgets that
+  went over their limit, calls refused with ``BudgetExceeded`` (``llmtrace.budget.name``)
 
-Attributes are low-cardinality only: operation, provider, request and response
-model, server address and port, error type, prompt name and version. Never
-user or session ids, never content.
+Every finished call is recorded, also when its trace is sampled out: the record comes
+from the invocation, not the span. Attributes are low-cardinality only: operation,
+provider, request and response model, server address and port, error type, prompt name,
+version and A/B variant. Never user or session ids, never content (``docs/metrics.md``
+says why).
 
 For tests::
 
@@ -55,11 +62,29 @@ _TIME_TO_FIRST_CHUNK = (
     "s",
     "Time to receive the first chunk of a streamed response.",
 )
-_PROMPT_KEYS = (semconv.GEN_AI_PROMPT_NAME, semconv.GEN_AI_PROMPT_VERSION)
+_PROMPT_KEYS = (
+    semconv.GEN_AI_PROMPT_NAME,
+    semconv.GEN_AI_PROMPT_VERSION,
+    semconv.LLMTRACE_PROMPT_VARIANT,
+)
+_DETAIL_TYPES = (
+    ("cache_read_input_tokens", semconv.TOKEN_TYPE_CACHE_READ),
+    ("cache_creation_input_tokens", semconv.TOKEN_TYPE_CACHE_CREATION),
+    ("reasoning_output_tokens", semconv.TOKEN_TYPE_REASONING),
+)
 
 
 class _Instruments:
-    __slots__ = ("cost", "duration", "provider", "time_to_first_chunk", "token_usage")
+    __slots__ = (
+        "budget_exceeded",
+        "budget_rejected",
+        "cost",
+        "duration",
+        "provider",
+        "time_to_first_chunk",
+        "token_details",
+        "token_usage",
+    )
 
     def __init__(self, meter_provider: Any) -> None:
         meter = meter_provider.get_meter(INSTRUMENTATION_NAME, VERSION)
@@ -78,6 +103,22 @@ class _Instruments:
             semconv.METRIC_COST,
             unit="USD",
             description="Cost of GenAI operations, from the prices llmtrace knows.",
+        )
+        self.token_details: Counter = meter.create_counter(
+            semconv.METRIC_TOKEN_DETAILS,
+            unit="{token}",
+            description="Cached input tokens and reasoning output tokens (parts of the "
+            "input and output counts of gen_ai.client.token.usage).",
+        )
+        self.budget_exceeded: Counter = meter.create_counter(
+            semconv.METRIC_BUDGET_EXCEEDED,
+            unit="{budget}",
+            description="llmtrace budgets whose spend went over their limit.",
+        )
+        self.budget_rejected: Counter = meter.create_counter(
+            semconv.METRIC_BUDGET_REJECTED_CALLS,
+            unit="{call}",
+            description="LLM calls refused with BudgetExceeded before they were sent.",
         )
 
 
@@ -116,18 +157,15 @@ def is_configured() -> bool:
     return _instruments is not None
 
 
-def _prompt(invocation: InvocationRecord) -> tuple[Any, Any]:
-    """Prompt name and version: as the span recorded them, else the prompt in effect now."""
-    span = invocation.span
-    if span is not None and span.is_recording():
-        name, version = invocation.recorded_prompt()
+def _prompt(invocation: InvocationRecord) -> tuple[Any, ...]:
+    """Prompt name, version and variant: as the call started with them (recording or
+    sampled out), else (never started) the prompt in effect now."""
+    if invocation.span is not None:
+        values: tuple[Any, ...] = invocation.recorded_prompt()
     else:
         source = prompts.prompt_attributes() or {}
-        name, version = source.get(_PROMPT_KEYS[0]), source.get(_PROMPT_KEYS[1])
-    return (
-        name if isinstance(name, (str, int)) else None,
-        version if isinstance(version, (str, int)) else None,
-    )
+        values = tuple(source.get(key) for key in _PROMPT_KEYS)
+    return tuple(value if isinstance(value, (str, int)) else None for value in values)
 
 
 def _base_attributes(invocation: InvocationRecord) -> dict[str, AttributeValue]:
@@ -150,13 +188,14 @@ def _base_attributes(invocation: InvocationRecord) -> dict[str, AttributeValue]:
 
 
 # The attribute sets of one low-cardinality combination: (base, duration, input tokens,
-# output tokens). Built once per combination and reused: the SDK copies what it keeps,
-# and these dicts are never mutated after they are built.
+# output tokens, token details by type). Built once per combination and reused: the SDK
+# copies what it keeps, and these dicts are never mutated after they are built.
 _AttributeSets = tuple[
     dict[str, AttributeValue],
     dict[str, AttributeValue],
     dict[str, AttributeValue],
     dict[str, AttributeValue],
+    dict[str, dict[str, AttributeValue]],
 ]
 _attribute_sets: dict[tuple[Any, ...], _AttributeSets] = {}
 _ATTRIBUTE_SETS_LIMIT = 512
@@ -173,7 +212,8 @@ def _build_sets(invocation: InvocationRecord) -> _AttributeSets:
         extra[semconv.LLMTRACE_USAGE_ESTIMATED] = True
     inputs = {**base, **extra, semconv.GEN_AI_TOKEN_TYPE: "input"}
     outputs = {**base, **extra, semconv.GEN_AI_TOKEN_TYPE: "output"}
-    return base, duration, inputs, outputs
+    details = {kind: {**base, semconv.GEN_AI_TOKEN_TYPE: kind} for _, kind in _DETAIL_TYPES}
+    return base, duration, inputs, outputs, details
 
 
 def _sets_for(invocation: InvocationRecord) -> _AttributeSets:
@@ -206,7 +246,7 @@ def record(invocation: InvocationRecord, duration_s: float) -> None:
     instruments = invocation.instruments or _instruments
     if instruments is None:
         return
-    attributes, duration, inputs, outputs = _sets_for(invocation)
+    attributes, duration, inputs, outputs, details = _sets_for(invocation)
     instruments.duration.record(duration_s, duration)
     usage = invocation.usage
     if usage is not None:
@@ -214,6 +254,10 @@ def record(invocation: InvocationRecord, duration_s: float) -> None:
             instruments.token_usage.record(usage.input_tokens, inputs)
         if usage.output_tokens is not None:
             instruments.token_usage.record(usage.output_tokens, outputs)
+        for field, kind in _DETAIL_TYPES:
+            count = getattr(usage, field)
+            if count:  # None (not reported) and 0 add nothing
+                instruments.token_details.add(count, details[kind])
     if invocation.time_to_first_chunk is not None:
         instruments.time_to_first_chunk.record(invocation.time_to_first_chunk, attributes)
     cost = invocation.cost
@@ -221,6 +265,24 @@ def record(invocation: InvocationRecord, duration_s: float) -> None:
         total = cost.total
         if total > 0:
             instruments.cost.add(total, attributes)
+
+
+def _budget_attributes(name: str | None) -> dict[str, AttributeValue]:
+    return {semconv.LLMTRACE_BUDGET_NAME: name} if isinstance(name, str) and name else {}
+
+
+def record_budget_exceeded(name: str | None) -> None:
+    """A budget went over its limit (once per budget block)."""
+    instruments = _instruments
+    if instruments is not None:
+        instruments.budget_exceeded.add(1, _budget_attributes(name))
+
+
+def record_budget_rejection(name: str | None) -> None:
+    """An LLM call was refused with ``BudgetExceeded`` before it was sent."""
+    instruments = _instruments
+    if instruments is not None:
+        instruments.budget_rejected.add(1, _budget_attributes(name))
 
 
 class MetricCapture:
