@@ -22,6 +22,7 @@ import contextlib
 import gzip
 import json
 import socket
+import sys
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -99,6 +100,16 @@ def load_cassette(path: Path) -> list[Recording]:
     return recordings
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that closes a kept-alive connection (or a stream it stopped reading)
+        # is not an error of the replay.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @dataclass
 class Served:
     """One request the server answered (or could not)."""
@@ -138,8 +149,7 @@ class ReplayServer:
             def do_POST(self) -> None:
                 server._answer(self)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self.port = self._httpd.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.openai_base_url = f"{self.base_url}/v1"
@@ -162,7 +172,9 @@ class ReplayServer:
         """Recordings not served yet (for paths ending in ``path_suffix``)."""
         with self._lock:
             return sum(
-                len(queue) for (_, path), queue in self._queues.items() if path.endswith(path_suffix)
+                len(queue)
+                for (_, path), queue in self._queues.items()
+                if path.endswith(path_suffix)
             )
 
     def served(self, path_suffix: str) -> list[Served]:
@@ -208,7 +220,9 @@ class ReplayServer:
         self, handler: BaseHTTPRequestHandler, recording: Recording, served: Served
     ) -> None:
         handler.send_response(recording.status)
-        handler.send_header("content-type", recording.headers.get("content-type", "text/event-stream"))
+        handler.send_header(
+            "content-type", recording.headers.get("content-type", "text/event-stream")
+        )
         handler.send_header("transfer-encoding", "chunked")
         handler.end_headers()
         events = [e for e in recording.text().split("\n\n") if e.strip()]

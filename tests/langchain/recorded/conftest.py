@@ -16,6 +16,7 @@ from run_tree import RunTree
 import llmtrace
 from llmtrace.testing import SpanCapture, capture_spans
 
+
 @pytest.fixture(autouse=True)
 def _recordings_present() -> None:
     if not RECORDINGS.is_dir():
@@ -24,7 +25,7 @@ def _recordings_present() -> None:
 
 @pytest.fixture
 def traced() -> Iterator[SpanCapture]:
-    """``llmtrace.init()`` with its defaults (LangChain and OpenAI instrumented), spans in memory."""
+    """``llmtrace.init()`` with its defaults (LangChain and OpenAI instrumented); spans kept."""
     handle = llmtrace.init(exporter="none", metrics=False, console=False)
     assert set(handle.instrumented) >= {"openai", "langchain"}
     with capture_spans() as capture:

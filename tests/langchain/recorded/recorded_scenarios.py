@@ -52,9 +52,7 @@ class Scenario:
 def chat_openai(server: ReplayServer, **kwargs: Any) -> Any:
     from langchain_openai import ChatOpenAI
 
-    return ChatOpenAI(
-        api_key=API_KEY, base_url=server.openai_base_url, max_retries=0, **kwargs
-    )
+    return ChatOpenAI(api_key=API_KEY, base_url=server.openai_base_url, max_retries=0, **kwargs)
 
 
 def openai_llm(server: ReplayServer, **kwargs: Any) -> Any:
@@ -91,7 +89,9 @@ def simple_lcel(server: ReplayServer, config: dict[str, Any]) -> Any:
     )
     model = chat_openai(server, model="gpt-3.5-turbo")
     chain = (
-        prompt | model.bind(functions=[convert_to_openai_function(Joke)]) | JsonOutputFunctionsParser()
+        prompt
+        | model.bind(functions=[convert_to_openai_function(Joke)])
+        | JsonOutputFunctionsParser()
     ).with_config({"run_name": "ThisIsATestChain", "tags": ["test_tag"]})
     result = chain.invoke({"input": "tell me a short joke"}, config=config)
     assert set(result) == {"setup", "punchline"}
@@ -161,7 +161,9 @@ def agents(server: ReplayServer, config: dict[str, Any]) -> Any:
         ]
     )
     model = chat_openai(server, model="gpt-3.5-turbo")
-    executor = AgentExecutor(agent=create_tool_calling_agent(model, [search], prompt), tools=[search])
+    executor = AgentExecutor(
+        agent=create_tool_calling_agent(model, [search], prompt), tools=[search]
+    )
     assert "output" in executor.invoke({"input": "What is OpenLLMetry?"}, config=config)
 
 
@@ -430,12 +432,16 @@ SCENARIOS = [
         asequential_chain,
         wire_paths=("/completions",),
     ),
-    Scenario("langgraph_invoke", OL + "test_langgraph__test_langgraph_invoke.yaml", langgraph_invoke),
+    Scenario(
+        "langgraph_invoke", OL + "test_langgraph__test_langgraph_invoke.yaml", langgraph_invoke
+    ),
     Scenario(
         "langgraph_ainvoke", OL + "test_langgraph__test_langgraph_ainvoke.yaml", langgraph_ainvoke
     ),
     Scenario(
-        "structured_output", OL + "test_structured_output__test_structured_output.yaml", structured_output
+        "structured_output",
+        OL + "test_structured_output__test_structured_output.yaml",
+        structured_output,
     ),
     Scenario(
         "structured_output_rejected",

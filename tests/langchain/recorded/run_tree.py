@@ -36,7 +36,9 @@ class RunTree(BaseCallbackHandler):
     def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: UUID, **kw: Any) -> None:
         self._add("chain", run_id, kw.get("parent_run_id"), kw.get("tags"))
 
-    def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: UUID, **kw: Any) -> None:
+    def on_chat_model_start(
+        self, serialized: Any, messages: Any, *, run_id: UUID, **kw: Any
+    ) -> None:
         self._add("llm", run_id, kw.get("parent_run_id"), kw.get("tags"))
 
     def on_llm_start(self, serialized: Any, prompts: Any, *, run_id: UUID, **kw: Any) -> None:

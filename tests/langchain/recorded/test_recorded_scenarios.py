@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 from cassette_replay import Recording, ReplayServer, load_cassette
-from run_tree import RunTree
 from lc_helpers import attrs
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 from recorded_scenarios import SCENARIOS, Scenario
+from run_tree import RunTree
 
 from llmtrace import semconv
 from llmtrace.testing import SpanCapture
@@ -50,7 +50,9 @@ def run_scenario(scenario: Scenario, server: ReplayServer, run_tree: RunTree) ->
 
 
 def llm_spans(captured: SpanCapture) -> list[ReadableSpan]:
-    return [s for s in captured.spans if attrs(s).get(semconv.GEN_AI_OPERATION_NAME) in LLM_OPERATIONS]
+    return [
+        s for s in captured.spans if attrs(s).get(semconv.GEN_AI_OPERATION_NAME) in LLM_OPERATIONS
+    ]
 
 
 def recorded_answer(recordings: list[Recording], response_id: str) -> Recording:
@@ -67,7 +69,12 @@ def recorded_usage_and_reasons(recording: Recording) -> tuple[Any, list[str], st
     if recording.is_stream:
         events = recording.events()
         usage = next((e["usage"] for e in events if e.get("usage")), None)
-        reasons = [c["finish_reason"] for e in events for c in e.get("choices", []) if c.get("finish_reason")]
+        reasons = [
+            c["finish_reason"]
+            for e in events
+            for c in e.get("choices", [])
+            if c.get("finish_reason")
+        ]
         return usage, reasons, events[0]["model"]
     body = recording.json()
     return body.get("usage"), [c["finish_reason"] for c in body["choices"]], body["model"]
