@@ -11,8 +11,6 @@ roll-ups on the roots equal to the sum of their LLM spans (not doubled).
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 from collections import Counter
 from typing import Any
 
@@ -21,38 +19,11 @@ from cassette_replay import Recording, ReplayServer, load_cassette
 from lc_helpers import attrs
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
-from recorded_scenarios import SCENARIOS, Scenario
+from recorded_scenarios import CLOSED_EARLY, SCENARIOS, Scenario, llm_spans, run_scenario
 from run_tree import RunTree
 
 from llmtrace import semconv
 from llmtrace.testing import SpanCapture
-
-LLM_OPERATIONS = (semconv.OP_CHAT, semconv.OP_TEXT_COMPLETION)
-# Early-closed streams end their spans out of the usual order (see test_recorded_streams.py).
-CLOSED_EARLY = {"lcel_stream_closed_early", "lcel_astream_closed_early"}
-
-
-def run_scenario(scenario: Scenario, server: ReplayServer, run_tree: RunTree) -> list[Any]:
-    """Run every recorded invocation; the user's own exceptions are returned, not raised."""
-    outcomes: list[Any] = []
-    for _ in range(scenario.runs):
-        config: dict[str, Any] = {"callbacks": [run_tree]}
-        try:
-            result = scenario.run(server, config)
-            if inspect.iscoroutine(result):
-                result = asyncio.run(result)
-            outcomes.append(result)
-        except Exception as exc:
-            if scenario.raises is None or not isinstance(exc, scenario.raises):
-                raise
-            outcomes.append(exc)
-    return outcomes
-
-
-def llm_spans(captured: SpanCapture) -> list[ReadableSpan]:
-    return [
-        s for s in captured.spans if attrs(s).get(semconv.GEN_AI_OPERATION_NAME) in LLM_OPERATIONS
-    ]
 
 
 def recorded_answer(recordings: list[Recording], response_id: str) -> Recording:
