@@ -21,10 +21,13 @@ from typing import Any
 
 import pytest
 from cassette_replay import RECORDINGS, Recording, ReplayServer, load_cassette
+from langchain_core.prompts import PromptTemplate
 from lc_helpers import attrs
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 from recorded_scenarios import (
+    SOCKS,
+    SOCKS_TEMPLATE,
     chat_openai,
     lcel_astream_closed_early,
     lcel_stream_closed_early,
@@ -46,6 +49,14 @@ def recorded_stream() -> Recording:
 
 def model_stream_closed_early(server: ReplayServer, config: dict[str, Any]) -> list[Any]:
     stream = chat_openai(server, model="gpt-4", temperature=0).stream("hi", config=config)
+    taken = [next(stream) for _ in range(TAKEN)]
+    stream.close()
+    return taken
+
+
+def chain_ending_with_model_closed_early(server: ReplayServer, config: dict[str, Any]) -> Any:
+    model = chat_openai(server, model="gpt-4", temperature=0)
+    stream = (PromptTemplate.from_template(SOCKS_TEMPLATE) | model).stream(SOCKS, config=config)
     taken = [next(stream) for _ in range(TAKEN)]
     stream.close()
     return taken
@@ -108,8 +119,13 @@ def test_a_sync_chain_stream_closed_early_is_read_to_the_end_by_langchain_itself
 
 @pytest.mark.parametrize(
     "run",
-    [lcel_astream_closed_early, model_stream_closed_early, model_astream_closed_early],
-    ids=["async_chain", "model", "async_model"],
+    [
+        lcel_astream_closed_early,
+        chain_ending_with_model_closed_early,
+        model_stream_closed_early,
+        model_astream_closed_early,
+    ],
+    ids=["async_chain", "chain_ending_with_model", "model", "async_model"],
 )
 def test_other_streams_closed_early_stop_at_once_and_are_abandoned_not_failed(
     run: Callable[..., Any],
@@ -128,5 +144,6 @@ def test_other_streams_closed_early_stop_at_once_and_are_abandoned_not_failed(
     assert attrs(span)[semconv.LLMTRACE_STREAM_ABANDONED] is True
     assert attrs(span)[semconv.LLMTRACE_STREAM_CHUNKS] == TAKEN
     (root,) = captured.roots()
-    assert attrs(root)[semconv.LLMTRACE_STREAM_ABANDONED] is True
     assert root.status.status_code is StatusCode.UNSET
+    assert attrs(root)[semconv.LLMTRACE_STREAM_ABANDONED] is True
+    assert attrs(root)[semconv.LLMTRACE_STREAM_CHUNKS] == TAKEN
