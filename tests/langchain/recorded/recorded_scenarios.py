@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import openai
 from cassette_replay import RECORDINGS, ReplayServer
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.output_parsers import StrOutputParser
@@ -26,7 +27,7 @@ from langchain_core.tools import tool
 from langchain_core.utils.function_calling import convert_to_openai_function
 from lc_helpers import attrs
 from opentelemetry.sdk.trace import ReadableSpan
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from llmtrace import semconv
 from llmtrace.testing import SpanCapture
@@ -254,8 +255,6 @@ def _graph(server: ReplayServer, client: Any) -> Any:
 
 
 def _openai_client(server: ReplayServer) -> Any:
-    import openai
-
     return openai.OpenAI(api_key=API_KEY, base_url=server.openai_base_url, max_retries=0)
 
 
@@ -417,7 +416,7 @@ SCENARIOS = [
         OL + "test_lcel__test_stream.yaml",
         lcel_stream_cut,
         cut_stream_after=20,
-        raises=Exception,
+        raises=openai.APIConnectionError,
     ),
     Scenario("agent_executor_search", OL + "test_agents__test_agents.yaml", agents, runs=4),
     Scenario(
@@ -450,7 +449,7 @@ SCENARIOS = [
         "structured_output_rejected",
         OL + "test_structured_output__test_structured_output.yaml",
         structured_output_rejected,
-        raises=Exception,
+        raises=ValidationError,
     ),
     Scenario(
         "parallel_tool_calls",

@@ -154,6 +154,12 @@ def check_errors_recorded_with_their_type(
     assert attrs(root)[semconv.ERROR_TYPE] == type(error).__qualname__
     for span in failed:
         assert attrs(span)[semconv.ERROR_TYPE], span.name
+    if scenario.cut_stream_after is not None:
+        # The model span records the wire error and what arrived before it.
+        (call,) = llm_spans(traced)
+        assert call.status.status_code is StatusCode.ERROR
+        assert attrs(call)[semconv.ERROR_TYPE] == "APIConnectionError"
+        assert attrs(call)[semconv.LLMTRACE_STREAM_CHUNKS] == scenario.cut_stream_after
 
 
 def check_roll_ups_equal_the_llm_spans_beneath(scenario: Scenario, traced: SpanCapture) -> None:
