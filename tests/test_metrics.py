@@ -10,9 +10,10 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import llmtrace
-from llmtrace import metrics, pricing, semconv
-from llmtrace._invocation import LLM_SPAN_ATTRIBUTES_KEY, LLMInvocation
-from llmtrace.metrics import MetricCapture, capture_metrics
+from llmtrace import semconv
+from llmtrace._genai import metrics, pricing
+from llmtrace._genai.lifecycle import LLM_SPAN_ATTRIBUTES_KEY, LLMInvocation
+from llmtrace._genai.metrics import MetricCapture, capture_metrics
 from llmtrace.testing import SpanCapture
 
 TOKEN_BOUNDS = (

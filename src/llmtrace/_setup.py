@@ -17,6 +17,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
+from importlib.metadata import entry_points
 from typing import Any
 
 from opentelemetry import trace
@@ -25,11 +26,11 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
+from ._config import INSTRUMENTATIONS, KNOWN_INSTRUMENTATIONS, Settings, resolve_settings
+from ._console import ConsoleTreeProcessor
 from ._errors import ConfigurationError, logger
 from ._processors import ContextAttributesProcessor, ExportProcessor
 from ._runtime import VERSION, runtime
-from .config import KNOWN_INSTRUMENTATIONS, Settings, resolve_settings
-from .console import ConsoleTreeProcessor
 
 _lock = threading.RLock()
 _active: Tracing | None = None
@@ -99,7 +100,7 @@ class Tracing:
                 runtime.tracer_provider = None
             runtime.reset_tracer_cache()
             if self.meter_provider is not None:
-                from . import metrics
+                from ._genai import metrics
 
                 metrics.reset()
         if self.tracer_provider is None:
@@ -192,6 +193,7 @@ def init(
     prices: Any = None,
     prompt_interop: bool | None = None,
     openai_usage_hosts: Sequence[str] | None = None,
+    providers: Mapping[str, str] | None = None,
     resource_attributes: Mapping[str, str] | None = None,
 ) -> Tracing:
     """Set up tracing and return its handle. Safe to call twice (the first setup stays).
@@ -246,8 +248,11 @@ def _build(settings: Settings) -> Tracing:
 
 def _configure_extensions(settings: Settings) -> None:
     """Hand settings to the optional modules that need them (pricing, OpenAI hosts)."""
+    from ._genai import providers
+
+    providers.configure_hosts(settings.providers)
     if settings.prices is not None:
-        from .pricing import load_price_overrides
+        from ._genai.pricing import load_price_overrides
 
         try:
             load_price_overrides(settings.prices)
@@ -372,7 +377,7 @@ def _choose_meter_provider(settings: Settings) -> tuple[Any, bool]:
             provider = _otlp_meter_provider(settings)
             owns = True
     if provider is not None:
-        from . import metrics
+        from ._genai import metrics
 
         metrics.configure(provider)
     return provider, owns
@@ -413,18 +418,29 @@ def _otlp_meter_provider(settings: Settings) -> Any:
     return MeterProvider(metric_readers=[reader], resource=Resource.create(resource_attributes))
 
 
+def _instrumentor(name: str) -> Any:
+    """The instrumentor registered as entry point ``llmtrace_<name>`` (a singleton)."""
+    found = entry_points(group="opentelemetry_instrumentor", name=f"llmtrace_{name}")
+    for entry_point in found:
+        return entry_point.load()()
+    raise LookupError(f"no opentelemetry_instrumentor entry point llmtrace_{name}")
+
+
 def _instrument(handle: Tracing) -> None:
     if not handle.enabled:
         return
     wanted = handle.settings.instrument
     names = KNOWN_INSTRUMENTATIONS if wanted is None else wanted
     for name in names:
-        if importlib.util.find_spec(_LIBRARIES[name]) is None:
+        if importlib.util.find_spec(INSTRUMENTATIONS[name]) is None:
             if wanted is not None:
                 logger.warning("llmtrace: cannot instrument %s: the package is not installed", name)
             continue
         try:
-            _INSTRUMENTORS[name][0]()
+            instrumentor = _instrumentor(name)
+            if not instrumentor.is_instrumented_by_opentelemetry:
+                # The package metadata check costs milliseconds; a failed patch raises anyway.
+                instrumentor.instrument(skip_dep_check=True)
             handle.instrumented.append(name)
         except ConfigurationError:
             raise
@@ -435,42 +451,13 @@ def _instrument(handle: Tracing) -> None:
 def _uninstrument(names: Sequence[str]) -> None:
     for name in names:
         try:
-            _INSTRUMENTORS[name][1]()
+            instrumentor = _instrumentor(name)
+            if instrumentor.is_instrumented_by_opentelemetry:
+                instrumentor.uninstrument()
         except Exception:  # noqa: BLE001
             logger.warning("llmtrace: could not uninstrument %s", name, exc_info=True)
     if isinstance(names, list):
         names.clear()
-
-
-def _instrument_openai() -> None:
-    from .instrumentation.openai import instrument_openai
-
-    instrument_openai()
-
-
-def _uninstrument_openai() -> None:
-    from .instrumentation.openai import uninstrument_openai
-
-    uninstrument_openai()
-
-
-def _instrument_langchain() -> None:
-    from .instrumentation.langchain import instrument_langchain
-
-    instrument_langchain()
-
-
-def _uninstrument_langchain() -> None:
-    from .instrumentation.langchain import uninstrument_langchain
-
-    uninstrument_langchain()
-
-
-_LIBRARIES = {"openai": "openai", "langchain": "langchain_core"}
-_INSTRUMENTORS: dict[str, tuple[Callable[[], None], Callable[[], None]]] = {
-    "openai": (_instrument_openai, _uninstrument_openai),
-    "langchain": (_instrument_langchain, _uninstrument_langchain),
-}
 
 
 def _exit_flush(handle: Tracing) -> None:

@@ -126,6 +126,9 @@ LLMTRACE_COST_INPUT: Final = "llmtrace.cost.input"
 LLMTRACE_COST_OUTPUT: Final = "llmtrace.cost.output"
 LLMTRACE_COST_PRICE_SOURCE: Final = "llmtrace.cost.price_source"
 LLMTRACE_COST_UNKNOWN_MODEL: Final = "llmtrace.cost.unknown_model"
+# True when the call went to a host that is not the model's vendor (a gateway, a proxy)
+# and was priced as that vendor's closed-weight model.
+LLMTRACE_COST_INFERRED: Final = "llmtrace.cost.inferred"
 # Roll-ups written on parent spans (workflows, chains) over the LLM calls beneath them.
 LLMTRACE_COST_TOTAL: Final = "llmtrace.cost.total"
 LLMTRACE_USAGE_TOTAL_INPUT_TOKENS: Final = "llmtrace.usage.total_input_tokens"
@@ -143,6 +146,13 @@ LLMTRACE_VARIANT_PREFIX: Final = "llmtrace.variant."
 LLMTRACE_MODEL_VERSION: Final = "llmtrace.model.version"
 LLMTRACE_EVALUATION_SOURCE: Final = "llmtrace.evaluation.source"
 LLMTRACE_EVALUATION_TARGET: Final = "llmtrace.evaluation.target_span_id"
+# Evaluation runs (``llmtrace.evaluate``): on each case's root span.
+LLMTRACE_EVAL_NAME: Final = "llmtrace.eval.name"
+LLMTRACE_EVAL_RUN_ID: Final = "llmtrace.eval.run_id"
+LLMTRACE_EVAL_CASE_ID: Final = "llmtrace.eval.case_id"
+LLMTRACE_EVAL_VARIANT: Final = "llmtrace.eval.variant"
+LLMTRACE_EVAL_DATASET_HASH: Final = "llmtrace.eval.dataset_hash"
+LLMTRACE_EVAL_SEED: Final = "llmtrace.eval.seed"
 
 # --- Prompt interop: other backends' keys, written only with init(prompt_interop=True) ----
 OPENINFERENCE_PROMPT_TEMPLATE: Final = "llm.prompt_template.template"

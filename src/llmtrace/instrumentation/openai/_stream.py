@@ -19,9 +19,10 @@ from operator import attrgetter
 from typing import Any
 
 from ... import semconv
-from ..._invocation import LLMInvocation
-from ...streams import StreamHooks
-from ...tokens import estimate_usage, usage_from_openai
+from ..._genai.lifecycle import LLMInvocation
+from ..._genai.messages import as_str as _str
+from ..._genai.tokens import estimate_usage, usage_from_openai
+from ..._streams import StreamHooks
 from . import _messages as msg
 from ._messages import get
 from ._request import CHAT, RESPONSES
@@ -318,7 +319,3 @@ class OpenAIStreamHooks(StreamHooks):
             inv.usage = estimate_usage(
                 inv.response_model or inv.request_model, self._estimate_input, "".join(self._text)
             )
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None

@@ -16,20 +16,20 @@ An exception leaving the block is recorded on the span (ERROR status,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any, Literal
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from . import _rollup, semconv
-from ._cm import AsyncWithMixin
+from ._cm import AsyncWithMixin, ExcType, Traceback
 from ._errors import internal_errors, logger, swallow
 from ._runtime import runtime
-from ._serialize import to_json
+from ._serialize import to_attribute, to_json
 
 SpanKindName = Literal["workflow", "task", "agent", "tool", "retriever", "embedding", "llm"]
 SPAN_KINDS: tuple[str, ...] = ("workflow", "task", "agent", "tool", "retriever", "embedding", "llm")
@@ -50,7 +50,6 @@ _NAME_KEYS: dict[str, str] = {
 }
 _PREFIXED_NAMES = frozenset({"workflow", "agent", "tool"})
 
-_SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 _INTERNAL = SpanKind.INTERNAL
 
 
@@ -86,7 +85,7 @@ def static_attributes(
 
 def suppressed() -> bool:
     """True inside ``opentelemetry.instrumentation.utils.suppress_instrumentation()``."""
-    return bool(otel_context.get_value(_SUPPRESS_KEY))
+    return not is_instrumentation_enabled()
 
 
 def redacted(value: Any) -> tuple[bool, Any]:
@@ -248,11 +247,7 @@ _TOOL_CONTENT_KEYS = {
 
 
 def _attribute(value: Any) -> AttributeValue:
-    if isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return list(value)
-    return to_json(value, runtime.max_attribute_bytes)
+    return to_attribute(value, runtime.max_attribute_bytes)
 
 
 def _record_error(span: Span, exception: BaseException) -> None:
@@ -294,9 +289,14 @@ def start(
     capture_input: bool | None,
     capture_output: bool | None,
     context: Context | None = None,
+    tracer: trace.Tracer | None = None,
 ) -> TracedSpan | None:
-    """Start a span, or return None when tracing is off or suppressed (the fast path)."""
-    tracer = runtime.tracer()
+    """Start a span, or return None when tracing is off or suppressed (the fast path).
+
+    ``tracer``: one an instrumentor was given (else llmtrace's own).
+    """
+    if tracer is None:
+        tracer = runtime.tracer()
     if tracer is None:
         return None
     return start_with(tracer, name, kind, attributes, capture_input, capture_output, context)
@@ -312,9 +312,9 @@ def start_with(
     context: Context | None = None,
 ) -> TracedSpan | None:
     """``start()`` with the tracer already looked up (None when suppressed)."""
-    current = otel_context.get_current()
-    if current.get(_SUPPRESS_KEY):
+    if not is_instrumentation_enabled():
         return None
+    current = otel_context.get_current()
     # Handing the SDK the context it would look up anyway saves its sampler and
     # processors looking it up again, one by one.
     span = tracer.start_span(name, current if context is None else context, _INTERNAL, attributes)
@@ -376,12 +376,7 @@ class span(AsyncWithMixin[TracedSpan]):
         self._traced = traced
         return traced if traced is not None else _NO_SPAN
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: ExcType, exc: BaseException | None, tb: Traceback) -> None:
         traced, self._traced = self._traced, None
         if traced is not None:
             with internal_errors:

@@ -31,14 +31,15 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.util.types import AttributeValue
 
-from . import prompts, semconv
-from ._runtime import INSTRUMENTATION_NAME, VERSION
+from .. import semconv
+from .._prompts import prompt as prompts
+from .._runtime import INSTRUMENTATION_NAME, VERSION
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Counter, Histogram
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-    from ._invocation import LLMInvocation
+    from .record import InvocationRecord
 
 # The conventions' explicit bucket boundaries.
 TOKEN_BUCKETS: tuple[float, ...] = tuple(float(4**i) for i in range(14))  # 1 .. 67108864
@@ -94,6 +95,18 @@ def configure(meter_provider: Any) -> None:
             _instruments = _Instruments(meter_provider)
 
 
+_given: dict[int, _Instruments] = {}
+
+
+def instruments_for(meter_provider: Any) -> _Instruments:
+    """Instruments on a MeterProvider an instrumentor was given (created once per provider)."""
+    with _lock:
+        found = _given.get(id(meter_provider))
+        if found is None or found.provider is not meter_provider:
+            found = _given[id(meter_provider)] = _Instruments(meter_provider)
+        return found
+
+
 def reset() -> None:
     """Stop recording (``record()`` is a no-op again)."""
     configure(None)
@@ -103,7 +116,7 @@ def is_configured() -> bool:
     return _instruments is not None
 
 
-def _prompt(invocation: LLMInvocation) -> tuple[Any, Any]:
+def _prompt(invocation: InvocationRecord) -> tuple[Any, Any]:
     """Prompt name and version: as the span recorded them, else the prompt in effect now."""
     span = invocation.span
     if span is not None and span.is_recording():
@@ -117,7 +130,7 @@ def _prompt(invocation: LLMInvocation) -> tuple[Any, Any]:
     )
 
 
-def _base_attributes(invocation: LLMInvocation) -> dict[str, AttributeValue]:
+def _base_attributes(invocation: InvocationRecord) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {
         semconv.GEN_AI_OPERATION_NAME: invocation.operation,
         semconv.GEN_AI_PROVIDER_NAME: invocation.provider,
@@ -149,7 +162,7 @@ _attribute_sets: dict[tuple[Any, ...], _AttributeSets] = {}
 _ATTRIBUTE_SETS_LIMIT = 512
 
 
-def _build_sets(invocation: LLMInvocation) -> _AttributeSets:
+def _build_sets(invocation: InvocationRecord) -> _AttributeSets:
     base = _base_attributes(invocation)
     duration = base
     if invocation.error_type:
@@ -163,7 +176,7 @@ def _build_sets(invocation: LLMInvocation) -> _AttributeSets:
     return base, duration, inputs, outputs
 
 
-def _sets_for(invocation: LLMInvocation) -> _AttributeSets:
+def _sets_for(invocation: InvocationRecord) -> _AttributeSets:
     usage = invocation.usage
     key = (
         invocation.operation,
@@ -188,9 +201,9 @@ def _sets_for(invocation: LLMInvocation) -> _AttributeSets:
     return sets
 
 
-def record(invocation: LLMInvocation, duration_s: float) -> None:
+def record(invocation: InvocationRecord, duration_s: float) -> None:
     """Record one finished LLM call (no-op until configure() ran)."""
-    instruments = _instruments
+    instruments = invocation.instruments or _instruments
     if instruments is None:
         return
     attributes, duration, inputs, outputs = _sets_for(invocation)
