@@ -13,8 +13,10 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import os
+import socket
 import threading
 import time
+import urllib.parse
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -30,6 +32,13 @@ from ._processors import ContextAttributesProcessor, ExportProcessor
 from ._runtime import VERSION, runtime
 from .config import KNOWN_INSTRUMENTATIONS, Settings, resolve_settings
 from .console import ConsoleTreeProcessor
+
+# shutdown_timeout left unset: exit-time flushing gives up after DEFAULT_SHUTDOWN_TIMEOUT s
+# when the collector is unreachable or failing, but waits up to SHUTDOWN_PATIENCE s in all
+# for one that is reachable and has not failed an export since (MLflow takes 7-8 s to accept
+# its first GenAI spans). A shutdown_timeout that is set is a hard bound.
+DEFAULT_SHUTDOWN_TIMEOUT = 5.0
+SHUTDOWN_PATIENCE = 30.0
 
 _lock = threading.RLock()
 _active: Tracing | None = None
@@ -82,7 +91,7 @@ class Tracing:
         """Export queued spans now; False if that did not finish within ``timeout`` seconds."""
         if not self.enabled:
             return True
-        limit = self.settings.shutdown_timeout if timeout is None else timeout
+        limit = _shutdown_limits(self.settings, timeout)[0]
         return _run_with_timeout(lambda: self._flush(limit), limit, "force_flush")
 
     def shutdown(self, timeout: float | None = None) -> bool:
@@ -104,8 +113,10 @@ class Tracing:
                 metrics.reset()
         if self.tracer_provider is None:
             return True
-        limit = self.settings.shutdown_timeout if timeout is None else timeout
-        return _run_with_timeout(lambda: self._stop(limit), limit, "shutdown")
+        limit, patience = _shutdown_limits(self.settings, timeout)
+        return _run_with_timeout(
+            lambda: self._stop(limit, patience), max(limit, patience or 0.0), "shutdown"
+        )
 
     def _flush(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -116,14 +127,25 @@ class Tracing:
             self.meter_provider.force_flush(timeout_millis=_millis_left(deadline))
         return ok
 
-    def _stop(self, timeout: float) -> bool:
+    def _stop(self, timeout: float, patience: float | None = None) -> bool:
         # Our export processors stop within 90% of the timeout, leaving the rest for
         # closing exporters, so the caller hears their precise account, not a bare timeout.
-        deadline = time.monotonic() + timeout
+        # All of them start flushing at once: several exporters share one time budget.
+        started = time.monotonic()
+        exporting = [p for p in self._processors if isinstance(p, ExportProcessor)]
+        for exporter in exporting:
+            exporter.begin_stop()
         ok = True
-        for processor in self._processors:
-            if isinstance(processor, ExportProcessor):
-                ok = processor.stop(0.9 * _millis_left(deadline) / 1000) and ok
+        for exporter in exporting:
+            spent = time.monotonic() - started
+            ok = (
+                exporter.stop(
+                    max(0.0, 0.9 * timeout - spent),
+                    None if patience is None else max(0.0, 0.9 * patience - spent),
+                )
+                and ok
+            )
+        deadline = started + max(timeout, patience or 0.0)
         if self._owns_provider and self.tracer_provider is not None:
             self.tracer_provider.shutdown()
         else:
@@ -132,6 +154,15 @@ class Tracing:
         if self._owns_meter_provider and self.meter_provider is not None:
             self.meter_provider.shutdown(timeout_millis=_millis_left(deadline))
         return ok
+
+
+def _shutdown_limits(settings: Settings, timeout: float | None) -> tuple[float, float | None]:
+    """(timeout, patience) of a flush or shutdown: see DEFAULT_SHUTDOWN_TIMEOUT."""
+    if timeout is not None:
+        return timeout, None
+    if settings.shutdown_timeout is not None:
+        return settings.shutdown_timeout, None
+    return DEFAULT_SHUTDOWN_TIMEOUT, SHUTDOWN_PATIENCE
 
 
 def _millis_left(deadline: float) -> int:
@@ -300,29 +331,58 @@ def _choose_provider(settings: Settings) -> tuple[TracerProvider, bool]:
 
 
 def _export_processors(settings: Settings) -> list[SpanProcessor]:
-    name = settings.exporter_name
+    # One processor (queue, thread, counters) per exporter: a slow or dead one never holds
+    # up the others.
     processors: list[SpanProcessor] = []
-    if name == "otlp":
-        processors.append(
-            ExportProcessor(
-                _otlp_exporter(settings),
-                settings.max_queue_size,
-                shutdown_timeout_s=settings.shutdown_timeout,
-                # A forked child builds its own exporter: no connection shared with the parent.
-                exporter_factory=lambda: _otlp_exporter(settings),
+    patience = _shutdown_limits(settings, None)[1]
+    for exporter in settings.exporters:
+        if exporter == "otlp":
+            processors.append(
+                ExportProcessor(
+                    _otlp_exporter(settings),
+                    settings.max_queue_size,
+                    shutdown_timeout_s=_shutdown_limits(settings, None)[0],
+                    # A forked child builds its own exporter: no connection shared with the parent.
+                    exporter_factory=lambda: _otlp_exporter(settings),
+                    shutdown_patience_s=patience,
+                    reachable=_reachability_probe(settings),
+                )
             )
-        )
-    elif name == "custom":
-        processors.append(
-            ExportProcessor(
-                settings.exporter,
-                settings.max_queue_size,
-                shutdown_timeout_s=settings.shutdown_timeout,
+        elif not isinstance(exporter, str):
+            processors.append(
+                ExportProcessor(
+                    exporter,
+                    settings.max_queue_size,
+                    shutdown_timeout_s=_shutdown_limits(settings, None)[0],
+                    shutdown_patience_s=patience,
+                )
             )
-        )
     if settings.console_enabled:
         processors.append(ConsoleTreeProcessor())
     return processors
+
+
+def _reachability_probe(settings: Settings) -> Callable[[], bool]:
+    """Whether the OTLP collector accepts TCP connections (decides a patient shutdown)."""
+    default_port = 4317 if settings.protocol == "grpc" else 4318
+    parts = urllib.parse.urlsplit(settings.endpoint or f"http://localhost:{default_port}")
+    host = parts.hostname or "localhost"
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = default_port
+
+    def reachable() -> bool:
+        try:
+            socket.create_connection((host, port), timeout=_PROBE_TIMEOUT_S).close()
+        except OSError:
+            return False
+        return True
+
+    return reachable
+
+
+_PROBE_TIMEOUT_S = 0.5
 
 
 def _traces_url(endpoint: str) -> str:
@@ -368,7 +428,7 @@ def _choose_meter_provider(settings: Settings) -> tuple[Any, bool]:
 
         if isinstance(current, MeterProvider):
             provider = current
-        elif settings.exporter_name == "otlp":
+        elif "otlp" in settings.exporters:
             provider = _otlp_meter_provider(settings)
             owns = True
     if provider is not None:
