@@ -124,7 +124,7 @@ class Tracing:
         for processor in self._processors:
             ok = processor.force_flush(_millis_left(deadline)) and ok
         if self._owns_meter_provider and self.meter_provider is not None:
-            self.meter_provider.force_flush(timeout_millis=_millis_left(deadline))
+            ok = _metrics_done(self.meter_provider.force_flush, deadline, "flushed") and ok
         return ok
 
     def _stop(self, timeout: float, patience: float | None = None) -> bool:
@@ -152,7 +152,8 @@ class Tracing:
             for processor in self._processors:
                 processor.shutdown()
         if self._owns_meter_provider and self.meter_provider is not None:
-            self.meter_provider.shutdown(timeout_millis=_millis_left(deadline))
+            done = _metrics_done(self.meter_provider.shutdown, deadline, "exported at shutdown")
+            ok = done and ok
         return ok
 
 
@@ -163,6 +164,24 @@ def _shutdown_limits(settings: Settings, timeout: float | None) -> tuple[float, 
     if settings.shutdown_timeout is not None:
         return settings.shutdown_timeout, None
     return DEFAULT_SHUTDOWN_TIMEOUT, SHUTDOWN_PATIENCE
+
+
+def _metrics_done(step: Callable[..., Any], deadline: float, what: str) -> bool:
+    """Flush or shut down the MeterProvider; a collector that is down costs one log line.
+
+    The SDK raises (e.g. ``MetricsTimeoutError``) when a reader does not finish in time;
+    that is the collector's state, not an llmtrace bug: no traceback.
+    """
+    left = _millis_left(deadline)
+    try:
+        if left > 0 and step(timeout_millis=left) is not False:
+            return True
+    except Exception as exc:  # noqa: BLE001 - the SDK reports a slow collector by raising
+        logger.debug("llmtrace: metrics not %s: %r", what, exc)
+    logger.warning(
+        "llmtrace: metrics were not %s in time (collector unreachable or too slow?)", what
+    )
+    return False
 
 
 def _millis_left(deadline: float) -> int:
@@ -454,12 +473,11 @@ def _otlp_meter_provider(settings: Settings) -> Any:
             insecure=endpoint.startswith("http://") if endpoint else None,
         )
     else:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
-            OTLPMetricExporter as HttpMetricExporter,
-        )
+        from ._metrics_export import CheckedMetricExporter
 
         url = endpoint.rstrip("/").removesuffix("/v1/traces") + "/v1/metrics" if endpoint else None
-        exporter = HttpMetricExporter(
+        # Steps aside (one warning) where the endpoint takes traces only: Phoenix, MLflow.
+        exporter = CheckedMetricExporter(
             endpoint=url, headers=dict(settings.headers) or None, timeout=settings.export_timeout
         )
     resource_attributes = dict(settings.resource_attributes)
@@ -470,7 +488,13 @@ def _otlp_meter_provider(settings: Settings) -> Any:
     reader = PeriodicExportingMetricReader(
         exporter, export_timeout_millis=settings.export_timeout * 1000
     )
-    return MeterProvider(metric_readers=[reader], resource=Resource.create(resource_attributes))
+    # shutdown_on_exit=False: llmtrace's own exit hook shuts it down, within shutdown_timeout
+    # (a second shutdown would log "shutdown can only be called once").
+    return MeterProvider(
+        metric_readers=[reader],
+        resource=Resource.create(resource_attributes),
+        shutdown_on_exit=False,
+    )
 
 
 def _instrument(handle: Tracing) -> None:
