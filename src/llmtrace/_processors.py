@@ -277,7 +277,8 @@ class ExportProcessor(SpanProcessor):
         """Export what is queued and stop, within ``timeout_s``; True if nothing was lost.
 
         With ``patience_s``, keep waiting past ``timeout_s`` while the collector is worth
-        waiting for (``_worth_waiting``), up to ``patience_s`` in total.
+        waiting for (reachable, no export failed since the stop began), up to ``patience_s``
+        in total.
         """
         with self._lock:
             if self._stopping and self._stop_called:

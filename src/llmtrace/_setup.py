@@ -355,14 +355,14 @@ def _export_processors(settings: Settings) -> list[SpanProcessor]:
     # One processor (queue, thread, counters) per exporter: a slow or dead one never holds
     # up the others.
     processors: list[SpanProcessor] = []
-    patience = _shutdown_limits(settings, None)[1]
+    timeout, patience = _shutdown_limits(settings, None)
     for exporter in settings.exporters:
         if exporter == "otlp":
             processors.append(
                 ExportProcessor(
                     _otlp_exporter(settings),
                     settings.max_queue_size,
-                    shutdown_timeout_s=_shutdown_limits(settings, None)[0],
+                    shutdown_timeout_s=timeout,
                     # A forked child builds its own exporter: no connection shared with the parent.
                     exporter_factory=lambda: _otlp_exporter(settings),
                     shutdown_patience_s=patience,
@@ -374,7 +374,7 @@ def _export_processors(settings: Settings) -> list[SpanProcessor]:
                 ExportProcessor(
                     exporter,
                     settings.max_queue_size,
-                    shutdown_timeout_s=_shutdown_limits(settings, None)[0],
+                    shutdown_timeout_s=timeout,
                     shutdown_patience_s=patience,
                 )
             )
