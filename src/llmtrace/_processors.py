@@ -146,8 +146,11 @@ class _LossLog:
             if not self.in_burst:
                 return
             burst, total = self._burst, self.total
-            self.in_burst, self._burst = False, 0
+            self._burst = 0
         logger.log(self._ended_level, self._ended, burst, total)
+        # Only now: whoever sees the burst over (a force_flush) finds its summary logged.
+        with self._lock:
+            self.in_burst = False
 
     def reset(self) -> None:
         """Forget everything (in a forked child: the parent's losses are not the child's)."""
@@ -252,7 +255,8 @@ class ExportProcessor(SpanProcessor):
             self._after_fork()
         done = threading.Event()
         with self._lock:
-            if not self._queue and not self._in_flight:
+            # A burst of drops still open: let the worker log its final count first.
+            if not self._queue and not self._in_flight and not self._drops.in_burst:
                 return True
             if self._stopping and not self._worker.is_alive():
                 return False
