@@ -28,6 +28,7 @@ from opentelemetry.util.types import AttributeValue
 from . import _rollup, semconv
 from ._cm import AsyncWithMixin, ExcType, Traceback
 from ._errors import internal_errors, logger, swallow
+from ._openinference import openinference_content
 from ._runtime import runtime
 from ._serialize import to_attribute, to_json
 
@@ -205,6 +206,8 @@ class TracedSpan:
         self._ended = True
         span = self.span
         content = self._content
+        if runtime.prompt_interop:
+            content = openinference_content(self._kind, content)
         if content is None:
             span.set_attribute(_KIND_KEY, self._kind)
         else:
