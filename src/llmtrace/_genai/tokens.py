@@ -34,7 +34,7 @@ from typing import Any
 
 from .. import _encoders
 from .._encoders import encoding_name_for_model
-from .._errors import internal_errors, logger, never_raise
+from .._errors import Failed, attempt, internal_errors, logger, never_raise
 from .messages import ROLES
 
 
@@ -111,28 +111,32 @@ def _reader(obj: Any) -> Reader:
     """
     if obj is None:
         return _absent
-    try:
-        kind = _kind_of_type.get(type(obj))
-        if kind is None:
-            kind = _kind(type(obj))
-        if kind == _MAPPING:
-            get: Reader = obj.get
-            return get
-        if kind == _PYDANTIC:
-            fields, extra = obj.__dict__, obj.__pydantic_extra__
-            return fields.get if not extra else {**extra, **fields}.get
-    except Exception:  # noqa: BLE001 - a provider object's odd mapping must not break us
-        logger.debug("llmtrace: unreadable usage object %r", type(obj), exc_info=True)
+    reader = attempt(_reader_of, obj)  # a provider object's odd mapping must not break us
+    if isinstance(reader, Failed):
+        logger.debug("llmtrace: unreadable usage object %r", type(obj), exc_info=reader.error)
         return _absent
+    return reader
+
+
+def _reader_of(obj: Any) -> Reader:
+    kind = _kind_of_type.get(type(obj))
+    if kind is None:
+        kind = _kind(type(obj))
+    if kind == _MAPPING:
+        get: Reader = obj.get
+        return get
+    if kind == _PYDANTIC:
+        fields, extra = obj.__dict__, obj.__pydantic_extra__
+        return fields.get if not extra else {**extra, **fields}.get
     return lambda name: _attribute(obj, name)
 
 
 def _attribute(obj: Any, name: str) -> Any:
-    try:
-        return getattr(obj, name, None)
-    except Exception:  # noqa: BLE001 - a provider object's odd property must not break us
-        logger.debug("llmtrace: could not read usage field %r", name, exc_info=True)
+    value = attempt(getattr, obj, name, None)  # a provider object's odd property
+    if isinstance(value, Failed):
+        logger.debug("llmtrace: could not read usage field %r", name, exc_info=value.error)
         return None
+    return value
 
 
 def _field(obj: Any, name: str) -> Any:
@@ -233,10 +237,9 @@ def _from_anthropic_shape(get: Reader) -> Usage:
 def _normalise(obj: Any, read: Callable[[Reader], Usage]) -> Usage | None:
     if obj is None or isinstance(obj, (str, bytes, int, float, list, tuple)):
         return None
-    try:
-        usage = read(_reader(obj))
-    except Exception:  # noqa: BLE001 - odd shapes yield "no usage", never an error
-        logger.debug("llmtrace: unreadable usage object %r", type(obj), exc_info=True)
+    usage = attempt(read, _reader(obj))  # odd shapes yield "no usage", never an error
+    if isinstance(usage, Failed):
+        logger.debug("llmtrace: unreadable usage object %r", type(obj), exc_info=usage.error)
         return None
     return None if _is_empty(usage) else usage
 
