@@ -104,8 +104,8 @@ def test_inference_profiles_priced_by_their_own_id(captured, server: BedrockServ
     for model in (
         "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
         "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-        "arn:aws:bedrock:us-east-1:123456789012:inference-profile/"
-        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        # genai-prices knows no ARN: priced by the id after the last "/"
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0",
     ):
         client.converse(modelId=model, messages=MESSAGES)
         costs[model] = captured.find(f"chat {model}").attributes["gen_ai.usage.cost.amount"]

@@ -216,7 +216,9 @@ def apply_converse_response(inv: LLMInvocation, response: Any) -> None:
     usage = usage_from_bedrock(response.get("usage"))
     if usage is not None:
         inv.usage = usage
-    inv.response_model = router_model(response.get("trace")) or inv.response_model
+    routed = router_model(response.get("trace"))
+    if routed:
+        inv.response_model, inv.price_model = routed, price_name(routed)
     output = response.get("output")
     reply = output.get("message") if isinstance(output, dict) else None
     if not isinstance(reply, dict):
@@ -248,6 +250,7 @@ class Answer:
         "reason",
         "response_id",
         "response_model",
+        "routed",
         "usage",
     )
 
@@ -259,6 +262,7 @@ class Answer:
         self.usage: Any = None  # a Usage, once known
         self.response_id: str | None = None
         self.response_model: str | None = None
+        self.routed = False  # response_model is a prompt router's choice (priced as such)
         self.estimate_input = estimate_input
 
     def block(self, index: Any, kind: str = "text") -> list[Any]:
@@ -308,7 +312,9 @@ class Answer:
         metadata = event.get("metadata")
         if isinstance(metadata, dict):
             self.usage = usage_from_bedrock(metadata.get("usage")) or self.usage
-            self.response_model = router_model(metadata.get("trace")) or self.response_model
+            routed = router_model(metadata.get("trace"))
+            if routed:
+                self.response_model, self.routed = routed, True
 
     def parts(self) -> list[Any]:
         parts: list[Any] = []
@@ -330,7 +336,10 @@ class Answer:
         """Fill the invocation from what the stream said (called once, at its end)."""
         inv.finish_reasons = [self.reason] if self.reason else None
         inv.response_id = self.response_id or inv.response_id
-        inv.response_model = self.response_model or inv.response_model
+        if self.response_model:
+            inv.response_model = self.response_model
+            if self.routed:
+                inv.price_model = price_name(self.response_model)
         names = [b[3] for b in self.blocks.values() if b[0] == "tool" and b[3]]
         if names:
             inv.attributes[semconv.LLMTRACE_RESPONSE_TOOL_CALLS] = names
