@@ -37,6 +37,7 @@ SUITE: dict[str, str] = {
     "import": "bench_import.py",
     "memory": "bench_memory.py",
     "tokens": "bench_tokens.py",
+    "bedrock": "bench_bedrock.py",
 }
 
 
