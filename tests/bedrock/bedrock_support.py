@@ -112,10 +112,23 @@ class BedrockServer:
         )
         self.thread.start()
 
-    def json(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> None:
+    def json(
+        self,
+        body: Any,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        cut: bool = False,
+    ) -> None:
+        """A JSON answer; ``cut``: the connection drops halfway through the body."""
         payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.script.append(
-            {"status": status, "payload": payload, "headers": headers or {}, "events": None}
+            {
+                "status": status,
+                "payload": payload,
+                "headers": headers or {},
+                "events": None,
+                "cut": cut,
+            }
         )
 
     def error(self, code: str, status: int, message: str = "no") -> None:
@@ -136,6 +149,12 @@ class BedrockServer:
             handler.send_header("content-type", "application/json")
             handler.send_header("content-length", str(len(spec["payload"])))
             handler.end_headers()
+            if spec["cut"]:
+                handler.wfile.write(spec["payload"][: len(spec["payload"]) // 2])
+                handler.wfile.flush()
+                handler.connection.shutdown(socket.SHUT_RDWR)
+                handler.close_connection = True
+                return
             handler.wfile.write(spec["payload"])
             return
         handler.send_header("content-type", EVENTSTREAM)

@@ -256,3 +256,24 @@ def test_priced_by_the_requested_profile_not_the_body_model(captured, server: Be
         costs.append(attrs["gen_ai.usage.cost.amount"])
     assert costs[0] == pytest.approx(0.018)  # $3 + $15 per million
     assert costs[1] > costs[0]
+
+
+def test_body_read_failure_reaches_the_callers_read(captured, server: BedrockServer):
+    """The body is read when the call returns; a failed read is raised at the caller's read()."""
+    server.json(ANTHROPIC_RESPONSE, headers=TOKEN_HEADERS, cut=True)
+    uninstrumented_error = None
+    from llmtrace.instrumentation.bedrock import instrument_bedrock, uninstrument_bedrock
+
+    uninstrument_bedrock()
+    try:
+        server.client().invoke_model(modelId=CLAUDE, body=b"{}")["body"].read()
+    except Exception as exc:
+        uninstrumented_error = exc
+    instrument_bedrock()
+    assert uninstrumented_error is not None
+    response = server.client().invoke_model(modelId=CLAUDE, body=b"{}")
+    with pytest.raises(type(uninstrumented_error)):
+        response["body"].read()
+    span = captured.find(f"chat {CLAUDE}")
+    assert span.status.status_code is StatusCode.UNSET
+    assert span.attributes["gen_ai.usage.input_tokens"] == 11

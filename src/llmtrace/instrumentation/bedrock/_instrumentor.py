@@ -237,6 +237,9 @@ class BedrockPatch:
         except Exception as exc:  # noqa: BLE001 - the caller's read() raises it, as before
             inv.usage = header_usage(headers)
             return {**result, "body": self.streaming_body(_FailedRead(exc), None)}
+        except BaseException as exc:  # KeyboardInterrupt and the like: now, not later
+            inv.fail(exc)
+            raise
         copy = self.streaming_body(io.BytesIO(data), len(data))
         with internal_errors:
             apply_invoke_body(inv, kind, parse_body(data), headers)

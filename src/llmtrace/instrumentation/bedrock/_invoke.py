@@ -448,6 +448,4 @@ class InvokeChunks:
                 answer.usage = _counts(*self.counts)
             if answer.usage is None and isinstance(self.metrics, dict):
                 answer.usage = usage_from_bedrock(self.metrics)
-        if self.kind in (TITAN_EMBED, COHERE_EMBED):
-            return
         answer.finish(inv)
