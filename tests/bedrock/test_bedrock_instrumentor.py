@@ -163,3 +163,14 @@ def test_providers_given_to_instrument_get_spans_and_metrics(own_providers, capt
     data = reader.get_metrics_data()
     names = {m.name for r in data.resource_metrics for s in r.scope_metrics for m in s.metrics}
     assert {semconv.METRIC_OPERATION_DURATION, semconv.METRIC_TOKEN_USAGE} <= names
+
+
+def test_prompt_linkage(captured, server: BedrockServer):
+    server.json(CONVERSE)
+    client = server.client()
+    prompt = llmtrace.Prompt("greet", "Say hi to {name}", version="3")
+    with llmtrace.use_prompt(prompt, name="Ada"):
+        client.converse(modelId="us.amazon.nova-lite-v1:0", messages=MESSAGES)
+    attrs = captured.find("chat us.amazon.nova-lite-v1:0").attributes
+    assert attrs[semconv.GEN_AI_PROMPT_NAME] == "greet"
+    assert attrs[semconv.GEN_AI_PROMPT_VERSION] == "3"
