@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from bedrock_support import BedrockServer, chunk_events, converse_events, exception_event
+from botocore.eventstream import EventStream
 from botocore.exceptions import EventStreamError
 from opentelemetry.trace import StatusCode
 
@@ -57,6 +58,7 @@ def test_converse_stream_full(captured_content, server: BedrockServer):
     server.stream(CONVERSE_EVENTS)
     response = server.client().converse_stream(modelId=MODEL, messages=MESSAGES)
     assert not captured_content.spans  # the span ends with the stream
+    assert isinstance(response["stream"], EventStream)
     events = list(response["stream"])
     assert len(events) == 10
     assert events[1] == {
