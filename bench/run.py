@@ -38,6 +38,7 @@ SUITE: dict[str, str] = {
     "memory": "bench_memory.py",
     "tokens": "bench_tokens.py",
     "burst": "bench_burst.py",
+    "bedrock": "bench_bedrock.py",
 }
 
 

@@ -9,6 +9,7 @@ Normalise what a provider reports (never raises; bad fields are ignored)::
     usage_from_langchain(usage_metadata=msg.usage_metadata)
     usage_from_langchain(llm_output=result.llm_output)
     usage_from_anthropic(message.usage)        # input_tokens there exclude cache tokens
+    usage_from_bedrock(response["usage"])      # Converse, Nova bodies, invocation metrics
     normalize_usage(anything)                  # picks the right one by shape
 
 Estimate when the API reports nothing (marked ``estimated=True``)::
@@ -234,6 +235,24 @@ def _from_anthropic_shape(get: Reader) -> Usage:
     )
 
 
+def _from_bedrock_shape(get: Reader) -> Usage:
+    """Bedrock's camelCase usage: Converse ``usage`` (``inputTokens``, ``cacheReadInputTokens``),
+    Nova bodies and ``amazon-bedrock-invocationMetrics`` (``inputTokenCount``,
+    ``cacheReadInputTokenCount``). Input excludes cache reads and writes there; add them."""
+    base = _first(get, "inputTokens", "inputTokenCount")
+    cache_read = _first(get, "cacheReadInputTokens", "cacheReadInputTokenCount")
+    cache_write = _first(get, "cacheWriteInputTokens", "cacheWriteInputTokenCount")
+    total = None
+    if base is not None or cache_read is not None or cache_write is not None:
+        total = (base or 0) + (cache_read or 0) + (cache_write or 0)
+    return Usage(
+        input_tokens=total,
+        output_tokens=_first(get, "outputTokens", "outputTokenCount"),
+        cache_read_input_tokens=cache_read,
+        cache_creation_input_tokens=cache_write,
+    )
+
+
 def _normalise(obj: Any, read: Callable[[Reader], Usage]) -> Usage | None:
     if obj is None or isinstance(obj, (str, bytes, int, float, list, tuple)):
         return None
@@ -283,6 +302,11 @@ def usage_from_openai(obj: Any) -> Usage | None:
 def usage_from_anthropic(obj: Any) -> Usage | None:
     """Usage from an Anthropic Messages usage object or dict (cache tokens added to input)."""
     return _normalise(obj, _from_anthropic_shape)
+
+
+def usage_from_bedrock(obj: Any) -> Usage | None:
+    """Usage from a Bedrock usage dict (Converse, Nova, invocation metrics); cache tokens added."""
+    return _normalise(obj, _from_bedrock_shape)
 
 
 def normalize_usage(obj: Any) -> Usage | None:
