@@ -48,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "estimate_usage": "._genai.tokens",
     "force_flush": "._setup",
     "init": "._setup",
+    "instrument_anthropic": ".instrumentation.anthropic",
     "instrument_langchain": ".instrumentation.langchain",
     "instrument_openai": ".instrumentation.openai",
     "llm_call": "._manual",
@@ -61,6 +62,7 @@ _EXPORTS: dict[str, str] = {
     "span": "._spans",
     "trace": "._decorators",
     "trace_reference": "._evaluation",
+    "uninstrument_anthropic": ".instrumentation.anthropic",
     "uninstrument_langchain": ".instrumentation.langchain",
     "uninstrument_openai": ".instrumentation.openai",
     "use_prompt": "._prompts.prompt",
@@ -104,6 +106,8 @@ if TYPE_CHECKING:
     from ._setup import shutdown as shutdown
     from ._spans import TracedSpan as TracedSpan
     from ._spans import span as span
+    from .instrumentation.anthropic import instrument_anthropic as instrument_anthropic
+    from .instrumentation.anthropic import uninstrument_anthropic as uninstrument_anthropic
     from .instrumentation.langchain import instrument_langchain as instrument_langchain
     from .instrumentation.langchain import uninstrument_langchain as uninstrument_langchain
     from .instrumentation.openai import instrument_openai as instrument_openai
