@@ -81,7 +81,11 @@ class AnthropicPatch:
 
     def __init__(self, tracer: Tracer | None = None, instruments: Any = None) -> None:
         self.types = _Types()
-        # resource -> where its client sends calls; weak, so resources die with their clients.
+        # resource -> its client (weakly both ways: the client holds its resources) and the
+        # server worked out from it, forgotten when the user's host mapping changes.
+        self._clients: weakref.WeakKeyDictionary[Any, weakref.ref[Any]] = (
+            weakref.WeakKeyDictionary()
+        )
         self.servers: weakref.WeakKeyDictionary[Any, Server] = weakref.WeakKeyDictionary()
         self.tracer = tracer
         self.instruments = instruments
@@ -89,7 +93,17 @@ class AnthropicPatch:
     # -- phases shared by both shells (sans I/O) ------------------------------------------
     def resource_created(self, instance: Any, client: Any) -> None:
         with internal_errors:
-            self.servers[instance] = self.types.server_of(client)
+            self._clients[instance] = weakref.ref(client)
+
+    def server_for(self, instance: Any) -> Server:
+        """Where ``instance`` (a Messages resource) sends calls; the default for unknown ones."""
+        server = self.servers.get(instance)
+        if server is None:
+            ref = self._clients.get(instance)
+            client = ref() if ref is not None else None
+            server = DEFAULT_SERVER if client is None else self.types.server_of(client)
+            self.servers[instance] = server
+        return server
 
     def prepare(
         self, instance: Any, kwargs: Mapping[str, Any], stream: bool
@@ -99,7 +113,7 @@ class AnthropicPatch:
             return None
         inv = None
         try:
-            server = self.servers.get(instance, DEFAULT_SERVER)
+            server = self.server_for(instance)
             inv = invocation_for(kwargs, server, stream)
         except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
             swallow(exc)
@@ -342,6 +356,15 @@ class _AsyncStreamManagerProxy(ObjectProxy):
         finally:
             result = await self.__wrapped__.__aexit__(exc_type, exc, tb)
         return result
+
+
+def _forget_servers() -> None:
+    patch = AnthropicInstrumentor._patch
+    if patch is not None:
+        patch.servers.clear()
+
+
+providers.on_change(_forget_servers)
 
 
 class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]

@@ -4,7 +4,9 @@
     inv.start(); if inv.capture_content: add_request_content(inv, kwargs)
 
 Pure functions over the arguments the caller passed (``Messages.create`` takes
-keyword arguments only); a value of an unexpected type is skipped.
+keyword arguments only); a value of an unexpected type is skipped. Sampling
+parameters the SDK has no argument for (``temperature``, ``top_p``, ``top_k`` in
+anthropic 2.x) are sent in ``extra_body``, and read from there.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ def invocation_for(kwargs: Mapping[str, Any], server: Server, stream: bool) -> L
     inv.server_address = server.address
     inv.server_port = server.port
     get_ = kwargs.get
+    extra = get_("extra_body")
+    if isinstance(extra, Mapping) and extra:
+        get_ = {**kwargs, **extra}.get
     inv.request_model = as_str(get_("model"))
     inv.max_tokens = _integer(get_("max_tokens"))
     if (value := get_("temperature")) is not None:
