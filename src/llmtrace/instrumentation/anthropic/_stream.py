@@ -116,7 +116,8 @@ class AnthropicStreamHooks(StreamHooks):
     def _on_delta(self, chunk: Any) -> None:
         if not self.inv.capture_content and self._estimate_input is None:
             return
-        block = self._blocks.get(get(chunk, "index"))
+        index = get(chunk, "index")
+        block = self._blocks.get(index) if isinstance(index, int) else None
         delta = get(chunk, "delta")
         key = _TEXT_DELTAS.get(get(delta, "type"))
         if block is not None and key is not None:
