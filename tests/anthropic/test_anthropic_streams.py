@@ -244,9 +244,8 @@ def test_truncated_stream_raises_the_sdk_error_and_ends_once(server, captured):
 
 
 def test_error_event_mid_stream(server, captured):
-    events = text_stream_events()[:3] + [
-        ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})
-    ]
+    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}
+    events = [*text_stream_events()[:3], ("error", overloaded)]
     server.add(events=events)
     with (
         pytest.raises(anthropic.APIStatusError) as raised,
