@@ -339,3 +339,14 @@ def test_user_host_mapping_names_the_provider_even_for_an_existing_client(server
         providers.configure_hosts({})
     names = [attributes(s)[semconv.GEN_AI_PROVIDER_NAME] for s in captured.spans]
     assert names == ["anthropic", "aws.bedrock"]
+
+
+def test_beta_messages_are_traced_too(server, captured):
+    server.add(message())
+    client = server.client()
+    client.beta.messages.create(
+        model=MODEL, max_tokens=10, messages=HI, betas=["context-management-2025-06-27"]
+    )
+    (span,) = captured.spans
+    assert attributes(span)[semconv.GEN_AI_USAGE_INPUT_TOKENS] == 12
+    assert attributes(span)[semconv.GEN_AI_PROVIDER_NAME] == "anthropic"

@@ -289,3 +289,12 @@ async def test_cancelled_async_stream_ends_once(server, captured):
         await task
     (span,) = captured.spans
     assert attributes(span)[semconv.LLMTRACE_STREAM_CHUNKS] >= 1
+
+
+async def test_beta_stream_helper(server, captured):
+    server.add(events=text_stream_events())
+    client = server.client(asynchronous=True)
+    async with client.beta.messages.stream(model=MODEL, max_tokens=10, messages=HI) as stream:
+        assert await stream.get_final_text() == "Hello!"
+    (span,) = captured.spans
+    assert_streamed_usage(span)

@@ -44,8 +44,10 @@ if TYPE_CHECKING:
 else:
     ObjectProxy = wrapt.ObjectProxy
 
-_MODULE = "anthropic.resources.messages"
+# The Messages resources (and their beta twins, which langchain-anthropic uses for betas).
+_MODULES = ("anthropic.resources.messages", "anthropic.resources.beta.messages")
 _SYNC, _ASYNC = "Messages", "AsyncMessages"
+_METHODS = ("__init__", "create", "parse", "stream")
 
 
 class _Types:
@@ -382,22 +384,40 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None,
             metrics.instruments_for(meter_provider) if meter_provider else None,
         )
-        for cls, create, stream in (
-            (_SYNC, patch.create(), patch.stream()),
-            (_ASYNC, patch.async_create(), patch.async_stream()),
-        ):
-            wrapt.wrap_function_wrapper(_MODULE, f"{cls}.__init__", patch.init())
-            wrapt.wrap_function_wrapper(_MODULE, f"{cls}.create", create)
-            wrapt.wrap_function_wrapper(_MODULE, f"{cls}.parse", create)
-            wrapt.wrap_function_wrapper(_MODULE, f"{cls}.stream", stream)
+        wrappers = {
+            _SYNC: (patch.init(), patch.create(), patch.create(), patch.stream()),
+            _ASYNC: (
+                patch.init(),
+                patch.async_create(),
+                patch.async_create(),
+                patch.async_stream(),
+            ),
+        }
+        for module, cls in _targets():
+            for name, wrapper in zip(_METHODS, wrappers[cls.__name__], strict=True):
+                if hasattr(cls, name):  # parse() and stream() are missing from old SDKs
+                    wrapt.wrap_function_wrapper(module, f"{cls.__name__}.{name}", wrapper)
         _sdk_tracing.take_over()
         AnthropicInstrumentor._patch = patch
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        from anthropic.resources import messages
-
-        for cls in (messages.Messages, messages.AsyncMessages):
-            for name in ("__init__", "create", "parse", "stream"):
-                unwrap(cls, name)
+        for _, cls in _targets():
+            for name in _METHODS:
+                if hasattr(vars(cls).get(name), "__wrapped__"):  # wrapped by us
+                    unwrap(cls, name)
         _sdk_tracing.give_back()
         AnthropicInstrumentor._patch = None
+
+
+def _targets() -> list[tuple[str, type]]:
+    """(module, resource class) for every Messages resource this SDK version has."""
+    import importlib
+
+    found = []
+    for module in _MODULES:
+        try:
+            loaded = importlib.import_module(module)
+        except ImportError:  # an SDK version without the beta resources
+            continue
+        found += [(module, getattr(loaded, name)) for name in (_SYNC, _ASYNC)]
+    return found
