@@ -93,3 +93,17 @@ def test_without_the_anthropic_instrumentation_the_run_is_the_llm_span(server, c
     assert span.attributes[semconv.GEN_AI_PROVIDER_NAME] == "anthropic"
     assert span.attributes[semconv.LLMTRACE_LANGCHAIN_RUN_TYPE] == "llm"
     assert span.attributes[semconv.GEN_AI_USAGE_INPUT_TOKENS] == 12
+
+
+async def test_astream_is_one_llm_span(server, captured):
+    server.add(events=text_stream_events())
+    chunks = [
+        chunk
+        async for chunk in chat(server).astream(
+            "hi", config={"callbacks": [LLMTraceCallbackHandler()]}
+        )
+    ]
+    assert "".join(str(c.content) for c in chunks) == "Hello!"
+    (span,) = llm_spans(captured)
+    assert span.attributes[semconv.GEN_AI_USAGE_INPUT_TOKENS] == 150
+    assert span.attributes[semconv.LLMTRACE_LANGCHAIN_RUN_TYPE] == "llm"

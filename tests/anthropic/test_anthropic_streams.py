@@ -298,3 +298,27 @@ async def test_beta_stream_helper(server, captured):
         assert await stream.get_final_text() == "Hello!"
     (span,) = captured.spans
     assert_streamed_usage(span)
+
+
+async def test_async_raw_response_of_a_stream(server, captured):
+    server.add(events=text_stream_events())
+    client = server.client(asynchronous=True)
+    raw = await client.messages.with_raw_response.create(
+        model=MODEL, max_tokens=10, messages=HI, stream=True
+    )
+    assert captured.spans == []
+    async for _ in await raw.parse():
+        pass
+    (span,) = captured.spans
+    assert_streamed_usage(span)
+
+
+async def test_async_streaming_response_closed_unread(server, captured):
+    server.add(events=text_stream_events())
+    client = server.client(asynchronous=True)
+    async with client.messages.with_streaming_response.create(
+        model=MODEL, max_tokens=10, messages=HI, stream=True
+    ):
+        pass
+    (span,) = captured.spans
+    assert span.end_time is not None
