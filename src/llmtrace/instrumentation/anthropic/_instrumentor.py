@@ -59,6 +59,7 @@ class _Types:
         self.stream: type = anthropic.Stream
         self.async_stream: type = anthropic.AsyncStream
         self.async_raw: type = anthropic.AsyncAPIResponse
+        self.raw: tuple[type, ...] = (anthropic.APIResponse, anthropic.AsyncAPIResponse)
         self.platforms: tuple[tuple[tuple[type, ...], str], ...] = (
             ((anthropic.AnthropicBedrock, anthropic.AsyncAnthropicBedrock), "aws.bedrock"),
             ((anthropic.AnthropicVertex, anthropic.AsyncAnthropicVertex), "gcp.vertex_ai"),
@@ -154,7 +155,7 @@ class AnthropicPatch:
         stream = self.wrap_stream(inv, kwargs, result)
         if stream is not None:
             return stream
-        if not _raw.is_raw_response(result):
+        if not isinstance(result, self.types.raw):
             apply_message(inv, result)
             return None
         if not inv.stream and result.http_response.is_closed:  # with_raw_response: body read

@@ -30,11 +30,6 @@ else:
 StreamWrapper = Callable[[Any], Any]  # SDK stream -> stream proxy (or None: not a stream)
 
 
-def is_raw_response(result: Any) -> bool:
-    """A raw response of either kind: it has the HTTP response and a ``parse()``."""
-    return hasattr(result, "http_response") and callable(getattr(result, "parse", None))
-
-
 def read_now(response: Any, inv: LLMInvocation) -> None:
     """Fill ``inv`` from an already-read raw response body (JSON)."""
     try:
