@@ -350,3 +350,20 @@ def test_beta_messages_are_traced_too(server, captured):
     (span,) = captured.spans
     assert attributes(span)[semconv.GEN_AI_USAGE_INPUT_TOKENS] == 12
     assert attributes(span)[semconv.GEN_AI_PROVIDER_NAME] == "anthropic"
+
+
+def test_a_spent_raising_budget_stops_the_call_before_it_is_sent(server, captured):
+    server.add(message())
+    client = server.client()
+    with llmtrace.budget(max_usd=0.0001, on_exceed="raise") as limit:
+        client.messages.create(model=MODEL, max_tokens=10, messages=HI)  # $0.000111: spent
+        with pytest.raises(llmtrace.BudgetExceeded):
+            client.messages.create(model=MODEL, max_tokens=10, messages=HI)
+        with (
+            pytest.raises(llmtrace.BudgetExceeded),
+            client.messages.stream(model=MODEL, max_tokens=10, messages=HI),
+        ):
+            pass
+    assert limit.spent_usd > 0.0001
+    assert len(server.requests) == 1
+    assert len(captured.spans) == 1
