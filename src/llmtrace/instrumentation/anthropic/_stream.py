@@ -114,7 +114,8 @@ class AnthropicStreamHooks(StreamHooks):
         return True
 
     def _on_delta(self, chunk: Any) -> None:
-        if not self.inv.capture_content and self._estimate_input is None:
+        # The text is needed for content, or for an estimate when no usage has come yet.
+        if not self.inv.capture_content and self._usage:
             return
         index = get(chunk, "index")
         block = self._blocks.get(index) if isinstance(index, int) else None
