@@ -158,7 +158,8 @@ class AnthropicPatch:
         if not isinstance(result, self.types.raw):
             apply_message(inv, result)
             return None
-        if not inv.stream and result.http_response.is_closed:  # with_raw_response: body read
+        http_response: Any = getattr(result, "http_response", None)
+        if not inv.stream and http_response.is_closed:  # with_raw_response: body read
             _raw.read_now(result, inv)
             return None
         state = _raw.RawState(inv, lambda s: self.wrap_stream(inv, kwargs, s))
