@@ -48,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "estimate_usage": "._genai.tokens",
     "force_flush": "._setup",
     "init": "._setup",
+    "instrument_google_genai": ".instrumentation.google_genai",
     "instrument_langchain": ".instrumentation.langchain",
     "instrument_openai": ".instrumentation.openai",
     "llm_call": "._manual",
@@ -61,6 +62,7 @@ _EXPORTS: dict[str, str] = {
     "span": "._spans",
     "trace": "._decorators",
     "trace_reference": "._evaluation",
+    "uninstrument_google_genai": ".instrumentation.google_genai",
     "uninstrument_langchain": ".instrumentation.langchain",
     "uninstrument_openai": ".instrumentation.openai",
     "use_prompt": "._prompts.prompt",
@@ -104,6 +106,12 @@ if TYPE_CHECKING:
     from ._setup import shutdown as shutdown
     from ._spans import TracedSpan as TracedSpan
     from ._spans import span as span
+    from .instrumentation.google_genai import (
+        instrument_google_genai as instrument_google_genai,
+    )
+    from .instrumentation.google_genai import (
+        uninstrument_google_genai as uninstrument_google_genai,
+    )
     from .instrumentation.langchain import instrument_langchain as instrument_langchain
     from .instrumentation.langchain import uninstrument_langchain as uninstrument_langchain
     from .instrumentation.openai import instrument_openai as instrument_openai

@@ -9,6 +9,7 @@ Normalise what a provider reports (never raises; bad fields are ignored)::
     usage_from_langchain(usage_metadata=msg.usage_metadata)
     usage_from_langchain(llm_output=result.llm_output)
     usage_from_anthropic(message.usage)        # input_tokens there exclude cache tokens
+    usage_from_gemini(response.usage_metadata) # output there excludes thoughts tokens
     normalize_usage(anything)                  # picks the right one by shape
 
 Estimate when the API reports nothing (marked ``estimated=True``)::
@@ -230,6 +231,41 @@ def _from_anthropic_shape(get: Reader) -> Usage:
     )
 
 
+def _sum(*counts: int | None) -> int | None:
+    """The sum of the counts that were reported; None when none was."""
+    present = [count for count in counts if count is not None]
+    return sum(present) if present else None
+
+
+def _from_gemini_shape(get: Reader) -> Usage:
+    """Gemini ``usage_metadata`` (SDK objects in snake_case, wire JSON in camelCase).
+
+    As genai-prices bills it: input is the prompt (cached content included) plus
+    tool-use prompt tokens; output is the candidates plus the thoughts (reasoning).
+    """
+    thoughts = _first(get, "thoughts_token_count", "thoughtsTokenCount")
+    return Usage(
+        input_tokens=_sum(
+            _first(get, "prompt_token_count", "promptTokenCount"),
+            _first(get, "tool_use_prompt_token_count", "toolUsePromptTokenCount"),
+        ),
+        output_tokens=_sum(
+            _first(
+                get,
+                "candidates_token_count",
+                "candidatesTokenCount",
+                "response_token_count",
+                "responseTokenCount",
+            ),
+            thoughts,
+        ),
+        cache_read_input_tokens=_first(
+            get, "cached_content_token_count", "cachedContentTokenCount"
+        ),
+        reasoning_output_tokens=thoughts,
+    )
+
+
 def _normalise(obj: Any, read: Callable[[Reader], Usage]) -> Usage | None:
     if obj is None or isinstance(obj, (str, bytes, int, float, list, tuple)):
         return None
@@ -261,6 +297,8 @@ def _openai_shape(get: Reader) -> Usage:
 
 
 def _any_shape(get: Reader) -> Usage:
+    if get("prompt_token_count") is not None or get("promptTokenCount") is not None:
+        return _from_gemini_shape(get)
     has_cache_keys = (
         get("cache_read_input_tokens") is not None or get("cache_creation_input_tokens") is not None
     )
@@ -282,8 +320,13 @@ def usage_from_anthropic(obj: Any) -> Usage | None:
     return _normalise(obj, _from_anthropic_shape)
 
 
+def usage_from_gemini(obj: Any) -> Usage | None:
+    """Usage from a Gemini ``usage_metadata`` (output includes thoughts, as billed)."""
+    return _normalise(obj, _from_gemini_shape)
+
+
 def normalize_usage(obj: Any) -> Usage | None:
-    """Usage from any supported shape (OpenAI, Anthropic, LangChain), chosen by its fields.
+    """Usage from any supported shape (OpenAI, Anthropic, Gemini, LangChain), chosen by its fields.
 
     A ``Usage`` is returned as is.
     """

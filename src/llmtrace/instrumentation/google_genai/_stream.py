@@ -1,0 +1,160 @@
+"""Stream phase: accumulate ``generate_content_stream`` chunks, then finish the span once.
+
+    hooks = GeminiStreamHooks(inv, contents)
+    return StreamProxy(generator, hooks)       # or AsyncStreamProxy; _streams owns the lifecycle
+
+Every chunk is a ``GenerateContentResponse``. Gemini repeats ``usage_metadata`` on
+the chunks of a stream, the last one holding the totals; a stream that spans several
+requests (automatic function calling, automatic continuation) has one response id
+per request, so the last usage of each response id is kept and they are added up.
+A stream with no usage at all (cut short, or a server that sent none) is counted
+locally from the request and the text received, and flagged as estimated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import semconv
+from ..._genai.lifecycle import LLMInvocation
+from ..._genai.messages import as_list, as_str, get, output_message, reasoning_part, text_part
+from ..._genai.tokens import Usage, estimate_usage, usage_from_gemini
+from ..._streams import StreamHooks
+from . import _messages as msg
+from ._messages import field_of
+from ._response import blocked_reason, set_tool_calls, status_code_of
+
+
+class _Candidate:
+    """What one streamed candidate said so far."""
+
+    __slots__ = ("function_calls", "other", "reason", "text", "thoughts")
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.thoughts: list[str] = []
+        self.other: list[Any] = []  # non-text parts, as received
+        self.function_calls: list[str] = []  # names
+        self.reason: Any = None
+
+    def add(self, candidate: Any) -> None:
+        reason = field_of(candidate, "finish_reason", "finishReason")
+        if reason is not None:
+            self.reason = reason
+        for part in as_list(get(get(candidate, "content"), "parts")):
+            text = get(part, "text")
+            if isinstance(text, str):
+                (self.thoughts if get(part, "thought") is True else self.text).append(text)
+                continue
+            call = field_of(part, "function_call", "functionCall")
+            if call is not None:
+                name = get(call, "name")
+                self.function_calls.append(name if isinstance(name, str) else "")
+            self.other.append(part)
+
+    def finish_reason(self) -> str:
+        return msg.finish_reason_of(self.reason, bool(self.function_calls))
+
+    def message(self) -> dict[str, Any]:
+        parts: list[Any] = []
+        if self.thoughts:
+            parts.append(reasoning_part("".join(self.thoughts)))
+        if self.text:
+            parts.append(text_part("".join(self.text)))
+        parts.extend(msg.part_of(p) for p in self.other)
+        return dict(output_message(parts, self.finish_reason()))
+
+    def output_text(self) -> str:
+        return "".join(self.thoughts) + "".join(self.text) + "".join(self.function_calls)
+
+
+class GeminiStreamHooks(StreamHooks):
+    """Accumulates the chunks of one ``generate_content_stream`` call."""
+
+    __slots__ = ("_blocked", "_candidates", "_chunks", "_contents", "_usage", "inv")
+
+    def __init__(self, inv: LLMInvocation, contents: Any) -> None:
+        self.inv = inv
+        self._contents = contents
+        self._chunks = 0
+        self._usage: dict[Any, Any] = {}  # response id -> its last usage_metadata
+        self._candidates: dict[int, _Candidate] = {}
+        self._blocked: str | None = None
+
+    def on_chunk(self, chunk: Any) -> bool:
+        inv = self.inv
+        if self._chunks == 0:
+            inv.mark_first_chunk()
+        self._chunks += 1
+        response_id = as_str(field_of(chunk, "response_id", "responseId"))
+        if response_id is not None and inv.response_id is None:
+            inv.response_id = response_id
+        model = as_str(field_of(chunk, "model_version", "modelVersion"))
+        if model is not None:
+            inv.response_model = model
+        usage = field_of(chunk, "usage_metadata", "usageMetadata")
+        if usage is not None:
+            self._usage[response_id] = usage
+        candidates = get(chunk, "candidates")
+        if candidates:
+            for candidate in as_list(candidates):
+                index = get(candidate, "index")
+                index = index if isinstance(index, int) else 0
+                acc = self._candidates.get(index)
+                if acc is None:
+                    acc = self._candidates[index] = _Candidate()
+                acc.add(candidate)
+        elif self._blocked is None:
+            self._blocked = blocked_reason(chunk)
+        return True
+
+    def on_end(self, error: BaseException | None, abandoned: bool) -> None:
+        inv = self.inv
+        try:
+            self._finish()
+            inv.attributes[semconv.LLMTRACE_STREAM_CHUNKS] = self._chunks
+            if abandoned:
+                inv.attributes[semconv.LLMTRACE_STREAM_ABANDONED] = True
+            if error is not None:
+                code = status_code_of(error)
+                if code is not None:
+                    inv.attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = code
+        finally:
+            if error is None:
+                inv.stop()
+            else:
+                inv.fail(error)
+
+    def _finish(self) -> None:
+        inv = self.inv
+        candidates = [self._candidates[i] for i in sorted(self._candidates)]
+        reasons = [c.finish_reason() for c in candidates if c.reason is not None]
+        if not reasons and self._blocked is not None:
+            reasons = [self._blocked]
+        inv.finish_reasons = reasons or None
+        set_tool_calls(inv, [name for c in candidates for name in c.function_calls if name])
+        inv.usage = self._total_usage()
+        if inv.usage is None and self._chunks:
+            output = "".join(c.output_text() for c in candidates)
+            inv.usage = estimate_usage(
+                inv.response_model or inv.request_model,
+                msg.input_messages(self._contents),
+                output,
+            )
+        if inv.capture_content:
+            inv.output_messages = [c.message() for c in candidates]
+
+    def _total_usage(self) -> Usage | None:
+        usages = [u for u in map(usage_from_gemini, self._usage.values()) if u is not None]
+        if len(usages) <= 1:
+            return usages[0] if usages else None
+        total = Usage()
+        for field in (
+            "input_tokens",
+            "output_tokens",
+            "cache_read_input_tokens",
+            "reasoning_output_tokens",
+        ):
+            counts = [getattr(u, field) for u in usages if getattr(u, field) is not None]
+            setattr(total, field, sum(counts) if counts else None)
+        return total
