@@ -28,6 +28,7 @@ class GeminiServer:
     def __init__(self) -> None:
         self.script: list[dict[str, Any]] = []
         self.requests: list[tuple[str, Any]] = []
+        self.clients: list[genai.Client] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -92,6 +93,9 @@ class GeminiServer:
         handler.wfile.write(b"0\r\n\r\n")
 
     def close(self) -> None:
+        for client in self.clients:
+            client.close()
+        self.clients.clear()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -109,7 +113,10 @@ def make_client(
         retry_options=types.HttpRetryOptions(attempts=1),
         httpx_async_client=async_client,
     )
-    return genai.Client(vertexai=vertexai, api_key="test-key", http_options=options)
+    client = genai.Client(vertexai=vertexai, api_key="test-key", http_options=options)
+    # ``make_client(server).models...``: the client closes its HTTP client when collected.
+    server.clients.append(client)
+    return client
 
 
 # -- wire bodies, as the API sends them (camelCase) -------------------------------------------

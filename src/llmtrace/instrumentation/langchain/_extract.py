@@ -24,6 +24,13 @@ from ..._spans import SPAN_KINDS
 
 # Classes whose calls go through the `openai` SDK (and so through instrument_openai()).
 _OPENAI_SDK_NAMESPACES = frozenset({"openai", "azure_openai"})
+# LangChain class namespace -> the llmtrace instrumentation of the SDK its calls go
+# through; with that instrumentation on, its span is the LLM span.
+_SDK_INSTRUMENTATIONS: dict[str, str] = {
+    "openai": "openai",
+    "azure_openai": "openai",
+    "langchain_google_genai": "google_genai",
+}
 
 _TEMPLATE_ROLES: dict[str, str] = {
     "SystemMessagePromptTemplate": "system",
@@ -179,6 +186,15 @@ def _namespace(serialized: Mapping[str, Any] | None) -> str | None:
         value = ids[2]
         return value if isinstance(value, str) else None
     return None
+
+
+def sdk_instrumentation(serialized: Mapping[str, Any] | None) -> str | None:
+    """The llmtrace instrumentation under this LangChain class's calls ('openai', ...)."""
+    namespace = _namespace(serialized)
+    if namespace is None and isinstance(serialized, Mapping):
+        ids = serialized.get("id")  # partner packages: ['langchain_google_genai', ...]
+        namespace = ids[0] if isinstance(ids, list) and ids else None
+    return _SDK_INSTRUMENTATIONS.get(namespace) if isinstance(namespace, str) else None
 
 
 def uses_openai_sdk(serialized: Mapping[str, Any] | None) -> bool:
