@@ -258,9 +258,7 @@ def test_embeddings_without_usage_are_estimated(
     assert "gen_ai.usage.output_tokens" not in attrs
 
 
-def test_vertex_embeddings_report_token_counts(
-    server: GeminiServer, captured: SpanCapture
-) -> None:
+def test_vertex_embeddings_report_token_counts(server: GeminiServer, captured: SpanCapture) -> None:
     stats = {"token_count": 4, "truncated": False}
     server.add({"predictions": [{"embeddings": {"values": [0.5, 0.5], "statistics": stats}}]})
     make_client(server, vertexai=True).models.embed_content(

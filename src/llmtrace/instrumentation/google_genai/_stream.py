@@ -8,7 +8,8 @@ the chunks of a stream, the last one holding the totals; a stream that spans sev
 requests (automatic function calling, automatic continuation) has one response id
 per request, so the last usage of each response id is kept and they are added up.
 A stream with no usage at all (cut short, or a server that sent none) is counted
-locally from the request and the text received, and flagged as estimated.
+locally from the request and the text received, and flagged as estimated; so is
+the output of a stream cut short before its last chunk (its input count is exact).
 """
 
 from __future__ import annotations
@@ -133,14 +134,18 @@ class GeminiStreamHooks(StreamHooks):
             reasons = [self._blocked]
         inv.finish_reasons = reasons or None
         set_tool_calls(inv, [name for c in candidates for name in c.function_calls if name])
-        inv.usage = self._total_usage()
-        if inv.usage is None and self._chunks:
+        usage = self._total_usage()
+        cut_short = not reasons
+        if self._chunks and (usage is None or (usage.output_tokens is None and cut_short)):
+            # No usage, or a stream cut short before the chunk with the output count.
             output = "".join(c.output_text() for c in candidates)
-            inv.usage = estimate_usage(
-                inv.response_model or inv.request_model,
-                msg.input_messages(self._contents),
-                output,
-            )
+            model = inv.response_model or inv.request_model
+            if usage is None:
+                usage = estimate_usage(model, msg.input_messages(self._contents), output)
+            else:
+                usage.output_tokens = estimate_usage(model, None, output).output_tokens
+                usage.estimated = True
+        inv.usage = usage
         if inv.capture_content:
             inv.output_messages = [c.message() for c in candidates]
 
