@@ -6,12 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from gemini_support import GeminiServer
 
-pytest.importorskip("google.genai", reason="google-genai is not installed (extra 'google')")
-
-from gemini_support import GeminiServer  # noqa: E402
-
-from llmtrace.instrumentation.google_genai import (  # noqa: E402
+from llmtrace.instrumentation.google_genai import (
     instrument_google_genai,
     uninstrument_google_genai,
 )
