@@ -29,6 +29,7 @@ class GeminiServer:
         self.script: list[dict[str, Any]] = []
         self.requests: list[tuple[str, Any]] = []
         self.clients: list[genai.Client] = []
+        self.release = threading.Event()  # a stream held with ``hold_after`` goes on when set
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -60,14 +61,21 @@ class GeminiServer:
         status: int = 200,
         events: list[Any] | None = None,
         truncate_after: int | None = None,
+        hold_after: int | None = None,
     ) -> None:
-        """A JSON answer, or an SSE stream of ``events`` (cut after ``truncate_after``)."""
+        """A JSON answer, or an SSE stream of ``events`` (cut after ``truncate_after``;
+        held after ``hold_after`` events until ``release`` is set)."""
         self.script.append(
-            {"body": body, "status": status, "events": events, "truncate_after": truncate_after}
+            {
+                "body": body,
+                "status": status,
+                "events": events,
+                "truncate_after": truncate_after,
+                "hold_after": hold_after,
+            }
         )
 
-    @staticmethod
-    def answer(handler: BaseHTTPRequestHandler, spec: dict[str, Any]) -> None:
+    def answer(self, handler: BaseHTTPRequestHandler, spec: dict[str, Any]) -> None:
         if spec["events"] is None:
             payload = json.dumps(spec["body"]).encode()
             handler.send_response(spec["status"])
@@ -81,6 +89,8 @@ class GeminiServer:
         handler.send_header("transfer-encoding", "chunked")
         handler.end_headers()
         for i, event in enumerate(spec["events"]):
+            if spec["hold_after"] is not None and i == spec["hold_after"]:
+                self.release.wait()
             if spec["truncate_after"] is not None and i == spec["truncate_after"]:
                 handler.wfile.flush()
                 handler.connection.shutdown(socket.SHUT_RDWR)
@@ -93,6 +103,7 @@ class GeminiServer:
         handler.wfile.write(b"0\r\n\r\n")
 
     def close(self) -> None:
+        self.release.set()
         for client in self.clients:
             client.close()
         self.clients.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 from collections import Counter
@@ -148,6 +149,33 @@ async def test_async_break_and_aclose(server: GeminiServer, spans: SpanCapture) 
     assert "llmtrace.stream.abandoned" not in attrs
     assert attrs["gen_ai.usage.input_tokens"] == 8  # exact, from the first chunk
     assert attrs["llmtrace.usage.estimated"] is True  # the output count never came
+
+
+async def test_cancelled_while_waiting_for_a_chunk(
+    server: GeminiServer, spans: SpanCapture
+) -> None:
+    server.add(events=stream_events(), hold_after=1)
+    client = make_client(server)
+    first_chunk = asyncio.Event()
+
+    async def consume() -> None:
+        stream = await client.aio.models.generate_content_stream(model=MODEL, contents="Hi")
+        async for _chunk in stream:
+            first_chunk.set()
+
+    task = asyncio.create_task(consume())
+    try:
+        await first_chunk.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        server.release.set()
+        await client.aio.aclose()
+    span = the_span(spans)
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == "CancelledError"
+    assert span.attributes["llmtrace.stream.chunks"] == 1
 
 
 def test_close_midway(server: GeminiServer, spans: SpanCapture) -> None:

@@ -67,7 +67,7 @@ class GoogleGenAIPatch:
             inv.stream = True
         if not inv.start(tracer=self.tracer):
             return None
-        if inv.capture_content:
+        if inv.capture_content and inv.is_recording:
             with internal_errors:
                 add_request_content(inv, kind, kwargs)
         inv.attach()

@@ -57,7 +57,7 @@ def apply_response(inv: LLMInvocation, response: Any) -> None:
     if not candidates and (reason := blocked_reason(response)):
         inv.finish_reasons = [reason]
     set_tool_calls(inv, msg.function_call_names(candidates))
-    if inv.capture_content:
+    if inv.capture_content and inv.is_recording:
         inv.output_messages = msg.output_messages(candidates)
 
 

@@ -146,7 +146,7 @@ class GeminiStreamHooks(StreamHooks):
                 usage.output_tokens = estimate_usage(model, None, output).output_tokens
                 usage.estimated = True
         inv.usage = usage
-        if inv.capture_content:
+        if inv.capture_content and inv.is_recording:
             inv.output_messages = [c.message() for c in candidates]
 
     def _total_usage(self) -> Usage | None:
