@@ -80,9 +80,9 @@ def test_gemini_usage_shapes() -> None:
 
 def test_finish_reason_of_a_function_call() -> None:
     candidate = {"finishReason": "STOP", "content": {"parts": [{"functionCall": {"name": "f"}}]}}
-    assert _response.finish_reasons([candidate]) == ["tool_call"]
-    assert _response.finish_reasons([{"finishReason": "STOP"}]) == ["stop"]
-    assert _messages.function_call_names([candidate]) == ["f"]
+    assert _response.finish_reasons_and_calls([candidate]) == (["tool_call"], ["f"])
+    assert _response.finish_reasons_and_calls([{"finishReason": "STOP"}]) == (["stop"], [])
+    assert _response.finish_reasons_and_calls([]) == (None, [])
 
 
 def test_tool_definitions_of_every_kind() -> None:

@@ -231,35 +231,41 @@ def _from_anthropic_shape(get: Reader) -> Usage:
     )
 
 
-def _sum(*counts: int | None) -> int | None:
-    """The sum of the counts that were reported; None when none was."""
-    present = [count for count in counts if count is not None]
-    return sum(present) if present else None
+def _sum(first: int | None, second: int | None) -> int | None:
+    """The sum of the counts that were reported; None when neither was."""
+    if first is None:
+        return second
+    return first if second is None else first + second
+
+
+def _count(get: Reader, snake: str, camel: str) -> int | None:
+    """A count read as ``snake`` (SDK objects) or ``camel`` (wire JSON); absent is cheap."""
+    value = get(snake)
+    if value is None:
+        value = get(camel)
+        if value is None:
+            return None
+    return value if type(value) is int and value >= 0 else as_token_count(value)
 
 
 def _from_gemini_shape(get: Reader) -> Usage:
     """Gemini ``usage_metadata`` (SDK objects in snake_case, wire JSON in camelCase).
 
     As genai-prices bills it: input is the prompt (cached content included) plus
-    tool-use prompt tokens; output is the candidates plus the thoughts (reasoning).
+    tool-use prompt tokens; output is the candidates (``response_token_count`` on
+    embeddings and live sessions) plus the thoughts (reasoning).
     """
-    thoughts = _first(get, "thoughts_token_count", "thoughtsTokenCount")
+    thoughts = _count(get, "thoughts_token_count", "thoughtsTokenCount")
+    output = _count(get, "candidates_token_count", "candidatesTokenCount")
+    if output is None:
+        output = _count(get, "response_token_count", "responseTokenCount")
     return Usage(
         input_tokens=_sum(
-            _first(get, "prompt_token_count", "promptTokenCount"),
-            _first(get, "tool_use_prompt_token_count", "toolUsePromptTokenCount"),
+            _count(get, "prompt_token_count", "promptTokenCount"),
+            _count(get, "tool_use_prompt_token_count", "toolUsePromptTokenCount"),
         ),
-        output_tokens=_sum(
-            _first(
-                get,
-                "candidates_token_count",
-                "candidatesTokenCount",
-                "response_token_count",
-                "responseTokenCount",
-            ),
-            thoughts,
-        ),
-        cache_read_input_tokens=_first(
+        output_tokens=_sum(output, thoughts),
+        cache_read_input_tokens=_count(
             get, "cached_content_token_count", "cachedContentTokenCount"
         ),
         reasoning_output_tokens=thoughts,

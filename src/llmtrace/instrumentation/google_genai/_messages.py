@@ -6,7 +6,7 @@ response objects; built from the core's parts (``_genai/messages.py``)::
 
     input_messages("Hi")      # [{"role": "user", "parts": [{"type": "text", "content": "Hi"}]}]
     output_messages(response.candidates)
-    finish_reason_of(candidate)        # "tool_call" for a STOP with function calls
+    finish_reason_of("STOP", True)     # "tool_call": a STOP with function calls
 
 Inline data (images, audio, PDFs) is never copied: it becomes a ``blob`` part with a
 short reference to its size. Unknown parts become ``{"type": <their kind>}``.
@@ -137,11 +137,18 @@ def system_instructions(instruction: Any) -> list[Part] | None:
     return [part for m in input_messages(instruction) for part in m["parts"]] or None
 
 
-def has_function_calls(candidate: Any) -> bool:
+def call_names(candidate: Any) -> list[str]:
+    """Names of the functions one candidate asks to call ("" for a nameless call)."""
     parts = get(get(candidate, "content"), "parts")
-    return bool(parts) and any(
-        field_of(p, "function_call", "functionCall") is not None for p in as_list(parts)
-    )
+    if not parts:
+        return []
+    names = []
+    for part in as_list(parts):
+        call = field_of(part, "function_call", "functionCall")
+        if call is not None:
+            name = get(call, "name")
+            names.append(name if isinstance(name, str) else "")
+    return names
 
 
 def finish_reason_of(raw: Any, function_calls: bool) -> str:
@@ -150,24 +157,13 @@ def finish_reason_of(raw: Any, function_calls: bool) -> str:
     return "tool_call" if function_calls and reason == "stop" else reason
 
 
-def function_call_names(candidates: Any) -> list[str]:
-    names = []
-    for candidate in as_list(candidates):
-        for part in as_list(get(get(candidate, "content"), "parts")):
-            call = field_of(part, "function_call", "functionCall")
-            name = get(call, "name") if call is not None else None
-            if isinstance(name, str):
-                names.append(name)
-    return names
-
-
 def output_messages(candidates: Any) -> list[OutputMessage]:
     out = []
     for candidate in as_list(candidates):
         content = get(candidate, "content")
         parts = [part_of(p) for p in as_list(get(content, "parts"))]
         reason = field_of(candidate, "finish_reason", "finishReason")
-        out.append(output_message(parts, finish_reason_of(reason, has_function_calls(candidate))))
+        out.append(output_message(parts, finish_reason_of(reason, bool(call_names(candidate)))))
     return out
 
 

@@ -20,13 +20,17 @@ from . import _messages as msg
 from ._messages import field_of
 
 
-def finish_reasons(candidates: Any) -> list[str] | None:
-    reasons = []
+def finish_reasons_and_calls(candidates: list[Any]) -> tuple[list[str] | None, list[str]]:
+    """The mapped finish reason of each candidate, and the names of the functions called."""
+    reasons, names = [], []
     for candidate in candidates:
+        called = msg.call_names(candidate)
+        if called:
+            names += [name for name in called if name]
         raw = field_of(candidate, "finish_reason", "finishReason")
         if raw is not None:
-            reasons.append(msg.finish_reason_of(raw, msg.has_function_calls(candidate)))
-    return reasons or None
+            reasons.append(msg.finish_reason_of(raw, bool(called)))
+    return reasons or None, names
 
 
 def blocked_reason(response: Any) -> str | None:
@@ -53,10 +57,10 @@ def apply_response(inv: LLMInvocation, response: Any) -> None:
     if usage is not None:
         inv.usage = usage
     candidates = as_list(get(response, "candidates"))
-    inv.finish_reasons = finish_reasons(candidates)
+    inv.finish_reasons, names = finish_reasons_and_calls(candidates)
     if not candidates and (reason := blocked_reason(response)):
         inv.finish_reasons = [reason]
-    set_tool_calls(inv, msg.function_call_names(candidates))
+    set_tool_calls(inv, names)
     if inv.capture_content and inv.is_recording:
         inv.output_messages = msg.output_messages(candidates)
 
