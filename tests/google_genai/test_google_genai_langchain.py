@@ -87,3 +87,29 @@ def test_without_google_genai_instrumentation_langchain_owns_the_span(
     assert attrs[semconv.GEN_AI_PROVIDER_NAME] == "gcp.gemini"
     assert attrs[semconv.GEN_AI_USAGE_INPUT_TOKENS] == 8
     assert with_cost(captured) == [span]
+
+
+def test_langchain_embeddings_are_embedding_spans(
+    server: GeminiServer, captured: SpanCapture
+) -> None:
+    server.add({"embeddings": [{"values": [0.1, 0.2]}, {"values": [0.2, 0.1]}]})
+    embeddings = langchain_google_genai.GoogleGenerativeAIEmbeddings(
+        model="gemini-embedding-001", google_api_key="test-key", base_url=server.base_url
+    )
+    vectors = embeddings.embed_documents(["one", "two"])
+    assert len(vectors) == 2
+    (span,) = captured.spans
+    assert span.name == "embeddings gemini-embedding-001"
+    assert span.attributes[semconv.LLMTRACE_USAGE_ESTIMATED] is True
+
+
+def test_which_instrumentation_owns_a_langchain_class() -> None:
+    from llmtrace.instrumentation.langchain import _extract
+
+    gemini = {"id": ["langchain_google_genai", "chat_models", "ChatGoogleGenerativeAI"]}
+    openai = {"id": ["langchain", "chat_models", "openai", "ChatOpenAI"]}
+    assert _extract.sdk_instrumentation(gemini) == "google_genai"
+    assert _extract.sdk_instrumentation(openai) == "openai"
+    assert _extract.sdk_instrumentation({"id": ["langchain_community", "x", "Y"]}) is None
+    assert _extract.sdk_instrumentation({"id": "odd"}) is None
+    assert _extract.sdk_instrumentation(None) is None
