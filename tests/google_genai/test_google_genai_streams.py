@@ -21,6 +21,10 @@ from llmtrace.instrumentation.google_genai import _stream
 from llmtrace.testing import SpanCapture, capture_spans
 
 SPAN = f"generate_content {MODEL}"
+# google-genai's own aiohttp session class, defined on first async use.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Inheritance class AiohttpClientSession:DeprecationWarning"
+)
 
 
 class CountingProcessor(SpanProcessor):

@@ -154,7 +154,7 @@ class GoogleGenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """OpenTelemetry instrumentor (entry point ``llmtrace_google_genai``) for google-genai."""
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        return ("google-genai >= 1.0",)
+        return ("google-genai >= 1.10",)
 
     def _instrument(self, **kwargs: Any) -> None:
         tracer_provider = kwargs.get("tracer_provider")
