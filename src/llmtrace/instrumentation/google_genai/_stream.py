@@ -39,13 +39,25 @@ class _Candidate:
         self.reason: Any = None
 
     def add(self, candidate: Any) -> None:
-        reason = field_of(candidate, "finish_reason", "finishReason")
+        # One attribute read per field on the SDK's objects (this runs for every chunk);
+        # a dict, or an object missing a field, takes the generic path.
+        try:
+            reason = candidate.finish_reason
+            parts = candidate.content.parts if candidate.content is not None else None
+        except AttributeError:
+            reason = field_of(candidate, "finish_reason", "finishReason")
+            parts = get(get(candidate, "content"), "parts")
         if reason is not None:
             self.reason = reason
-        for part in as_list(get(get(candidate, "content"), "parts")):
-            text = get(part, "text")
+        if not parts:
+            return
+        for part in parts if type(parts) is list else as_list(parts):
+            try:
+                text, thought = part.text, part.thought
+            except AttributeError:
+                text, thought = get(part, "text"), get(part, "thought")
             if isinstance(text, str):
-                (self.thoughts if get(part, "thought") is True else self.text).append(text)
+                (self.thoughts if thought is True else self.text).append(text)
                 continue
             call = field_of(part, "function_call", "functionCall")
             if call is not None:
@@ -72,7 +84,16 @@ class _Candidate:
 class GeminiStreamHooks(StreamHooks):
     """Accumulates the chunks of one ``generate_content_stream`` call."""
 
-    __slots__ = ("_blocked", "_candidates", "_chunks", "_contents", "_usage", "inv")
+    __slots__ = (
+        "_blocked",
+        "_candidates",
+        "_chunks",
+        "_contents",
+        "_first_id",
+        "_model",
+        "_usage",
+        "inv",
+    )
 
     def __init__(self, inv: LLMInvocation, contents: Any) -> None:
         self.inv = inv
@@ -81,29 +102,39 @@ class GeminiStreamHooks(StreamHooks):
         self._usage: dict[Any, Any] = {}  # response id -> its last usage_metadata
         self._candidates: dict[int, _Candidate] = {}
         self._blocked: str | None = None
+        self._first_id: Any = None  # the first response id seen (as received)
+        self._model: Any = None  # the last model version seen (as received)
 
     def on_chunk(self, chunk: Any) -> bool:
-        inv = self.inv
         if self._chunks == 0:
-            inv.mark_first_chunk()
+            self.inv.mark_first_chunk()
         self._chunks += 1
-        response_id = as_str(field_of(chunk, "response_id", "responseId"))
-        if response_id is not None and inv.response_id is None:
-            inv.response_id = response_id
-        model = as_str(field_of(chunk, "model_version", "modelVersion"))
+        # As in _Candidate.add: one attribute read per field; ids and model are checked
+        # once, at the end.
+        try:
+            response_id = chunk.response_id
+            model = chunk.model_version
+            usage = chunk.usage_metadata
+            candidates = chunk.candidates
+        except AttributeError:
+            response_id = field_of(chunk, "response_id", "responseId")
+            model = field_of(chunk, "model_version", "modelVersion")
+            usage = field_of(chunk, "usage_metadata", "usageMetadata")
+            candidates = get(chunk, "candidates")
+        if response_id is not None and self._first_id is None:
+            self._first_id = response_id
         if model is not None:
-            inv.response_model = model
-        usage = field_of(chunk, "usage_metadata", "usageMetadata")
+            self._model = model
         if usage is not None:
-            self._usage[response_id] = usage
-        candidates = get(chunk, "candidates")
+            self._usage[response_id if isinstance(response_id, str) else None] = usage
         if candidates:
-            for candidate in as_list(candidates):
+            accumulators = self._candidates
+            for candidate in candidates if type(candidates) is list else as_list(candidates):
                 index = get(candidate, "index")
                 index = index if isinstance(index, int) else 0
-                acc = self._candidates.get(index)
+                acc = accumulators.get(index)
                 if acc is None:
-                    acc = self._candidates[index] = _Candidate()
+                    acc = accumulators[index] = _Candidate()
                 acc.add(candidate)
         elif self._blocked is None:
             self._blocked = blocked_reason(chunk)
@@ -128,6 +159,8 @@ class GeminiStreamHooks(StreamHooks):
 
     def _finish(self) -> None:
         inv = self.inv
+        inv.response_id = as_str(self._first_id) or inv.response_id
+        inv.response_model = as_str(self._model) or inv.response_model
         candidates = [self._candidates[i] for i in sorted(self._candidates)]
         reasons = [c.finish_reason() for c in candidates if c.reason is not None]
         if not reasons and self._blocked is not None:
