@@ -327,3 +327,30 @@ def test_uninstrument_restores_the_sdk(server: GeminiServer, captured: SpanCaptu
     instrument_google_genai()
     make_client(server).models.generate_content(model=MODEL, contents="x")
     assert len(captured.spans) == 1
+
+
+def test_automatic_function_calling_is_one_span_around_the_loop(
+    server: GeminiServer, captured: SpanCapture
+) -> None:
+    import llmtrace
+
+    def get_weather(city: str) -> str:
+        """Weather in a city."""
+        with llmtrace.span("lookup"):
+            return "sunny"
+
+    call = {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}
+    server.add(response([call], usage_metadata=usage(10, 2), response_id="first"))
+    server.add(response([{"text": "Sunny"}], usage_metadata=usage(20, 1), response_id="second"))
+    result = make_client(server).models.generate_content(
+        model=MODEL, contents="Weather in Paris?", config={"tools": [get_weather]}
+    )
+    assert result.text == "Sunny"
+    assert len(server.requests) == 2
+    span = captured.find(SPAN)
+    assert captured.parent_of(captured.find("lookup")) is span  # the function ran inside it
+    attrs = span.attributes
+    # The SDK returns only the last response: its usage is what the span can see
+    # (docs/google-genai.md, "Automatic function calling").
+    assert attrs["gen_ai.response.id"] == "second"
+    assert attrs["gen_ai.usage.input_tokens"] == 20

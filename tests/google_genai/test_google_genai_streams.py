@@ -299,20 +299,44 @@ def test_streamed_function_call(server: GeminiServer, spans: SpanCapture) -> Non
     ]
 
 
-def test_usage_of_several_requests_in_one_stream_adds_up(
+def get_weather(city: str) -> str:
+    """Weather in a city."""
+    return "sunny"
+
+
+def test_automatic_function_calling_stream_adds_up_its_requests(
     server: GeminiServer, spans: SpanCapture
 ) -> None:
-    """Automatic function calling streams several responses (one id each) as one stream."""
-    events = [
-        *stream_events(("a",), prompt=10, response_id="first"),
-        *stream_events(("b", "c"), prompt=20, response_id="second"),
-    ]
-    server.add(events=events)
-    list(make_client(server).models.generate_content_stream(model=MODEL, contents="Hi"))
+    call = {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}
+    server.add(events=[response([call], usage_metadata=usage(10, 2), response_id="first")])
+    server.add(events=stream_events(("Sunny", "!"), prompt=20, response_id="second"))
+    stream = make_client(server).models.generate_content_stream(
+        model=MODEL, contents="Weather in Paris?", config={"tools": [get_weather]}
+    )
+    texts = [chunk.text for chunk in stream]
+    assert texts[-2:] == ["Sunny", "!"]
+    assert len(server.requests) == 2  # the SDK called get_weather and asked again
     attrs = the_span(spans).attributes
     assert attrs["gen_ai.usage.input_tokens"] == 30
-    assert attrs["gen_ai.usage.output_tokens"] == 3
+    assert attrs["gen_ai.usage.output_tokens"] == 4
     assert attrs["gen_ai.response.id"] == "first"
+
+
+def test_automatic_continuation_is_not_counted_twice(
+    server: GeminiServer, spans: SpanCapture
+) -> None:
+    """The SDK gives a continuation hop's chunks the usage of the hops before it."""
+    first = response([{"text": "part one "}], finish="CONTINUATION", usage_metadata=usage(10, 4))
+    first["candidates"][0]["continuationToken"] = "dG9rZW4="
+    server.add(events=[first])
+    server.add(events=stream_events(("part two",), prompt=12, response_id="hop-2"))
+    stream = make_client(server).models.generate_content_stream(model=MODEL, contents="Hi")
+    assert "".join(chunk.text for chunk in stream) == "part one part two"
+    assert len(server.requests) == 2
+    attrs = the_span(spans).attributes
+    assert attrs["gen_ai.usage.input_tokens"] == 22
+    assert attrs["gen_ai.usage.output_tokens"] == 5
+    assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
 
 
 def test_chat_send_message_stream(server: GeminiServer, spans: SpanCapture) -> None:

@@ -4,9 +4,9 @@
     return StreamProxy(generator, hooks)       # or AsyncStreamProxy; _streams owns the lifecycle
 
 Every chunk is a ``GenerateContentResponse``. Gemini repeats ``usage_metadata`` on
-the chunks of a stream, the last one holding the totals; a stream that spans several
-requests (automatic function calling, automatic continuation) has one response id
-per request, so the last usage of each response id is kept and they are added up.
+the chunks of a stream, the last one holding the totals. A stream with automatic
+function calling spans several requests: the last usage of each is kept and they are
+added up (automatic continuation needs nothing: the SDK already adds up its hops).
 A stream with no usage at all (cut short, or a server that sent none) is counted
 locally from the request and the text received, and flagged as estimated; so is
 the output of a stream cut short before its last chunk (its input count is exact).
@@ -24,6 +24,17 @@ from ..._streams import StreamHooks
 from . import _messages as msg
 from ._messages import field_of
 from ._response import blocked_reason, set_tool_calls, status_code_of
+
+
+def _round_of(chunk: Any) -> int:
+    """Which request of an automatic-function-calling loop a chunk belongs to.
+
+    From the second request on, the SDK puts the loop's history so far on each chunk;
+    it grows with every request. Automatic continuation hops within one request are
+    not told apart: the SDK already gives their chunks the usage of the hops before.
+    """
+    history = getattr(chunk, "automatic_function_calling_history", None)
+    return len(history) if isinstance(history, list) else 0
 
 
 class _Candidate:
@@ -99,7 +110,7 @@ class GeminiStreamHooks(StreamHooks):
         self.inv = inv
         self._contents = contents
         self._chunks = 0
-        self._usage: dict[Any, Any] = {}  # response id -> its last usage_metadata
+        self._usage: dict[int, Any] = {}  # request of the loop -> its last usage_metadata
         self._candidates: dict[int, _Candidate] = {}
         self._blocked: str | None = None
         self._first_id: Any = None  # the first response id seen (as received)
@@ -126,7 +137,7 @@ class GeminiStreamHooks(StreamHooks):
         if model is not None:
             self._model = model
         if usage is not None:
-            self._usage[response_id if isinstance(response_id, str) else None] = usage
+            self._usage[_round_of(chunk)] = usage
         if candidates:
             accumulators = self._candidates
             for candidate in candidates if type(candidates) is list else as_list(candidates):
