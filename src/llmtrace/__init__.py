@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "init": "._setup",
     "instrument_bedrock": ".instrumentation.bedrock",
     "instrument_anthropic": ".instrumentation.anthropic",
+    "instrument_google_genai": ".instrumentation.google_genai",
     "instrument_langchain": ".instrumentation.langchain",
     "instrument_openai": ".instrumentation.openai",
     "judge": ".eval",
@@ -67,6 +68,7 @@ _EXPORTS: dict[str, str] = {
     "trace_reference": "._evaluation",
     "uninstrument_bedrock": ".instrumentation.bedrock",
     "uninstrument_anthropic": ".instrumentation.anthropic",
+    "uninstrument_google_genai": ".instrumentation.google_genai",
     "uninstrument_langchain": ".instrumentation.langchain",
     "uninstrument_openai": ".instrumentation.openai",
     "use_prompt": "._prompts.prompt",
@@ -116,6 +118,12 @@ if TYPE_CHECKING:
     from .instrumentation.anthropic import uninstrument_anthropic as uninstrument_anthropic
     from .instrumentation.bedrock import instrument_bedrock as instrument_bedrock
     from .instrumentation.bedrock import uninstrument_bedrock as uninstrument_bedrock
+    from .instrumentation.google_genai import (
+        instrument_google_genai as instrument_google_genai,
+    )
+    from .instrumentation.google_genai import (
+        uninstrument_google_genai as uninstrument_google_genai,
+    )
     from .instrumentation.langchain import instrument_langchain as instrument_langchain
     from .instrumentation.langchain import uninstrument_langchain as uninstrument_langchain
     from .instrumentation.openai import instrument_openai as instrument_openai

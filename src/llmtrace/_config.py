@@ -40,6 +40,7 @@ INSTRUMENTATIONS: dict[str, str] = {
     "langchain": "langchain_core",
     "bedrock": "botocore",
     "anthropic": "anthropic",
+    "google_genai": "google.genai",
 }
 KNOWN_INSTRUMENTATIONS = tuple(INSTRUMENTATIONS)
 METRIC_EXPORTERS = ("otlp", "prometheus")

@@ -553,13 +553,21 @@ def _instrumentor(name: str) -> Any:
     raise LookupError(f"no opentelemetry_instrumentor entry point llmtrace_{name}")
 
 
+def _installed(module: str) -> bool:
+    """True when ``module`` is importable; a dotted name whose parent is missing is not."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # find_spec("google.genai") without any "google" package
+        return False
+
+
 def _instrument(handle: Tracing) -> None:
     if not handle.enabled:
         return
     wanted = handle.settings.instrument
     names = KNOWN_INSTRUMENTATIONS if wanted is None else wanted
     for name in names:
-        if importlib.util.find_spec(INSTRUMENTATIONS[name]) is None:
+        if not _installed(INSTRUMENTATIONS[name]):
             if wanted is not None:
                 logger.warning("llmtrace: cannot instrument %s: the package is not installed", name)
             continue

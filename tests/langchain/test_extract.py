@@ -32,16 +32,15 @@ def test_provider_names_follow_the_genai_conventions(metadata, serialized, expec
     assert ex.provider_name(serialized, metadata, None) == expected
 
 
-def test_only_langchain_openai_classes_use_the_openai_sdk():
-    assert ex.uses_openai_sdk({"id": ["langchain", "chat_models", "openai", "ChatOpenAI"]})
-    assert ex.uses_openai_sdk(
-        {"id": ["langchain", "chat_models", "azure_openai", "AzureChatOpenAI"]}
-    )
-    assert ex.uses_openai_sdk({"id": ["langchain", "llms", "openai", "OpenAI"]})
-    assert not ex.uses_openai_sdk(
-        {"id": ["langchain", "chat_models", "anthropic", "ChatAnthropic"]}
-    )
-    assert not ex.uses_openai_sdk(None)
+def test_each_langchain_class_names_the_sdk_instrumentation_beneath_it():
+    sdk = ex.sdk_instrumentation
+    assert sdk({"id": ["langchain", "chat_models", "openai", "ChatOpenAI"]}) == "openai"
+    assert sdk({"id": ["langchain", "chat_models", "azure_openai", "AzureChatOpenAI"]}) == "openai"
+    assert sdk({"id": ["langchain", "llms", "openai", "OpenAI"]}) == "openai"
+    assert sdk({"id": ["langchain", "chat_models", "anthropic", "ChatAnthropic"]}) == "anthropic"
+    assert sdk({"id": ["langchain_google_genai", "ChatGoogleGenerativeAI"]}) == "google_genai"
+    assert sdk({"id": ["langchain", "chat_models", "mistralai", "ChatMistralAI"]}) is None
+    assert sdk(None) is None
 
 
 def test_request_fields_from_invocation_params_and_metadata():

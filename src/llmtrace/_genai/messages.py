@@ -152,6 +152,15 @@ FINISH_REASONS: dict[str, str] = {
     "UNEXPECTED_TOOL_CALL": "error",
     "OTHER": "error",
     "FINISH_REASON_UNSPECIFIED": "error",
+    "IMAGE_PROHIBITED_CONTENT": "content_filter",
+    "IMAGE_RECITATION": "content_filter",
+    "MODEL_ARMOR": "content_filter",
+    "LANGUAGE": "error",
+    "IMAGE_OTHER": "error",
+    "NO_IMAGE": "error",
+    "TOO_MANY_TOOL_CALLS": "error",
+    "MALFORMED_RESPONSE": "error",
+    "MISSING_THOUGHT_SIGNATURE": "error",
 }
 
 

@@ -10,6 +10,7 @@ Normalise what a provider reports (never raises; bad fields are ignored)::
     usage_from_langchain(llm_output=result.llm_output)
     usage_from_anthropic(message.usage)        # input_tokens there exclude cache tokens
     usage_from_bedrock(response["usage"])      # Converse, Nova bodies, invocation metrics
+    usage_from_gemini(response.usage_metadata) # output there excludes thoughts tokens
     normalize_usage(anything)                  # picks the right one by shape
 
 Estimate when the API reports nothing (marked ``estimated=True``)::
@@ -253,6 +254,47 @@ def _from_bedrock_shape(get: Reader) -> Usage:
     )
 
 
+def _sum(first: int | None, second: int | None) -> int | None:
+    """The sum of the counts that were reported; None when neither was."""
+    if first is None:
+        return second
+    return first if second is None else first + second
+
+
+def _count(get: Reader, snake: str, camel: str) -> int | None:
+    """A count read as ``snake`` (SDK objects) or ``camel`` (wire JSON); absent is cheap."""
+    value = get(snake)
+    if value is None:
+        value = get(camel)
+        if value is None:
+            return None
+    return value if type(value) is int and value >= 0 else as_token_count(value)
+
+
+def _from_gemini_shape(get: Reader) -> Usage:
+    """Gemini ``usage_metadata`` (SDK objects in snake_case, wire JSON in camelCase).
+
+    As genai-prices bills it: input is the prompt (cached content included) plus
+    tool-use prompt tokens; output is the candidates (``response_token_count`` on
+    embeddings and live sessions) plus the thoughts (reasoning).
+    """
+    thoughts = _count(get, "thoughts_token_count", "thoughtsTokenCount")
+    output = _count(get, "candidates_token_count", "candidatesTokenCount")
+    if output is None:
+        output = _count(get, "response_token_count", "responseTokenCount")
+    return Usage(
+        input_tokens=_sum(
+            _count(get, "prompt_token_count", "promptTokenCount"),
+            _count(get, "tool_use_prompt_token_count", "toolUsePromptTokenCount"),
+        ),
+        output_tokens=_sum(output, thoughts),
+        cache_read_input_tokens=_count(
+            get, "cached_content_token_count", "cachedContentTokenCount"
+        ),
+        reasoning_output_tokens=thoughts,
+    )
+
+
 def _normalise(obj: Any, read: Callable[[Reader], Usage]) -> Usage | None:
     if obj is None or isinstance(obj, (str, bytes, int, float, list, tuple)):
         return None
@@ -283,6 +325,8 @@ def _openai_shape(get: Reader) -> Usage:
 
 
 def _any_shape(get: Reader) -> Usage:
+    if get("prompt_token_count") is not None or get("promptTokenCount") is not None:
+        return _from_gemini_shape(get)
     has_cache_keys = (
         get("cache_read_input_tokens") is not None or get("cache_creation_input_tokens") is not None
     )
@@ -309,8 +353,13 @@ def usage_from_bedrock(obj: Any) -> Usage | None:
     return _normalise(obj, _from_bedrock_shape)
 
 
+def usage_from_gemini(obj: Any) -> Usage | None:
+    """Usage from a Gemini ``usage_metadata`` (output includes thoughts, as billed)."""
+    return _normalise(obj, _from_gemini_shape)
+
+
 def normalize_usage(obj: Any) -> Usage | None:
-    """Usage from any supported shape (OpenAI, Anthropic, LangChain), chosen by its fields.
+    """Usage from any supported shape (OpenAI, Anthropic, Gemini, LangChain), chosen by its fields.
 
     A ``Usage`` is returned as is.
     """

@@ -22,13 +22,13 @@ from ..._genai.tokens import usage_from_langchain
 from ..._serialize import to_attribute, to_json
 from ..._spans import SPAN_KINDS
 
-# Classes whose calls go through the `openai` SDK (and so through instrument_openai()).
-_OPENAI_SDK_NAMESPACES = frozenset({"openai", "azure_openai"})
 # LangChain namespace -> the llmtrace instrumentation of the SDK its models call, which
 # then owns the LLM span (one row per SDK instrumentation).
 _SDK_INSTRUMENTATIONS: dict[str, str] = {
-    **dict.fromkeys(_OPENAI_SDK_NAMESPACES, "openai"),
+    "openai": "openai",
+    "azure_openai": "openai",
     "anthropic": "anthropic",
+    "langchain_google_genai": "google_genai",
 }
 
 _TEMPLATE_ROLES: dict[str, str] = {
@@ -185,15 +185,13 @@ def _namespace(serialized: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def uses_openai_sdk(serialized: Mapping[str, Any] | None) -> bool:
-    """True for langchain-openai's models (ChatOpenAI, AzureChatOpenAI, OpenAI, AzureOpenAI)."""
-    return _namespace(serialized) in _OPENAI_SDK_NAMESPACES
-
-
 def sdk_instrumentation(serialized: Mapping[str, Any] | None) -> str | None:
-    """The llmtrace instrumentation ("openai", "anthropic") whose SDK the model calls, if any."""
+    """The llmtrace instrumentation under this LangChain class's calls ('openai', ...)."""
     namespace = _namespace(serialized)
-    return _SDK_INSTRUMENTATIONS.get(namespace) if namespace is not None else None
+    if namespace is None and isinstance(serialized, Mapping):
+        ids = serialized.get("id")  # partner packages: ['langchain_google_genai', ...]
+        namespace = ids[0] if isinstance(ids, list) and ids else None
+    return _SDK_INSTRUMENTATIONS.get(namespace) if isinstance(namespace, str) else None
 
 
 def _number(value: Any) -> float | None:
