@@ -95,6 +95,11 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else list(value) if isinstance(value, tuple) else []
 
 
+def stream_finish_reason(reason: Any) -> str:
+    """A streamed choice's entry in ``gen_ai.response.finish_reasons``: "error" if unfinished."""
+    return reason if isinstance(reason, str) else "error"
+
+
 def output_finish_reason(reason: Any) -> str:
     if not isinstance(reason, str):  # a choice that never finished (stream cut short)
         return "error"
