@@ -1,15 +1,27 @@
-"""GenAI client metrics: token usage, operation duration, time to first chunk, cost.
+"""GenAI client metrics: durations, time to first chunk, token usage, cost.
 
 ``init()`` calls ``configure(meter_provider)`` once; every finished LLM call
 (``LLMInvocation.stop()``/``fail()``) then calls ``record()``. Before
-``configure()`` recording is a no-op. The instruments follow the OpenTelemetry
-GenAI conventions (names, units, explicit bucket boundaries):
+``configure()`` recording is a no-op. The instruments follow the GenAI conventions
+of ``open-telemetry/semantic-conventions-genai`` (names, units, explicit bucket
+boundaries; ``docs/semconv.md`` names the version):
 
-- ``gen_ai.client.token.usage`` histogram, ``{token}``, one point per token type
-  (``gen_ai.token.type`` = ``input`` / ``output``)
-- ``gen_ai.client.operation.duration`` histogram, seconds (with ``error.type`` on failure)
-- ``gen_ai.client.operation.time_to_first_chunk`` histogram, seconds, streams only
+- ``gen_ai.client.inference.duration`` histogram, seconds (``error.type`` on failure);
+  ``gen_ai.client.embeddings.duration`` for embeddings calls
+- ``gen_ai.client.inference.time_to_first_chunk`` histogram, seconds, streams only
+- ``gen_ai.client.inference.operation.input_tokens`` / ``.output_tokens`` histograms,
+  ``{token}``, one point per call (0 when no usage came back, e.g. a failed call);
+  ``gen_ai.client.embeddings.operation.input_tokens`` for embeddings calls
+- ``gen_ai.client.inference.usage.input_tokens`` / ``.output_tokens`` counters, and
+  ``.cache_read.input_tokens`` / ``.cache_write.input_tokens`` /
+  ``.reasoning.output_tokens`` when reported and not 0, by ``gen_ai.token.modality``
+  (``audio`` for the audio tokens a provider reports, ``unknown`` for the rest)
 - ``llmtrace.client.cost`` counter, USD, for calls with a known price
+
+With ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai/dup`` (read by ``_semconv_compat``) the
+previous instruments are recorded too: ``gen_ai.client.token.usage`` (by
+``gen_ai.token.type``), ``gen_ai.client.operation.duration`` and
+``gen_ai.client.operation.time_to_first_chunk``.
 
 Attributes are low-cardinality only: operation, provider, request and response
 model, server address and port, error type, prompt name and version. Never
@@ -19,7 +31,7 @@ For tests::
 
     with capture_metrics() as metrics:
         ...make LLM calls...
-    metrics.points(semconv.METRIC_TOKEN_USAGE)   # -> [(attributes, data point), ...]
+    metrics.points(semconv.METRIC_INFERENCE_INPUT_TOKENS)   # -> [(attributes, point), ...]
 """
 
 from __future__ import annotations
@@ -31,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.util.types import AttributeValue
 
-from . import prompts, semconv
+from . import _semconv_compat, prompts, semconv
 from ._runtime import INSTRUMENTATION_NAME, VERSION
 
 if TYPE_CHECKING:
@@ -47,17 +59,18 @@ DURATION_BUCKETS: tuple[float, ...] = (
 )  # fmt: skip
 
 _PROMPT_KEYS = (semconv.GEN_AI_PROMPT_NAME, semconv.GEN_AI_PROMPT_VERSION)
+_TOKENS = "{token}"
 
 
-class _Instruments:
-    __slots__ = ("cost", "duration", "provider", "time_to_first_chunk", "token_usage")
+class _Previous:
+    """The instruments of the previous conventions (only with ``gen_ai/dup``)."""
 
-    def __init__(self, meter_provider: Any) -> None:
-        meter = meter_provider.get_meter(INSTRUMENTATION_NAME, VERSION)
-        self.provider = meter_provider
+    __slots__ = ("duration", "time_to_first_chunk", "token_usage")
+
+    def __init__(self, meter: Any) -> None:
         self.token_usage: Histogram = meter.create_histogram(
             semconv.METRIC_TOKEN_USAGE,
-            unit="{token}",
+            unit=_TOKENS,
             description="Number of input and output tokens used.",
             explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
         )
@@ -73,11 +86,87 @@ class _Instruments:
             description="Time to receive the first chunk of a streamed response.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
-        self.cost: Counter = meter.create_counter(
+
+
+class _Instruments:
+    __slots__ = (
+        "cache_read",
+        "cache_write",
+        "cost",
+        "embeddings_duration",
+        "embeddings_input",
+        "inference_duration",
+        "input",
+        "output",
+        "previous",
+        "provider",
+        "reasoning",
+        "time_to_first_chunk",
+        "usage_input",
+        "usage_output",
+    )
+
+    def __init__(self, meter_provider: Any) -> None:
+        meter = meter_provider.get_meter(INSTRUMENTATION_NAME, VERSION)
+        self.provider = meter_provider
+        seconds, tokens = DURATION_BUCKETS, TOKEN_BUCKETS
+        histogram, counter = meter.create_histogram, meter.create_counter
+        self.inference_duration: Histogram = histogram(
+            semconv.METRIC_INFERENCE_DURATION, unit="s",
+            description="GenAI client inference operation duration.",
+            explicit_bucket_boundaries_advisory=seconds,
+        )  # fmt: skip
+        self.embeddings_duration: Histogram = histogram(
+            semconv.METRIC_EMBEDDINGS_DURATION, unit="s",
+            description="GenAI client embeddings operation duration.",
+            explicit_bucket_boundaries_advisory=seconds,
+        )  # fmt: skip
+        self.time_to_first_chunk: Histogram = histogram(
+            semconv.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK, unit="s",
+            description="Time to receive the first chunk of a streamed response.",
+            explicit_bucket_boundaries_advisory=seconds,
+        )  # fmt: skip
+        self.input: Histogram = histogram(
+            semconv.METRIC_INFERENCE_INPUT_TOKENS, unit=_TOKENS,
+            description="The number of input (prompt) tokens used per inference operation.",
+            explicit_bucket_boundaries_advisory=tokens,
+        )  # fmt: skip
+        self.output: Histogram = histogram(
+            semconv.METRIC_INFERENCE_OUTPUT_TOKENS, unit=_TOKENS,
+            description="The number of output (completion) tokens used per inference operation.",
+            explicit_bucket_boundaries_advisory=tokens,
+        )  # fmt: skip
+        self.embeddings_input: Histogram = histogram(
+            semconv.METRIC_EMBEDDINGS_INPUT_TOKENS, unit=_TOKENS,
+            description="The number of input tokens used per embeddings operation.",
+            explicit_bucket_boundaries_advisory=tokens,
+        )  # fmt: skip
+        self.usage_input: Counter = counter(
+            semconv.METRIC_USAGE_INPUT_TOKENS, unit=_TOKENS,
+            description="The number of input (prompt) tokens used, including cached tokens.",
+        )  # fmt: skip
+        self.usage_output: Counter = counter(
+            semconv.METRIC_USAGE_OUTPUT_TOKENS, unit=_TOKENS,
+            description="The number of output (completion) tokens used, including reasoning.",
+        )  # fmt: skip
+        self.cache_read: Counter = counter(
+            semconv.METRIC_USAGE_CACHE_READ_INPUT_TOKENS, unit=_TOKENS,
+            description="The number of input tokens served from a provider-managed cache.",
+        )  # fmt: skip
+        self.cache_write: Counter = counter(
+            semconv.METRIC_USAGE_CACHE_WRITE_INPUT_TOKENS, unit=_TOKENS,
+            description="The number of input tokens written to a provider-managed cache.",
+        )  # fmt: skip
+        self.reasoning: Counter = counter(
+            semconv.METRIC_USAGE_REASONING_OUTPUT_TOKENS, unit=_TOKENS,
+            description="The number of output tokens used for reasoning.",
+        )  # fmt: skip
+        self.cost: Counter = counter(
             semconv.METRIC_COST,
             unit="USD",
             description="Cost of GenAI operations, from the prices llmtrace knows.",
         )
+        self.previous = _Previous(meter) if _semconv_compat.previous_names else None
 
 
 _instruments: _Instruments | None = None
@@ -136,34 +225,35 @@ def _base_attributes(invocation: LLMInvocation) -> dict[str, AttributeValue]:
     return attributes
 
 
-# The attribute sets of one low-cardinality combination: (base, duration, input tokens,
-# output tokens). Built once per combination and reused: the SDK copies what it keeps,
-# and these dicts are never mutated after they are built.
-_AttributeSets = tuple[
-    dict[str, AttributeValue],
-    dict[str, AttributeValue],
-    dict[str, AttributeValue],
-    dict[str, AttributeValue],
-]
-_attribute_sets: dict[tuple[Any, ...], _AttributeSets] = {}
+class _Sets:
+    """The attribute sets of one low-cardinality combination, built once and reused.
+
+    The SDK copies what it keeps, and these dicts are never mutated after they are built.
+    """
+
+    __slots__ = ("base", "duration", "modal", "previous_input", "previous_output", "tokens")
+
+    def __init__(self, invocation: LLMInvocation) -> None:
+        base = self.base = _base_attributes(invocation)
+        duration = base
+        if invocation.error_type:
+            duration = {**base, semconv.ERROR_TYPE: invocation.error_type}
+        self.duration = duration
+        estimated: dict[str, AttributeValue] = {}
+        usage = invocation.usage
+        if usage is not None and usage.estimated:
+            estimated[semconv.LLMTRACE_USAGE_ESTIMATED] = True
+        self.tokens = {**duration, **estimated}
+        self.modal = {**base, **estimated, semconv.GEN_AI_TOKEN_MODALITY: "unknown"}
+        self.previous_input = {**base, **estimated, semconv.GEN_AI_TOKEN_TYPE: "input"}
+        self.previous_output = {**base, **estimated, semconv.GEN_AI_TOKEN_TYPE: "output"}
+
+
+_attribute_sets: dict[tuple[Any, ...], _Sets] = {}
 _ATTRIBUTE_SETS_LIMIT = 512
 
 
-def _build_sets(invocation: LLMInvocation) -> _AttributeSets:
-    base = _base_attributes(invocation)
-    duration = base
-    if invocation.error_type:
-        duration = {**base, semconv.ERROR_TYPE: invocation.error_type}
-    extra: dict[str, AttributeValue] = {}
-    usage = invocation.usage
-    if usage is not None and usage.estimated:
-        extra[semconv.LLMTRACE_USAGE_ESTIMATED] = True
-    inputs = {**base, **extra, semconv.GEN_AI_TOKEN_TYPE: "input"}
-    outputs = {**base, **extra, semconv.GEN_AI_TOKEN_TYPE: "output"}
-    return base, duration, inputs, outputs
-
-
-def _sets_for(invocation: LLMInvocation) -> _AttributeSets:
+def _sets_for(invocation: LLMInvocation) -> _Sets:
     usage = invocation.usage
     key = (
         invocation.operation,
@@ -179,13 +269,23 @@ def _sets_for(invocation: LLMInvocation) -> _AttributeSets:
     try:
         sets = _attribute_sets.get(key)
     except TypeError:  # an unhashable value where a string belongs: do not cache it
-        return _build_sets(invocation)
+        return _Sets(invocation)
     if sets is None:
-        sets = _build_sets(invocation)
+        sets = _Sets(invocation)
         if len(_attribute_sets) >= _ATTRIBUTE_SETS_LIMIT:
             _attribute_sets.clear()
         _attribute_sets[key] = sets
     return sets
+
+
+def _add_by_modality(counter: Counter, total: int, audio: int | None, sets: _Sets) -> None:
+    """``total`` tokens on ``counter``: reported audio ones as ``audio``, the rest ``unknown``."""
+    if audio:
+        counter.add(audio, {**sets.modal, semconv.GEN_AI_TOKEN_MODALITY: "audio"})
+        total -= audio
+        if total <= 0:
+            return
+    counter.add(total, sets.modal)
 
 
 def record(invocation: LLMInvocation, duration_s: float) -> None:
@@ -193,21 +293,54 @@ def record(invocation: LLMInvocation, duration_s: float) -> None:
     instruments = _instruments
     if instruments is None:
         return
-    attributes, duration, inputs, outputs = _sets_for(invocation)
-    instruments.duration.record(duration_s, duration)
+    sets = _sets_for(invocation)
     usage = invocation.usage
+    input_tokens = output_tokens = None
     if usage is not None:
-        if usage.input_tokens is not None:
-            instruments.token_usage.record(usage.input_tokens, inputs)
-        if usage.output_tokens is not None:
-            instruments.token_usage.record(usage.output_tokens, outputs)
+        input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
+    if invocation.operation == semconv.OP_EMBEDDINGS:
+        instruments.embeddings_duration.record(duration_s, sets.duration)
+        instruments.embeddings_input.record(input_tokens or 0, sets.tokens)
+    else:
+        instruments.inference_duration.record(duration_s, sets.duration)
+        # Conventions: one point per operation, failed ones included (0 without usage).
+        instruments.input.record(input_tokens or 0, sets.tokens)
+        instruments.output.record(output_tokens or 0, sets.tokens)
+        audio_in = usage.input_audio_tokens if usage is not None else None
+        audio_out = usage.output_audio_tokens if usage is not None else None
+        _add_by_modality(instruments.usage_input, input_tokens or 0, audio_in, sets)
+        _add_by_modality(instruments.usage_output, output_tokens or 0, audio_out, sets)
+        if usage is not None:
+            if usage.cache_read_input_tokens:
+                instruments.cache_read.add(usage.cache_read_input_tokens, sets.modal)
+            if usage.cache_creation_input_tokens:
+                instruments.cache_write.add(usage.cache_creation_input_tokens, sets.modal)
+            if usage.reasoning_output_tokens:
+                instruments.reasoning.add(usage.reasoning_output_tokens, sets.modal)
     if invocation.time_to_first_chunk is not None:
-        instruments.time_to_first_chunk.record(invocation.time_to_first_chunk, attributes)
+        instruments.time_to_first_chunk.record(invocation.time_to_first_chunk, sets.base)
     cost = invocation.cost
     if cost is not None:
         total = cost.total
         if total > 0:
-            instruments.cost.add(total, attributes)
+            instruments.cost.add(total, sets.base)
+    previous = instruments.previous
+    if previous is not None:
+        _record_previous(previous, invocation, duration_s, sets)
+
+
+def _record_previous(
+    previous: _Previous, invocation: LLMInvocation, duration_s: float, sets: _Sets
+) -> None:
+    previous.duration.record(duration_s, sets.duration)
+    usage = invocation.usage
+    if usage is not None:
+        if usage.input_tokens is not None:
+            previous.token_usage.record(usage.input_tokens, sets.previous_input)
+        if usage.output_tokens is not None:
+            previous.token_usage.record(usage.output_tokens, sets.previous_output)
+    if invocation.time_to_first_chunk is not None:
+        previous.time_to_first_chunk.record(invocation.time_to_first_chunk, sets.base)
 
 
 class MetricCapture:
