@@ -31,7 +31,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from llmtrace import metrics
+from llmtrace._genai import metrics
 from llmtrace._runtime import runtime
 from llmtrace.instrumentation.openai._instrumentor import OpenAIPatch
 

@@ -233,7 +233,7 @@ OI_HIDE = (
 
 def _switch(content: bool, env: dict[str, str]) -> Callable[[], None]:
     """What ``Router.use`` runs for a variant: metrics off, content capture as given."""
-    from llmtrace import metrics
+    from llmtrace._genai import metrics
     from llmtrace._runtime import runtime
 
     def use() -> None:

@@ -25,8 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from llmtrace import _encoders, pricing
-from llmtrace.tokens import Usage, count_tokens, estimate_usage
+from llmtrace import _encoders
+from llmtrace._genai import pricing
+from llmtrace._genai.tokens import Usage, count_tokens, estimate_usage
 
 PARAGRAPH = (
     "OpenTelemetry gives every LLM call a span: the model that answered, the tokens it "

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 import pytest
 
 import llmtrace
-from llmtrace import pricing
 from llmtrace._errors import ConfigurationError, LLMTraceError
-from llmtrace.budgets import BudgetExceeded, budget
+from llmtrace._genai import pricing
+from llmtrace._genai.budgets import BudgetExceeded, budget
 from llmtrace.testing import SpanCapture
 
-budget_module = importlib.import_module("llmtrace.budgets")
+budget_module = importlib.import_module("llmtrace._genai.budgets")
 
 # A model priced at exactly $1 per input token and $2 per output token, so sums are exact.
 MODEL = "budget-test-model"
@@ -212,7 +212,7 @@ def test_internal_error_in_accounting_is_swallowed(
 def test_public_name_is_the_context_manager_whatever_the_import_order() -> None:
     # Internal modules import llmtrace.budget (the module) before users touch llmtrace.budget.
     code = (
-        "import llmtrace, llmtrace._invocation\n"
+        "import llmtrace, llmtrace._genai.lifecycle\n"
         "b = llmtrace.budget(max_usd=1)\n"
         "assert b.max_usd == 1.0\n"
         "assert issubclass(llmtrace.BudgetExceeded, llmtrace.LLMTraceError)\n"
@@ -224,7 +224,7 @@ def test_public_name_is_the_context_manager_whatever_the_import_order() -> None:
 
 
 def test_open_block_count_follows_enter_and_exit_even_across_contexts() -> None:
-    from llmtrace import budgets
+    from llmtrace._genai import budgets
 
     before = budgets.open_blocks
     outer = llmtrace.budget(max_usd=1.0)

@@ -14,9 +14,9 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanContext, TraceFlags
 
 import llmtrace
-from llmtrace import evaluation
+from llmtrace import _evaluation as evaluation
+from llmtrace._evaluation import parse_reference
 from llmtrace._runtime import runtime
-from llmtrace.evaluation import parse_reference
 from llmtrace.testing import SpanCapture
 
 TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")

@@ -11,9 +11,10 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, StatusCode
 
 import llmtrace
-from llmtrace import pricing, semconv
+from llmtrace import semconv
+from llmtrace._genai import pricing
+from llmtrace._genai.tokens import Usage, count_tokens
 from llmtrace.testing import SpanCapture
-from llmtrace.tokens import Usage, count_tokens
 
 
 def test_attributes_of_a_recorded_call(captured: SpanCapture) -> None:

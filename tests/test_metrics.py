@@ -10,11 +10,11 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import llmtrace
-from llmtrace import _semconv_compat, metrics, pricing, semconv
-from llmtrace._invocation import LLM_SPAN_ATTRIBUTES_KEY, LLMInvocation
-from llmtrace.metrics import MetricCapture, capture_metrics
+from llmtrace import Usage, _semconv_compat, semconv
+from llmtrace._genai import metrics, pricing
+from llmtrace._genai.lifecycle import LLM_SPAN_ATTRIBUTES_KEY, LLMInvocation
+from llmtrace._genai.metrics import MetricCapture, capture_metrics
 from llmtrace.testing import SpanCapture
-from llmtrace.tokens import Usage
 
 TOKEN_BOUNDS = (
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,

@@ -18,11 +18,12 @@ import genai_prices
 import pytest
 
 import llmtrace
-from llmtrace import pricing, semconv
+from llmtrace import semconv
 from llmtrace._errors import ConfigurationError
-from llmtrace.pricing import Cost, cost_for, load_price_overrides
+from llmtrace._genai import pricing
+from llmtrace._genai.pricing import Cost, cost_for, load_price_overrides
+from llmtrace._genai.tokens import Usage, usage_from_anthropic
 from llmtrace.testing import SpanCapture
-from llmtrace.tokens import Usage, usage_from_anthropic
 
 M = 1_000_000
 
@@ -385,7 +386,7 @@ def test_import_and_init_do_not_load_genai_prices() -> None:
     code = (
         "import sys, llmtrace\n"
         "llmtrace.init(exporter='none', instrument=False)\n"
-        "from llmtrace import pricing\n"
+        "from llmtrace._genai import pricing\n"
         "assert 'genai_prices' not in sys.modules, 'imported too early'\n"
         "pricing.cost_for('openai', 'gpt-4o', pricing.Usage(input_tokens=1))\n"
         "assert 'genai_prices' in sys.modules\n"

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import pytest
 
 import llmtrace
-from llmtrace import _prompt_state, prompts
-from llmtrace._invocation import LLMInvocation
-from llmtrace._runtime import runtime
-from llmtrace.prompts import (
+from llmtrace._genai.lifecycle import LLMInvocation
+from llmtrace._prompts import prompt as prompts
+from llmtrace._prompts import state as _prompt_state
+from llmtrace._prompts.prompt import (
     Prompt,
     PromptTemplateError,
     PromptVariableError,
@@ -24,6 +24,7 @@ from llmtrace.prompts import (
     prompt_span_attributes,
     template_hash,
 )
+from llmtrace._runtime import runtime
 from llmtrace.testing import SpanCapture
 
 QA = Prompt(

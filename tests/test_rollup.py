@@ -9,7 +9,8 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 
 import llmtrace
-from llmtrace import _rollup, pricing, semconv
+from llmtrace import _rollup, semconv
+from llmtrace._genai import pricing
 from llmtrace.testing import SpanCapture
 
 # $1 per input token, $2 per output token: totals are exact in binary floating point.

@@ -14,8 +14,9 @@ from openai.types.completion_usage import CompletionTokensDetails, PromptTokensD
 from openai.types.responses import ResponseUsage
 from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
 
-from llmtrace import _encoders, tokens
-from llmtrace.tokens import (
+from llmtrace import _encoders
+from llmtrace._genai import tokens
+from llmtrace._genai.tokens import (
     Usage,
     count_tokens,
     estimate_usage,

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 import llmtrace
-from llmtrace import _prompt_state
-from llmtrace._invocation import LLMInvocation
-from llmtrace.prompts import Prompt
+from llmtrace._genai.lifecycle import LLMInvocation
+from llmtrace._prompts import state as _prompt_state
+from llmtrace._prompts.prompt import Prompt
 from llmtrace.testing import SpanCapture
 
 KEYS = [f"user-{i}" for i in range(20_000)]

@@ -8,106 +8,113 @@
     def answer(question: str) -> str: ...
 
 Importing llmtrace installs nothing and imports no LLM library; ``init()``
-does the setup. Heavier parts (configuration, instrumentations, pricing) are
-imported on first use.
+does the setup. Every public name is imported from its private module on first
+use, so ``import llmtrace`` stays cheap.
 """
 
 from __future__ import annotations
 
-import importlib
+from importlib import import_module as _import_module
 from typing import TYPE_CHECKING, Any
 
-from ._errors import ConfigurationError, LLMTraceError
-from ._runtime import VERSION as __version__
-from .context import ContextThreadPoolExecutor, SessionScope, bind_context, current_session, session
-from .decorators import trace
-from .spans import TracedSpan, span
+from ._runtime import VERSION
 
-if TYPE_CHECKING:
-    from ._setup import Tracing, force_flush, init, shutdown
-    from .budgets import BudgetExceeded, budget
-    from .evaluation import current_span_context, record_score, trace_reference
-    from .instrumentation.langchain import instrument_langchain, uninstrument_langchain
-    from .instrumentation.openai import instrument_openai, uninstrument_openai
-    from .manual import LLMCall, llm_call
-    from .prompts import (
-        Prompt,
-        PromptError,
-        PromptVariableError,
-        choose_variant,
-        model_version,
-        use_prompt,
-    )
-    from .tokens import Usage
+__version__ = VERSION
 
-# name -> module that defines it, imported on first access.
-_LAZY: dict[str, str] = {
-    "BudgetExceeded": ".budgets",
-    "LLMCall": ".manual",
-    "Prompt": ".prompts",
-    "PromptError": ".prompts",
-    "PromptVariableError": ".prompts",
+# The public surface: name -> the private module that defines it. This one table drives
+# the lazy exports and ``__all__``; tests/core/test_public_api.py holds the TYPE_CHECKING
+# imports below (for type checkers) equal to it.
+_EXPORTS: dict[str, str] = {
+    "BudgetExceeded": "._genai.budgets",
+    "ConfigurationError": "._errors",
+    "ContextThreadPoolExecutor": "._context",
+    "LLMCall": "._manual",
+    "LLMTraceError": "._errors",
+    "Prompt": "._prompts.prompt",
+    "PromptError": "._prompts.prompt",
+    "PromptTemplateError": "._prompts.prompt",
+    "PromptVariableError": "._prompts.prompt",
+    "SessionScope": "._context",
+    "TracedSpan": "._spans",
     "Tracing": "._setup",
-    "Usage": ".tokens",
-    "budget": ".budgets",
-    "choose_variant": ".prompts",
-    "current_span_context": ".evaluation",
+    "Usage": "._genai.tokens",
+    "activate_prompt": "._prompts.prompt",
+    "bind_context": "._context",
+    "budget": "._genai.budgets",
+    "choose_variant": "._prompts.prompt",
+    "count_tokens": "._genai.tokens",
+    "current_session": "._context",
+    "current_span_context": "._evaluation",
+    "estimate_usage": "._genai.tokens",
     "force_flush": "._setup",
     "init": "._setup",
     "instrument_langchain": ".instrumentation.langchain",
     "instrument_openai": ".instrumentation.openai",
-    "llm_call": ".manual",
-    "model_version": ".prompts",
-    "record_score": ".evaluation",
+    "llm_call": "._manual",
+    "model_version": "._prompts.prompt",
+    "normalize_usage": "._genai.tokens",
+    "parse_reference": "._evaluation",
+    "prompt_span_attributes": "._prompts.prompt",
+    "record_score": "._evaluation",
+    "session": "._context",
     "shutdown": "._setup",
-    "trace_reference": ".evaluation",
+    "span": "._spans",
+    "trace": "._decorators",
+    "trace_reference": "._evaluation",
     "uninstrument_langchain": ".instrumentation.langchain",
     "uninstrument_openai": ".instrumentation.openai",
-    "use_prompt": ".prompts",
+    "use_prompt": "._prompts.prompt",
 }
 
-__all__ = [
-    "BudgetExceeded",
-    "ConfigurationError",
-    "ContextThreadPoolExecutor",
-    "LLMCall",
-    "LLMTraceError",
-    "Prompt",
-    "PromptError",
-    "PromptVariableError",
-    "SessionScope",
-    "TracedSpan",
-    "Tracing",
-    "Usage",
-    "__version__",
-    "bind_context",
-    "budget",
-    "choose_variant",
-    "current_session",
-    "current_span_context",
-    "force_flush",
-    "init",
-    "instrument_langchain",
-    "instrument_openai",
-    "llm_call",
-    "model_version",
-    "record_score",
-    "session",
-    "shutdown",
-    "span",
-    "trace",
-    "trace_reference",
-    "uninstrument_langchain",
-    "uninstrument_openai",
-    "use_prompt",
-]
+__all__ = sorted(["__version__", *_EXPORTS])
+
+if TYPE_CHECKING:
+    from ._context import ContextThreadPoolExecutor as ContextThreadPoolExecutor
+    from ._context import SessionScope as SessionScope
+    from ._context import bind_context as bind_context
+    from ._context import current_session as current_session
+    from ._context import session as session
+    from ._decorators import trace as trace
+    from ._errors import ConfigurationError as ConfigurationError
+    from ._errors import LLMTraceError as LLMTraceError
+    from ._evaluation import current_span_context as current_span_context
+    from ._evaluation import parse_reference as parse_reference
+    from ._evaluation import record_score as record_score
+    from ._evaluation import trace_reference as trace_reference
+    from ._genai.budgets import BudgetExceeded as BudgetExceeded
+    from ._genai.budgets import budget as budget
+    from ._genai.tokens import Usage as Usage
+    from ._genai.tokens import count_tokens as count_tokens
+    from ._genai.tokens import estimate_usage as estimate_usage
+    from ._genai.tokens import normalize_usage as normalize_usage
+    from ._manual import LLMCall as LLMCall
+    from ._manual import llm_call as llm_call
+    from ._prompts.prompt import Prompt as Prompt
+    from ._prompts.prompt import PromptError as PromptError
+    from ._prompts.prompt import PromptTemplateError as PromptTemplateError
+    from ._prompts.prompt import PromptVariableError as PromptVariableError
+    from ._prompts.prompt import activate_prompt as activate_prompt
+    from ._prompts.prompt import choose_variant as choose_variant
+    from ._prompts.prompt import model_version as model_version
+    from ._prompts.prompt import prompt_span_attributes as prompt_span_attributes
+    from ._prompts.prompt import use_prompt as use_prompt
+    from ._setup import Tracing as Tracing
+    from ._setup import force_flush as force_flush
+    from ._setup import init as init
+    from ._setup import shutdown as shutdown
+    from ._spans import TracedSpan as TracedSpan
+    from ._spans import span as span
+    from .instrumentation.langchain import instrument_langchain as instrument_langchain
+    from .instrumentation.langchain import uninstrument_langchain as uninstrument_langchain
+    from .instrumentation.openai import instrument_openai as instrument_openai
+    from .instrumentation.openai import uninstrument_openai as uninstrument_openai
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
+    module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'llmtrace' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    value = getattr(_import_module(module, __name__), name)
     globals()[name] = value
     return value
 

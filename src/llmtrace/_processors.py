@@ -44,8 +44,8 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Link, Status
 
+from ._context import BAGGAGE_KEYS, SCOPE_KEY, SessionScope
 from ._errors import internal_errors, logger, report_internal_error, swallow
-from .context import BAGGAGE_KEYS, SCOPE_KEY, SessionScope
 
 # Where the OpenTelemetry API keeps baggage in a Context; checked before the costlier
 # baggage.get_all(), since almost no span has baggage.

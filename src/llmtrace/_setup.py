@@ -25,11 +25,11 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
+from ._config import KNOWN_INSTRUMENTATIONS, Settings, resolve_settings
+from ._console import ConsoleTreeProcessor
 from ._errors import ConfigurationError, logger
 from ._processors import ContextAttributesProcessor, ExportProcessor
 from ._runtime import VERSION, runtime
-from .config import KNOWN_INSTRUMENTATIONS, Settings, resolve_settings
-from .console import ConsoleTreeProcessor
 
 _lock = threading.RLock()
 _active: Tracing | None = None
@@ -99,7 +99,7 @@ class Tracing:
                 runtime.tracer_provider = None
             runtime.reset_tracer_cache()
             if self.meter_provider is not None:
-                from . import metrics
+                from ._genai import metrics
 
                 metrics.reset()
         if self.tracer_provider is None:
@@ -192,6 +192,7 @@ def init(
     prices: Any = None,
     prompt_interop: bool | None = None,
     openai_usage_hosts: Sequence[str] | None = None,
+    providers: Mapping[str, str] | None = None,
     resource_attributes: Mapping[str, str] | None = None,
 ) -> Tracing:
     """Set up tracing and return its handle. Safe to call twice (the first setup stays).
@@ -246,8 +247,11 @@ def _build(settings: Settings) -> Tracing:
 
 def _configure_extensions(settings: Settings) -> None:
     """Hand settings to the optional modules that need them (pricing, OpenAI hosts)."""
+    from ._genai import providers
+
+    providers.configure_hosts(settings.providers)
     if settings.prices is not None:
-        from .pricing import load_price_overrides
+        from ._genai.pricing import load_price_overrides
 
         try:
             load_price_overrides(settings.prices)
@@ -372,7 +376,7 @@ def _choose_meter_provider(settings: Settings) -> tuple[Any, bool]:
             provider = _otlp_meter_provider(settings)
             owns = True
     if provider is not None:
-        from . import metrics
+        from ._genai import metrics
 
         metrics.configure(provider)
     return provider, owns

@@ -135,6 +135,9 @@ LLMTRACE_COST_INPUT: Final = "llmtrace.cost.input"
 LLMTRACE_COST_OUTPUT: Final = "llmtrace.cost.output"
 LLMTRACE_COST_PRICE_SOURCE: Final = "llmtrace.cost.price_source"
 LLMTRACE_COST_UNKNOWN_MODEL: Final = "llmtrace.cost.unknown_model"
+# True when the call went to a host that is not the model's vendor (a gateway, a proxy)
+# and was priced as that vendor's closed-weight model.
+LLMTRACE_COST_INFERRED: Final = "llmtrace.cost.inferred"
 # Roll-ups written on parent spans (workflows, chains) over the LLM calls beneath them.
 LLMTRACE_COST_TOTAL: Final = "llmtrace.cost.total"
 LLMTRACE_USAGE_TOTAL_INPUT_TOKENS: Final = "llmtrace.usage.total_input_tokens"

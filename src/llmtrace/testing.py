@@ -24,11 +24,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Sampler
 
+from ._console import render_tree
+from ._genai.metrics import MetricCapture, capture_metrics
 from ._processors import ContextAttributesProcessor
 from ._runtime import runtime
-from .console import render_tree
 
-__all__ = ["SpanCapture", "capture_spans"]
+__all__ = ["MetricCapture", "SpanCapture", "capture_metrics", "capture_spans"]
 
 
 class SpanCapture:

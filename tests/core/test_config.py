@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from llmtrace import ConfigurationError
-from llmtrace.config import parse_key_value_list, resolve_settings
+from llmtrace._config import parse_key_value_list, resolve_settings
 
 
 def test_defaults() -> None:

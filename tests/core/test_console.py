@@ -8,7 +8,7 @@ import pytest
 
 import llmtrace
 from llmtrace import semconv
-from llmtrace.console import ConsoleTreeProcessor
+from llmtrace._console import ConsoleTreeProcessor
 from llmtrace.testing import capture_spans
 
 

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Sampler
 from opentelemetry.trace import StatusCode
 
 import llmtrace
-from llmtrace import spans
+from llmtrace import _spans as spans
 from llmtrace.testing import SpanCapture, capture_spans
 
 

@@ -12,7 +12,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import llmtrace
-from llmtrace import ConfigurationError, _setup, console
+from llmtrace import ConfigurationError, _setup
+from llmtrace import _console as console
 from llmtrace._runtime import runtime
 
 

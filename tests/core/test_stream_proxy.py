@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from llmtrace import streams
-from llmtrace.streams import AsyncStreamProxy, StreamHooks, StreamProxy
+from llmtrace import _streams as streams
+from llmtrace._streams import AsyncStreamProxy, StreamHooks, StreamProxy
 
 HIDDEN = "hidden"
 

@@ -26,8 +26,8 @@ from phoenix import PROJECT_ATTRIBUTE, Phoenix, children, find, free_port, uniqu
 
 import llmtrace
 from llmtrace import semconv
-from llmtrace._invocation import LLMInvocation
-from llmtrace.tokens import Usage
+from llmtrace._genai.lifecycle import LLMInvocation
+from llmtrace._genai.tokens import Usage
 
 pytestmark = pytest.mark.e2e
 

@@ -14,9 +14,10 @@ import pytest
 from phoenix import PROJECT_ATTRIBUTE, Phoenix, Span, find, unique_project
 
 import llmtrace
-from llmtrace import _prompt_state, semconv
-from llmtrace._invocation import LLMInvocation
-from llmtrace.tokens import Usage
+from llmtrace import semconv
+from llmtrace._genai.lifecycle import LLMInvocation
+from llmtrace._genai.tokens import Usage
+from llmtrace._prompts import state as _prompt_state
 
 pytestmark = pytest.mark.e2e
 

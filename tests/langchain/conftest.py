@@ -12,7 +12,7 @@ pytest.importorskip("langchain_core")
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from llmtrace._invocation import LLM_SPAN_ATTRIBUTES_KEY
+from llmtrace._genai.lifecycle import LLM_SPAN_ATTRIBUTES_KEY
 from llmtrace.instrumentation.langchain import (
     LLMTraceCallbackHandler,
     instrument_langchain,

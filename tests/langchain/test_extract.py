@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder, PromptTemplate
 
 from llmtrace import semconv
-from llmtrace._invocation import LLMInvocation
+from llmtrace._genai.lifecycle import LLMInvocation
 from llmtrace.instrumentation.langchain import _extract as ex
 
 

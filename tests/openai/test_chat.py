@@ -27,7 +27,7 @@ MESSAGES = [
 
 
 def own(span: Any) -> dict[str, Any]:
-    """The span's attributes without the cost ones (computed by llmtrace.pricing)."""
+    """The span's attributes without the cost ones (computed by llmtrace._genai.pricing)."""
     return {
         k: v
         for k, v in span.attributes.items()

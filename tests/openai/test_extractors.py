@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai_support import json_response, make_client
 
-from llmtrace._invocation import LLMInvocation
+from llmtrace._genai.lifecycle import LLMInvocation
 from llmtrace.instrumentation.openai import _messages, _request, _response, _stream
 from llmtrace.instrumentation.openai._providers import Server, detect_provider
 from llmtrace.instrumentation.openai._request import CHAT, COMPLETION, EMBEDDINGS, RESPONSES

@@ -10,7 +10,7 @@ import openai_bodies as bodies
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai_support import hx, json_response, make_client
 
-from llmtrace._invocation import LLMInvocation
+from llmtrace._genai.lifecycle import LLMInvocation
 from llmtrace.instrumentation.openai._messages import get_rare
 from llmtrace.instrumentation.openai._stream import OpenAIStreamHooks
 from llmtrace.testing import SpanCapture

@@ -8,7 +8,7 @@ import openai_bodies as bodies
 import pytest
 from openai.types.chat import ChatCompletionChunk
 
-from llmtrace._invocation import LLMInvocation
+from llmtrace._genai.lifecycle import LLMInvocation
 from llmtrace.instrumentation.openai._stream import OpenAIStreamHooks
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]

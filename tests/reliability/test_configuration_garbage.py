@@ -18,7 +18,7 @@ from reliability_support import Figures
 
 import llmtrace
 from llmtrace import ConfigurationError
-from llmtrace.config import ENV_VARS, Settings, resolve_settings
+from llmtrace._config import ENV_VARS, Settings, resolve_settings
 
 SECRET = "glc_s3cr3t-T0KEN"
 

@@ -96,13 +96,13 @@ OPENAI_FAULTS = [
     f"{OPENAI}._stream:usage_from_openai",
     f"{OPENAI}._stream:estimate_usage",
     f"{OPENAI}._stream:set_tool_calls",
-    "llmtrace.pricing:cost_for",
-    "llmtrace.metrics:record",
-    "llmtrace.budgets:charge",
+    "llmtrace._genai.pricing:cost_for",
+    "llmtrace._genai.metrics:record",
+    "llmtrace._genai.budgets:charge",
     "llmtrace._rollup:add_llm_call",
-    "llmtrace._invocation:to_json",
-    "llmtrace._invocation:LLMInvocation.end_attributes",
-    "llmtrace.tokens:_counter",
+    "llmtrace._genai.record:to_json",
+    "llmtrace._genai.record:InvocationRecord.end_attributes",
+    "llmtrace._genai.tokens:_counter",
 ]
 
 
@@ -226,8 +226,8 @@ LANGCHAIN_FAULTS = [
     f"{LANGCHAIN}._extract:usage_from_langchain",
     f"{LANGCHAIN}._extract:tool_definitions",
     f"{LANGCHAIN}._extract:prompt_template",
-    "llmtrace.pricing:cost_for",
-    "llmtrace.metrics:record",
+    "llmtrace._genai.pricing:cost_for",
+    "llmtrace._genai.metrics:record",
 ]
 
 

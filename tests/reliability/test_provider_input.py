@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from reliability_support import Figures, OpenAIHandler, chat_body, chat_chunks, openai_client
 
 from llmtrace import semconv
-from llmtrace._invocation import LLMInvocation
+from llmtrace._genai.lifecycle import LLMInvocation
 from llmtrace._runtime import runtime
 from llmtrace.testing import SpanCapture, capture_spans
 

@@ -51,7 +51,12 @@ class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         _patches.install_scopes()
-        _patches.install_auto_handler(LLMTraceCallbackHandler())
+        _patches.install_auto_handler(
+            LLMTraceCallbackHandler(
+                tracer_provider=kwargs.get("tracer_provider"),
+                meter_provider=kwargs.get("meter_provider"),
+            )
+        )
 
     def _uninstrument(self, **kwargs: Any) -> None:
         _patches.uninstall_auto_handler()

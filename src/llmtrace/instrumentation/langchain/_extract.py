@@ -15,49 +15,16 @@ from typing import Any
 from opentelemetry.util.types import AttributeValue
 
 from ... import semconv
-from ..._invocation import LLMInvocation
+from ..._genai import providers
+from ..._genai.lifecycle import LLMInvocation
+from ..._genai.messages import finish_reason, role_of
+from ..._genai.tokens import usage_from_langchain
 from ..._serialize import to_json
-from ...spans import SPAN_KINDS
-from ...tokens import usage_from_langchain
+from ..._spans import SPAN_KINDS
 
-# LangChain `ls_provider` (or class namespace) -> GenAI `gen_ai.provider.name`.
-_PROVIDERS: dict[str, str] = {
-    "openai": semconv.PROVIDER_OPENAI,
-    "azure": semconv.PROVIDER_AZURE_OPENAI,
-    "azure_openai": semconv.PROVIDER_AZURE_OPENAI,
-    "azure_ai": "azure.ai.inference",
-    "anthropic": "anthropic",
-    "google_genai": "gcp.gemini",
-    "google": "gcp.gemini",
-    "google_vertexai": "gcp.vertex_ai",
-    "vertexai": "gcp.vertex_ai",
-    "amazon_bedrock": "aws.bedrock",
-    "bedrock": "aws.bedrock",
-    "bedrock_converse": "aws.bedrock",
-    "aws": "aws.bedrock",
-    "mistral": "mistral_ai",
-    "mistralai": "mistral_ai",
-    "cohere": "cohere",
-    "groq": "groq",
-    "deepseek": "deepseek",
-    "xai": "x_ai",
-    "perplexity": "perplexity",
-    "ibm": "ibm.watsonx.ai",
-    "watsonx": "ibm.watsonx.ai",
-}
 # Classes whose calls go through the `openai` SDK (and so through instrument_openai()).
 _OPENAI_SDK_NAMESPACES = frozenset({"openai", "azure_openai"})
 
-_ROLES: dict[str, str] = {
-    "human": "user",
-    "user": "user",
-    "ai": "assistant",
-    "assistant": "assistant",
-    "system": "system",
-    "developer": "system",
-    "tool": "tool",
-    "function": "tool",
-}
 _TEMPLATE_ROLES: dict[str, str] = {
     "SystemMessagePromptTemplate": "system",
     "HumanMessagePromptTemplate": "user",
@@ -200,8 +167,7 @@ def provider_name(
         raw = invocation_params.get("_type") if invocation_params else None
     if not isinstance(raw, str) or not raw:
         return "langchain"
-    raw = raw.lower()
-    return _PROVIDERS.get(raw, raw)
+    return providers.by_alias(raw)
 
 
 def _namespace(serialized: Mapping[str, Any] | None) -> str | None:
@@ -337,7 +303,7 @@ def _output_message(generation: Any, message: Any, reason: str | None) -> dict[s
     else:
         text = getattr(generation, "text", "")
         converted = {"role": "assistant", "parts": [{"type": "text", "content": text}]}
-    converted["finish_reason"] = reason or "stop"
+    converted["finish_reason"] = finish_reason(reason or "stop")
     return converted
 
 
@@ -347,7 +313,7 @@ def _output_message(generation: Any, message: Any, reason: str | None) -> dict[s
 def message_to_genai(message: Any) -> dict[str, Any]:
     """A LangChain message as ``{"role": ..., "parts": [...]}``."""
     kind = getattr(message, "type", None) or "user"
-    role = _ROLES.get(str(kind).replace("Chunk", "").lower(), str(kind))
+    role = role_of(str(kind).replace("Chunk", "").lower())
     if kind == "chat":
         role = str(getattr(message, "role", "user"))
     parts: list[dict[str, Any]] = []

@@ -24,14 +24,17 @@ from langchain_core.callbacks import BaseCallbackHandler
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.trace import Tracer
 from opentelemetry.util.types import AttributeValue
 
-from ... import prompts, semconv
+from ... import semconv
 from ..._errors import internal_errors, is_strict
-from ..._invocation import LLMInvocation
-from ..._runtime import runtime
+from ..._genai import metrics
+from ..._genai.lifecycle import LLMInvocation
+from ..._prompts import prompt as prompts
+from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
 from ..._serialize import truncate_text
-from ...spans import content_attribute, redacted, span_name, start, static_attributes
+from ..._spans import content_attribute, redacted, span_name, start, static_attributes
 from . import _extract as ex
 from . import _patches
 from ._runs import Run, registry
@@ -50,8 +53,14 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
 
     run_inline = True
 
-    def __init__(self) -> None:
+    def __init__(self, *, tracer_provider: Any = None, meter_provider: Any = None) -> None:
+        """``tracer_provider`` / ``meter_provider``: where this handler's spans and metrics
+        go (OpenTelemetry's instrumentor contract); by default llmtrace's own setup."""
         super().__init__()
+        self._tracer = (
+            tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None
+        )
+        self._instruments = metrics.instruments_for(meter_provider) if meter_provider else None
         with internal_errors:
             _patches.install_scopes()
 
@@ -93,7 +102,7 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None,
         kwargs: Mapping[str, Any],
     ) -> None:
-        parent, parent_ctx = _parent(run_id, parent_run_id)
+        parent, parent_ctx = _parent(run_id, parent_run_id, self._tracer)
         if parent_ctx is None:
             return
         name = _safe(ex.run_name, "chain", serialized, kwargs, "chain")
@@ -125,6 +134,7 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
             None,
             None,
             context=parent_ctx,
+            tracer=self._tracer,
         )
         if traced is None:
             return
@@ -311,7 +321,7 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None,
         kwargs: Mapping[str, Any],
     ) -> Run | None:
-        parent, parent_ctx = _parent(run_id, parent_run_id)
+        parent, parent_ctx = _parent(run_id, parent_run_id, self._tracer)
         if parent_ctx is None:
             return None
         serialized, tags, metadata = _normalise(serialized, tags, metadata)
@@ -335,7 +345,8 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
             inv.attributes.update(attributes)
             token = otel_context.attach(parent_ctx)
             try:
-                started = inv.start(check_budget=False)
+                inv.instruments = self._instruments
+                started = inv.start(check_budget=False, tracer=self._tracer)
             finally:
                 otel_context.detach(token)
             if not started or inv.span is None:
@@ -408,7 +419,7 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
         name: str,
         extra: dict[str, AttributeValue],
     ) -> Run | None:
-        parent, parent_ctx = _parent(run_id, parent_run_id)
+        parent, parent_ctx = _parent(run_id, parent_run_id, self._tracer)
         if parent_ctx is None:
             return None
         traced = start(
@@ -418,6 +429,7 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
             None,
             None,
             context=parent_ctx,
+            tracer=self._tracer,
         )
         if traced is None:
             return None
@@ -445,9 +457,11 @@ def _safe(extract: Callable[..., T], fallback: T, *args: Any) -> T:
     return fallback
 
 
-def _parent(run_id: UUID, parent_run_id: UUID | None) -> tuple[Run | None, Context | None]:
+def _parent(
+    run_id: UUID, parent_run_id: UUID | None, tracer: Tracer | None
+) -> tuple[Run | None, Context | None]:
     """The parent run (if traced) and the context to start under; (None, None) = no tracing."""
-    if runtime.tracer() is None or registry.get(run_id) is not None:
+    if (tracer is None and runtime.tracer() is None) or registry.get(run_id) is not None:
         # Tracing off, or another llmtrace handler on this manager already traces the run.
         return None, None
     parent = registry.get(parent_run_id)

@@ -30,8 +30,8 @@ from opentelemetry.util.types import AttributeValue
 
 from ... import semconv
 from ..._errors import internal_errors
-from ..._invocation import LLMInvocation
-from ...spans import TracedSpan, span_name, static_attributes
+from ..._genai.lifecycle import LLMInvocation
+from ..._spans import TracedSpan, span_name, static_attributes
 
 DEFAULT_MAX_OPEN = 10_000
 DEFAULT_MAX_AGE_S = 3600.0

@@ -31,7 +31,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 
 from ..._errors import internal_errors
-from ..._invocation import LLM_SPAN_ATTRIBUTES_KEY
+from ..._genai.lifecycle import LLM_SPAN_ATTRIBUTES_KEY
 from ..._runtime import runtime
 from ._runs import Run, registry
 

@@ -26,13 +26,15 @@ from opentelemetry.context import Context
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
-from opentelemetry.instrumentation.utils import unwrap
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.trace import Tracer
 
 from ... import semconv
 from ..._errors import internal_errors, swallow
-from ..._invocation import LLMInvocation
-from ..._runtime import runtime
-from ...streams import AsyncStreamProxy, StreamProxy
+from ..._genai import metrics
+from ..._genai.lifecycle import LLMInvocation
+from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
+from ..._streams import AsyncStreamProxy, StreamProxy
 from . import _raw
 from ._messages import is_mapping
 from ._providers import Server, ServerTable
@@ -51,7 +53,6 @@ from ._stream import OpenAIStreamHooks
 
 _MODULE = "openai._base_client"
 _TARGETS = ("SyncAPIClient.request", "AsyncAPIClient.request")
-_SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 _get_context = otel_context.get_current
 
 # What a request returned, as ``_handle`` treats it (decided once per result type).
@@ -110,9 +111,12 @@ class _Call:
 class OpenAIPatch:
     """The wrappers and the configuration they share (resolved once, at instrument time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tracer: Tracer | None = None, instruments: Any = None) -> None:
         self.types = _Types()
         self.servers = ServerTable(self.types.azure)
+        # Given to instrument() (OpenTelemetry's contract), else llmtrace's own setup.
+        self.tracer = tracer
+        self.instruments = instruments
 
     # -- phases shared by both shells (sans I/O) ------------------------------------------
     def prepare(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call | None:
@@ -120,7 +124,7 @@ class OpenAIPatch:
         try:
             options = args[1] if len(args) > 1 else kwargs.get("options")
             endpoint = endpoint_for(getattr(options, "method", None), getattr(options, "url", None))
-            if endpoint is None or runtime.tracer() is None:
+            if endpoint is None or (self.tracer is None and runtime.tracer() is None):
                 return None
             server = self.servers.lookup(instance)
             body = request_body(options)
@@ -131,6 +135,7 @@ class OpenAIPatch:
                 swallow(exc)
             if inv is None:  # request extraction failed: still trace the call with what is known
                 inv = LLMInvocation(operation=endpoint.operation, provider=server.provider)
+            inv.instruments = self.instruments
             return _Call(inv, endpoint, server, bool(kwargs.get("stream")))
         except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
             swallow(exc)
@@ -146,7 +151,7 @@ class OpenAIPatch:
     ) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
         """Open the span (may raise ``BudgetExceeded`` on purpose); the arguments to call with."""
         inv = call.inv
-        if not inv.start(context=context):
+        if not inv.start(context=context, tracer=self.tracer):
             return None
         if call.stream or inv.capture_content:
             try:
@@ -243,9 +248,9 @@ class OpenAIPatch:
             args: tuple[Any, ...],
             kwargs: dict[str, Any],
         ) -> Any:
-            context = _get_context()
-            if context.get(_SUPPRESS_KEY):
+            if not is_instrumentation_enabled():
                 return wrapped(*args, **kwargs)
+            context = _get_context()
             call = self.prepare(instance, args, kwargs)
             if call is None:
                 return wrapped(*args, **kwargs)
@@ -268,9 +273,9 @@ class OpenAIPatch:
             args: tuple[Any, ...],
             kwargs: dict[str, Any],
         ) -> Any:
-            context = _get_context()
-            if context.get(_SUPPRESS_KEY):
+            if not is_instrumentation_enabled():
                 return await wrapped(*args, **kwargs)
+            context = _get_context()
             call = self.prepare(instance, args, kwargs)
             if call is None:
                 return await wrapped(*args, **kwargs)
@@ -310,7 +315,12 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ("openai >= 1.0",)
 
     def _instrument(self, **kwargs: Any) -> None:
-        patch = OpenAIPatch()
+        tracer_provider = kwargs.get("tracer_provider")
+        meter_provider = kwargs.get("meter_provider")
+        patch = OpenAIPatch(
+            tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None,
+            metrics.instruments_for(meter_provider) if meter_provider else None,
+        )
         sync_name, async_name = _TARGETS
         wrapt.wrap_function_wrapper(_MODULE, sync_name, patch.sync_wrapper())
         wrapt.wrap_function_wrapper(_MODULE, async_name, patch.async_wrapper())

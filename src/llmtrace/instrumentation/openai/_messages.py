@@ -1,7 +1,8 @@
 """OpenAI request/response content -> the GenAI conventions' message JSON structures.
 
 Pure functions over plain data (dicts from the request body, or the SDK's
-pydantic objects); used only with content capture on::
+pydantic objects), built from the core's message parts (``_genai/messages.py``);
+used only with content capture on::
 
     chat_input_messages([{"role": "user", "content": "Hi"}])
     # [{"role": "user", "parts": [{"type": "text", "content": "Hi"}]}]
@@ -14,133 +15,33 @@ Inline media (base64 images, audio, files) is never copied: it becomes a
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
-from functools import partial
-from typing import Any, TypeGuard
+from typing import Any
 
-Part = dict[str, Any]
+from ..._genai.messages import (
+    Part,
+    as_list,
+    blob_part,
+    data_url_part,
+    elided,
+    finish_reason,
+    get,
+    get_rare,
+    is_mapping,
+    parse_arguments,
+    reader,
+    text_part,
+    uri_part,
+)
+
+__all__ = ["as_list", "elided", "get", "get_rare", "is_mapping", "reader"]
+
 Message = dict[str, Any]
-
-# OpenAI finish reasons -> the conventions' FinishReason enum (others kept as they are).
-_FINISH_REASONS = {"tool_calls": "tool_call", "function_call": "tool_call"}
-
-
-# type -> is it a Mapping; the ABC isinstance check is slow and this runs per field.
-_MAPPING_TYPES: dict[type, bool] = {dict: True}
-
-
-def is_mapping(obj: Any) -> TypeGuard[Mapping[str, Any]]:
-    """``isinstance(obj, Mapping)``, decided once per type."""
-    kind = type(obj)
-    mapping = _MAPPING_TYPES.get(kind)
-    if mapping is None:
-        if len(_MAPPING_TYPES) > 256:
-            _MAPPING_TYPES.clear()
-            _MAPPING_TYPES[dict] = True
-        mapping = _MAPPING_TYPES[kind] = isinstance(obj, Mapping)
-    return mapping
-
-
-def get(obj: Any, key: str) -> Any:
-    """``obj[key]`` for mappings, ``obj.key`` otherwise; None when missing."""
-    mapping = _MAPPING_TYPES.get(type(obj))
-    if mapping is None:
-        mapping = is_mapping(obj)
-    if mapping:
-        return obj.get(key)
-    return getattr(obj, key, None)
-
-
-_NOT_PYDANTIC = object()
-# (type, key) -> does the class itself define key (a property, say)? Checked once per pair.
-_CLASS_ATTRIBUTES: dict[tuple[type, str], bool] = {}
-
-
-def get_rare(obj: Any, key: str) -> Any:
-    """``get`` for a key the SDK's models usually lack (``name`` on a response message).
-
-    A pydantic model answers a missing attribute through its ``__getattr__``, which
-    raises (about 2 µs); its declared fields and extras are read from its dicts instead.
-    """
-    extra: Any = getattr(obj, "__pydantic_extra__", _NOT_PYDANTIC)
-    if extra is _NOT_PYDANTIC:
-        return get(obj, key)
-    pair = (type(obj), key)
-    on_class = _CLASS_ATTRIBUTES.get(pair)
-    if on_class is None:
-        on_class = hasattr(pair[0], key)
-        if len(_CLASS_ATTRIBUTES) < 256:
-            _CLASS_ATTRIBUTES[pair] = on_class
-    if on_class:
-        return get(obj, key)
-    value = vars(obj).get(key)
-    if value is None and extra:
-        value = extra.get(key)
-    return value
-
-
-def reader(obj: Any) -> Callable[[str, Any], Any]:
-    """``get`` for several reads of one object, in C: ``read = reader(obj); read(key, None)``."""
-    mapping = _MAPPING_TYPES.get(type(obj))
-    if mapping is None:
-        mapping = is_mapping(obj)
-    if mapping:
-        read: Callable[[str, Any], Any] = obj.get
-        return read
-    return partial(getattr, obj)
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else list(value) if isinstance(value, tuple) else []
-
-
-def stream_finish_reason(reason: Any) -> str:
-    """A streamed choice's entry in ``gen_ai.response.finish_reasons``: "error" if unfinished."""
-    return reason if isinstance(reason, str) else "error"
-
-
-def output_finish_reason(reason: Any) -> str:
-    if not isinstance(reason, str):  # a choice that never finished (stream cut short)
-        return "error"
-    return _FINISH_REASONS.get(reason, reason)
-
-
-def elided(length: int, mime_type: str | None) -> str:
-    """The short reference that stands in for ``length`` characters of base64 data."""
-    return f"<elided base64 {mime_type or 'data'}, {length * 3 // 4} bytes>"
-
-
-def _text(content: Any) -> Part:
-    return {"type": "text", "content": content if isinstance(content, str) else str(content)}
-
-
-def _data_url_part(url: str, modality: str) -> Part:
-    """A ``data:`` URL as a blob part with a reference instead of its payload."""
-    comma = url.find(",")
-    header = url[5:comma] if comma > 5 else ""
-    mime = header.split(";", 1)[0] or None
-    payload = len(url) - comma - 1 if comma >= 0 else len(url)
-    part: Part = {"type": "blob", "modality": modality, "content": elided(payload, mime)}
-    if mime:
-        part["mime_type"] = mime
-    return part
-
-
-def _url_part(url: Any, modality: str) -> Part:
-    if not isinstance(url, str):
-        return {"type": "uri", "modality": modality}
-    if url.startswith("data:"):
-        return _data_url_part(url, modality)
-    return {"type": "uri", "modality": modality, "uri": url}
-
-
-def _blob(data: Any, modality: str, mime_type: str | None) -> Part:
-    length = len(data) if isinstance(data, (str, bytes)) else 0
-    part: Part = {"type": "blob", "modality": modality, "content": elided(length, mime_type)}
-    if mime_type:
-        part["mime_type"] = mime_type
-    return part
+_text = text_part
+_blob = blob_part
+_arguments = parse_arguments
+_url_part = uri_part
+_data_url_part = data_url_part
+output_finish_reason = finish_reason
 
 
 def _file_part(file: Any) -> Part:
@@ -190,16 +91,6 @@ def _parts(content: Any) -> list[Part]:
     if isinstance(content, (list, tuple)):
         return [content_part(p) for p in content]
     return [content_part(content)]
-
-
-def _arguments(raw: Any) -> Any:
-    """Tool-call arguments: parsed JSON when they are valid JSON, else as sent."""
-    if isinstance(raw, str):
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw
-    return raw
 
 
 def _tool_call(call: Any) -> Part:

@@ -5,7 +5,8 @@
     server.provider                     # "openai", "azure.ai.openai", "ollama", ...
     server.include_usage                # may we add stream_options.include_usage?
 
-The detection rules (first match wins) are documented in ``docs/openai.md``.
+The provider comes from the one provider registry (``_genai/providers.py``); the
+rules are documented in ``docs/openai.md``.
 """
 
 from __future__ import annotations
@@ -16,27 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ... import semconv
+from ..._genai import providers
 
 OPENAI_HOST = "api.openai.com"
-UNKNOWN_PROVIDER = "openai_compatible"
-
-# Exact host -> provider (GenAI well-known values where the conventions define one).
-_HOSTS: dict[str, str] = {
-    OPENAI_HOST: semconv.PROVIDER_OPENAI,
-    "openrouter.ai": "openrouter",
-    "api.groq.com": "groq",
-    "api.deepseek.com": "deepseek",
-    "api.mistral.ai": "mistral_ai",
-    "api.x.ai": "x_ai",
-    "api.perplexity.ai": "perplexity",
-    "generativelanguage.googleapis.com": "gcp.gemini",
-    "api.together.xyz": "together_ai",
-    "api.fireworks.ai": "fireworks",
-    "api.cerebras.ai": "cerebras",
-}
-_AZURE_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
-# Default ports of local OpenAI-compatible servers.
-_PORTS: dict[int, str] = {11434: "ollama", 1234: "lm_studio", 8000: "vllm"}
+UNKNOWN_PROVIDER = providers.UNKNOWN
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 _CACHE_LIMIT = 64
 
@@ -50,16 +34,10 @@ class Server:
 
 
 def detect_provider(host: str, port: int | None, azure_client: bool = False) -> str:
-    """The ``gen_ai.provider.name`` for a base URL's host and port."""
-    host = host.lower()
-    if azure_client or host.endswith(_AZURE_SUFFIXES):
+    """The ``gen_ai.provider.name`` for a base URL's host and port (the provider registry)."""
+    if azure_client:
         return semconv.PROVIDER_AZURE_OPENAI
-    known = _HOSTS.get(host)
-    if known is not None:
-        return known
-    if port is not None and port in _PORTS:
-        return _PORTS[port]
-    return UNKNOWN_PROVIDER
+    return providers.by_host(host, port)
 
 
 _usage_lock = threading.Lock()
@@ -76,6 +54,16 @@ def allow_usage_hosts(hosts: Iterable[str]) -> None:
     with _usage_lock:
         _usage_hosts = _usage_hosts | extra
         _usage_generation += 1
+
+
+def _forget_servers() -> None:
+    """Every ServerTable looks its clients up again (the provider mapping changed)."""
+    global _usage_generation
+    with _usage_lock:
+        _usage_generation += 1
+
+
+providers.on_change(_forget_servers)
 
 
 def reset_usage_hosts() -> None:

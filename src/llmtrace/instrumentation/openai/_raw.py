@@ -19,7 +19,7 @@ import wrapt
 
 from ... import semconv
 from ..._errors import internal_errors
-from ..._invocation import LLMInvocation
+from ..._genai.lifecycle import LLMInvocation
 from ._response import apply_response
 
 if TYPE_CHECKING:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ... import semconv
-from ..._invocation import LLMInvocation
+from ..._genai.lifecycle import LLMInvocation
+from ..._genai.messages import as_str as _str
 from ..._serialize import to_json
 from . import _messages as msg
 from ._providers import Server
@@ -70,10 +71,6 @@ def _int(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     return None
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _stop(value: Any) -> list[str] | None:

@@ -14,17 +14,14 @@ from collections.abc import Callable
 from typing import Any
 
 from ... import semconv
-from ..._invocation import LLMInvocation
-from ...tokens import usage_from_openai
+from ..._genai.lifecycle import LLMInvocation
+from ..._genai.messages import as_str as _str
+from ..._genai.tokens import usage_from_openai
 from . import _messages as msg
 from ._messages import as_list, get, reader
 from ._request import CHAT, COMPLETION, EMBEDDINGS, RESPONSES
 
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def apply_response(inv: LLMInvocation, kind: str, data: Any) -> None:

@@ -19,9 +19,10 @@ from operator import attrgetter
 from typing import Any
 
 from ... import semconv
-from ..._invocation import LLMInvocation
-from ...streams import StreamHooks
-from ...tokens import estimate_usage, usage_from_openai
+from ..._genai.lifecycle import LLMInvocation
+from ..._genai.messages import as_str as _str
+from ..._genai.tokens import estimate_usage, usage_from_openai
+from ..._streams import StreamHooks
 from . import _messages as msg
 from ._messages import get
 from ._request import CHAT, RESPONSES
@@ -99,6 +100,11 @@ class _Choice:
             pieces.append(name or "")
             pieces.extend(arguments)
         return "".join(pieces)
+
+
+def _reason_or_error(reason: Any) -> str:
+    """A streamed choice's ``gen_ai.response.finish_reasons`` entry: "error" if unfinished."""
+    return reason if isinstance(reason, str) else "error"
 
 
 def _joined(pieces: list[Any]) -> str | None:
@@ -273,7 +279,7 @@ class OpenAIStreamHooks(StreamHooks):
         choices = [accumulators[i] for i in sorted(accumulators)]
         # Conventions: a choice the stream ended before it finished (closed early, error,
         # connection reset) has finish reason "error", as its output message says.
-        inv.finish_reasons = [msg.stream_finish_reason(c.finish_reason) for c in choices] or None
+        inv.finish_reasons = [_reason_or_error(c.finish_reason) for c in choices] or None
         set_tool_calls(inv, [n for c in choices for _, n, _ in c.tool_calls.values() if n])
         inv.usage = usage_from_openai(self._usage)
         if inv.usage is None and (self._chunks or self._estimate_input is not None):
@@ -321,7 +327,3 @@ class OpenAIStreamHooks(StreamHooks):
             inv.usage = estimate_usage(
                 inv.response_model or inv.request_model, self._estimate_input, "".join(self._text)
             )
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None

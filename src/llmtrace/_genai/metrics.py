@@ -43,14 +43,15 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.util.types import AttributeValue
 
-from . import _semconv_compat, prompts, semconv
-from ._runtime import INSTRUMENTATION_NAME, VERSION
+from .. import _semconv_compat, semconv
+from .._prompts import prompt as prompts
+from .._runtime import INSTRUMENTATION_NAME, VERSION
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Counter, Histogram
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-    from ._invocation import LLMInvocation
+    from .record import InvocationRecord
 
 # The conventions' explicit bucket boundaries.
 TOKEN_BUCKETS: tuple[float, ...] = tuple(float(4**i) for i in range(14))  # 1 .. 67108864
@@ -183,6 +184,18 @@ def configure(meter_provider: Any) -> None:
             _instruments = _Instruments(meter_provider)
 
 
+_given: dict[int, _Instruments] = {}
+
+
+def instruments_for(meter_provider: Any) -> _Instruments:
+    """Instruments on a MeterProvider an instrumentor was given (created once per provider)."""
+    with _lock:
+        found = _given.get(id(meter_provider))
+        if found is None or found.provider is not meter_provider:
+            found = _given[id(meter_provider)] = _Instruments(meter_provider)
+        return found
+
+
 def reset() -> None:
     """Stop recording (``record()`` is a no-op again)."""
     configure(None)
@@ -192,7 +205,7 @@ def is_configured() -> bool:
     return _instruments is not None
 
 
-def _prompt(invocation: LLMInvocation) -> tuple[Any, Any]:
+def _prompt(invocation: InvocationRecord) -> tuple[Any, Any]:
     """Prompt name and version: as the span recorded them, else the prompt in effect now."""
     span = invocation.span
     if span is not None and span.is_recording():
@@ -206,7 +219,7 @@ def _prompt(invocation: LLMInvocation) -> tuple[Any, Any]:
     )
 
 
-def _base_attributes(invocation: LLMInvocation) -> dict[str, AttributeValue]:
+def _base_attributes(invocation: InvocationRecord) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {
         semconv.GEN_AI_OPERATION_NAME: invocation.operation,
         semconv.GEN_AI_PROVIDER_NAME: invocation.provider,
@@ -233,7 +246,7 @@ class _Sets:
 
     __slots__ = ("base", "duration", "modal", "previous_input", "previous_output", "tokens")
 
-    def __init__(self, invocation: LLMInvocation) -> None:
+    def __init__(self, invocation: InvocationRecord) -> None:
         base = self.base = _base_attributes(invocation)
         duration = base
         if invocation.error_type:
@@ -253,7 +266,7 @@ _attribute_sets: dict[tuple[Any, ...], _Sets] = {}
 _ATTRIBUTE_SETS_LIMIT = 512
 
 
-def _sets_for(invocation: LLMInvocation) -> _Sets:
+def _sets_for(invocation: InvocationRecord) -> _Sets:
     usage = invocation.usage
     key = (
         invocation.operation,
@@ -288,9 +301,9 @@ def _add_by_modality(counter: Counter, total: int, audio: int | None, sets: _Set
     counter.add(total, sets.modal)
 
 
-def record(invocation: LLMInvocation, duration_s: float) -> None:
+def record(invocation: InvocationRecord, duration_s: float) -> None:
     """Record one finished LLM call (no-op until configure() ran)."""
-    instruments = _instruments
+    instruments = invocation.instruments or _instruments
     if instruments is None:
         return
     sets = _sets_for(invocation)
@@ -330,7 +343,7 @@ def record(invocation: LLMInvocation, duration_s: float) -> None:
 
 
 def _record_previous(
-    previous: _Previous, invocation: LLMInvocation, duration_s: float, sets: _Sets
+    previous: _Previous, invocation: InvocationRecord, duration_s: float, sets: _Sets
 ) -> None:
     previous.duration.record(duration_s, sets.duration)
     usage = invocation.usage

@@ -25,14 +25,7 @@ from opentelemetry.util.types import AttributeValue
 from . import semconv
 from ._errors import swallow
 from ._runtime import runtime
-from .spans import (
-    SpanKindName,
-    TracedSpan,
-    check_kind,
-    span_name,
-    start_with,
-    static_attributes,
-)
+from ._spans import SpanKindName, TracedSpan, check_kind, span_name, start_with, static_attributes
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -56,6 +56,7 @@ class Settings(BaseModel):
     prices: Any = None  # dict or path to a TOML/JSON price file (see pricing.py)
     prompt_interop: bool = False
     openai_usage_hosts: tuple[str, ...] = ()
+    providers: dict[str, str] = Field(default_factory=dict)  # host -> provider name
     redact: Callable[[Any], Any] | None = None
     tracer_provider: Any = None
     meter_provider: Any = None
@@ -106,6 +107,21 @@ class Settings(BaseModel):
     def _lowercase_headers(cls, value: dict[str, str]) -> dict[str, str]:
         # gRPC metadata keys must be lowercase; HTTP header names are case-insensitive.
         return {key.lower(): val for key, val in value.items()}
+
+    @field_validator("providers")
+    @classmethod
+    def _check_providers(cls, value: dict[str, str]) -> dict[str, str]:
+        from ._genai import providers
+
+        for host, name in value.items():
+            if not host.strip():
+                raise ValueError("a host must be a non-empty string")
+            if providers.by_name(providers.by_alias(name)) is None:
+                known = ", ".join(sorted(p.name for p in providers.PROVIDERS))
+                raise ValueError(
+                    f"unknown provider {name!r} for host {host!r}; choose from {known}"
+                )
+        return {host.strip().lower(): providers.by_alias(name) for host, name in value.items()}
 
     @field_validator("prices")
     @classmethod
@@ -176,6 +192,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "prices": ("LLMTRACE_PRICES_FILE",),
     "prompt_interop": ("LLMTRACE_PROMPT_INTEROP",),
     "openai_usage_hosts": ("LLMTRACE_OPENAI_USAGE_HOSTS",),
+    "providers": ("LLMTRACE_PROVIDERS",),
 }
 
 
@@ -220,7 +237,7 @@ def _parse_bool(raw: str) -> bool:
 
 def _from_env(name: str, raw: str) -> Any:
     """Turn an environment string into the value a setting takes (raises ValueError)."""
-    if name in ("headers", "resource_attributes"):
+    if name in ("headers", "resource_attributes", "providers"):
         return parse_key_value_list(raw)
     if name == "capture_content":
         return parse_capture_mode(raw)

@@ -27,9 +27,10 @@ from opentelemetry.util.types import AttributeValue
 
 from ._cm import AsyncWithMixin
 from ._errors import internal_errors
-from ._invocation import LLMInvocation
-from .pricing import Cost
-from .tokens import Usage, as_token_count, estimate_usage, normalize_usage
+from ._genai.lifecycle import LLMInvocation
+from ._genai.messages import role_of
+from ._genai.pricing import Cost
+from ._genai.tokens import Usage, as_token_count, estimate_usage, normalize_usage
 
 # llm_call(**request_params) name -> LLMInvocation field
 _REQUEST_PARAMS: dict[str, str] = {
@@ -53,7 +54,6 @@ _REQUEST_PARAMS: dict[str, str] = {
     "server_address": "server_address",
     "server_port": "server_port",
 }
-_ROLES = {"human": "user", "ai": "assistant", "AIMessageChunk": "assistant"}
 
 
 def llm_call(
@@ -309,7 +309,7 @@ def _message(message: Any, default_role: str) -> Any:
             ]
         return {"role": role, "parts": parts}
     role = getattr(message, "role", None) or getattr(message, "type", None) or default_role
-    return {"role": _ROLES.get(role, role), "parts": _parts(getattr(message, "content", message))}
+    return {"role": role_of(role), "parts": _parts(getattr(message, "content", message))}
 
 
 def _input_messages(messages: Any) -> list[Any]:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
@@ -50,7 +51,6 @@ _NAME_KEYS: dict[str, str] = {
 }
 _PREFIXED_NAMES = frozenset({"workflow", "agent", "tool"})
 
-_SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 _INTERNAL = SpanKind.INTERNAL
 
 
@@ -86,7 +86,7 @@ def static_attributes(
 
 def suppressed() -> bool:
     """True inside ``opentelemetry.instrumentation.utils.suppress_instrumentation()``."""
-    return bool(otel_context.get_value(_SUPPRESS_KEY))
+    return not is_instrumentation_enabled()
 
 
 def redacted(value: Any) -> tuple[bool, Any]:
@@ -294,9 +294,14 @@ def start(
     capture_input: bool | None,
     capture_output: bool | None,
     context: Context | None = None,
+    tracer: trace.Tracer | None = None,
 ) -> TracedSpan | None:
-    """Start a span, or return None when tracing is off or suppressed (the fast path)."""
-    tracer = runtime.tracer()
+    """Start a span, or return None when tracing is off or suppressed (the fast path).
+
+    ``tracer``: one an instrumentor was given (else llmtrace's own).
+    """
+    if tracer is None:
+        tracer = runtime.tracer()
     if tracer is None:
         return None
     return start_with(tracer, name, kind, attributes, capture_input, capture_output, context)
@@ -312,9 +317,9 @@ def start_with(
     context: Context | None = None,
 ) -> TracedSpan | None:
     """``start()`` with the tracer already looked up (None when suppressed)."""
-    current = otel_context.get_current()
-    if current.get(_SUPPRESS_KEY):
+    if not is_instrumentation_enabled():
         return None
+    current = otel_context.get_current()
     # Handing the SDK the context it would look up anyway saves its sampler and
     # processors looking it up again, one by one.
     span = tracer.start_span(name, current if context is None else context, _INTERNAL, attributes)

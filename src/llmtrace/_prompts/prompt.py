@@ -61,9 +61,10 @@ from typing import Any, TypeVar, cast
 from opentelemetry import trace
 from opentelemetry.util.types import AttributeValue
 
-from . import _prompt_state, semconv
-from ._errors import LLMTraceError, internal_errors
-from ._prompt_state import Binding, prompt_attributes
+from .. import semconv
+from .._errors import LLMTraceError, internal_errors
+from . import state as _prompt_state
+from .state import Binding, prompt_attributes
 
 __all__ = [
     "Prompt",

@@ -41,7 +41,7 @@ from . import semconv
 from ._errors import logger, never_raise
 from ._runtime import runtime
 from ._serialize import to_json, truncate_text
-from .spans import TracedSpan, suppressed
+from ._spans import TracedSpan, suppressed
 
 __all__ = ["current_span_context", "parse_reference", "record_score", "trace_reference"]
 

@@ -32,9 +32,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import _encoders
-from ._encoders import encoding_name_for_model
-from ._errors import internal_errors, logger, never_raise
+from .. import _encoders
+from .._encoders import encoding_name_for_model
+from .._errors import internal_errors, logger, never_raise
+from .messages import ROLES
 
 
 @dataclass(slots=True)
@@ -368,9 +369,6 @@ def _texts(value: Any) -> Iterable[str]:
     yield str(value)
 
 
-_LANGCHAIN_ROLES = {"human": "user", "ai": "assistant", "AIMessageChunk": "assistant"}
-
-
 def _message_fields(message: Any) -> tuple[str | None, str | None, list[str]]:
     """(role, name, texts) of an OpenAI-style, conventions-style or LangChain message."""
     if isinstance(message, Mapping):
@@ -383,7 +381,7 @@ def _message_fields(message: Any) -> tuple[str | None, str | None, list[str]]:
         ]
     else:  # a LangChain BaseMessage or similar object
         role = getattr(message, "role", None) or getattr(message, "type", None)
-        role = _LANGCHAIN_ROLES.get(role, role) if isinstance(role, str) else None
+        role = ROLES.get(role, role) if isinstance(role, str) else None
         name = getattr(message, "name", None)
         texts = [*_texts(getattr(message, "content", None))]
         texts.extend(_texts(getattr(message, "tool_calls", None)))

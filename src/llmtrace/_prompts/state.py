@@ -25,11 +25,11 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.util.types import AttributeValue
 
-from . import semconv
-from ._errors import logger
-from ._runtime import runtime
-from ._serialize import to_json, truncate_text
-from .spans import redacted
+from .. import semconv
+from .._errors import logger
+from .._runtime import runtime
+from .._serialize import to_json, truncate_text
+from .._spans import redacted
 
 
 @dataclass(slots=True, eq=False)

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Literal, TypeAlias
 
-from ._cm import AsyncWithMixin
-from ._errors import ConfigurationError, LLMTraceError, internal_errors, logger
+from .._cm import AsyncWithMixin
+from .._errors import ConfigurationError, LLMTraceError, internal_errors, logger
 
 OnExceed: TypeAlias = Literal["warn", "raise"] | Callable[["budget"], object]
 
@@ -185,3 +185,23 @@ def charge(cost_usd: float) -> None:
             return
         for active in budgets:
             active._add(cost_usd)
+
+
+_warned_unpriced: set[tuple[str | None, str | None]] = set()
+
+
+def warn_unpriced(provider: str | None, model: str | None) -> None:
+    """One WARNING per model: a call under a budget that no price covers counts as $0."""
+    if not _active.get():
+        return
+    key = (provider, model)
+    if key in _warned_unpriced or len(_warned_unpriced) >= 1024:
+        return
+    _warned_unpriced.add(key)
+    logger.warning(
+        "llmtrace: no price for model %r (provider %r), so budget() cannot count its calls; "
+        "map the host to its provider with init(providers={...}) / LLMTRACE_PROVIDERS, "
+        "or give the model a price with init(prices={...})",
+        model,
+        provider,
+    )

@@ -25,6 +25,7 @@ A model name ending in ``*`` matches by prefix.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import math
@@ -35,34 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._errors import ConfigurationError, logger
+from .._errors import ConfigurationError, logger
+from . import providers
 from .tokens import Usage
 
 SOURCE_GENAI_PRICES = "genai-prices"
 SOURCE_USER = "user"
-
-# llmtrace's provider names (gen_ai.provider.name values) -> genai-prices provider ids.
-PROVIDER_IDS: dict[str, str] = {
-    "openai": "openai",
-    "azure.ai.openai": "azure",
-    "azure.ai.inference": "azure",
-    "anthropic": "anthropic",
-    "aws.bedrock": "aws",
-    "gcp.gemini": "google",
-    "gcp.vertex_ai": "google",
-    "gcp.gen_ai": "google",
-    "google": "google",
-    "cohere": "cohere",
-    "deepseek": "deepseek",
-    "groq": "groq",
-    "mistral_ai": "mistral",
-    "x_ai": "x-ai",
-    "perplexity": "perplexity",
-    "moonshot_ai": "moonshotai",
-    "fireworks": "fireworks",
-    "together": "together",
-    "openrouter": "openrouter",
-}
 
 # Rates whose validity depends on the date or time of day are re-resolved this often.
 _REFRESH_SECONDS = 60.0
@@ -77,6 +56,9 @@ class Cost:
     output: float
     currency: str = "USD"
     source: str = SOURCE_GENAI_PRICES
+    # Priced as this vendor's model although the call went to a host that is not the vendor's
+    # (a gateway, a proxy): see providers.inferred_vendor.
+    inferred_vendor: str | None = None
 
     @property
     def total(self) -> float:
@@ -99,6 +81,7 @@ class _Rates:
     reasoning: _Rate | None = None
     source: str = SOURCE_GENAI_PRICES
     expires: float = math.inf  # time.monotonic() after which to resolve again
+    inferred_vendor: str | None = None
 
 
 def _per_token(rate: _Rate, input_tokens: int) -> float:
@@ -130,7 +113,7 @@ def _price(rates: _Rates, usage: Usage) -> Cost:
         ),
         total_input,
     )
-    return Cost(input=input_cost, output=output_cost, source=rates.source)
+    return Cost(input_cost, output_cost, source=rates.source, inferred_vendor=rates.inferred_vendor)
 
 
 def _cost_of(
@@ -223,14 +206,6 @@ _overrides: dict[str, tuple[str | None, _Rates]] = {}  # lower-cased model -> (p
 _override_prefixes: list[tuple[str, str | None, _Rates]] = []
 
 
-def _provider_id(provider: str | None) -> tuple[bool, str | None]:
-    """(known, genai-prices id). No provider lets genai-prices guess from the model name."""
-    if provider is None:
-        return True, None
-    provider_id = PROVIDER_IDS.get(provider.lower())
-    return provider_id is not None, provider_id
-
-
 def _user_rates(provider: str | None, model: str) -> _Rates | None:
     key = model.lower()
     found = _overrides.get(key)
@@ -246,10 +221,15 @@ def _resolve(provider: str | None, model: str, tier: str | None) -> _Rates | Non
     rates = _user_rates(provider, model)
     if rates is not None:
         return rates
-    known, provider_id = _provider_id(provider)
-    if not known:
+    known, provider_id = providers.price_id(provider)
+    if known and (provider_id is not None or provider is None):
+        return _resolve_genai_prices(provider_id, model, tier)
+    # An unknown or self-hosted provider: priced only as a closed-weight vendor's model.
+    vendor = providers.inferred_vendor(model)
+    if vendor is None:
         return None
-    return _resolve_genai_prices(provider_id, model, tier)
+    rates = _resolve_genai_prices(providers.price_id(vendor)[1], model, tier)
+    return None if rates is None else dataclasses.replace(rates, inferred_vendor=vendor)
 
 
 def _rates_for(provider: str | None, model: str, tier: str | None) -> _Rates | None:

@@ -1,42 +1,31 @@
-"""One typed record of an LLM call: providers fill fields, the record writes the span.
+"""The invocation record: what one LLM call was asked and answered, mapped to attributes.
 
-Every LLM span (OpenAI, LangChain, ``llm_call``) goes through ``LLMInvocation``:
+Providers fill fields; the record maps them to the conventions' attribute keys and
+drops ``None``. It is plain data: opening and ending the span, pricing, budgets,
+roll-ups and metrics are the lifecycle's (``lifecycle.py``)::
 
-    inv = LLMInvocation(operation="chat", provider="openai", request_model="gpt-4o")
-    inv.start()                       # opens the CLIENT span "chat gpt-4o"
-    ...call the model; fill inv.response_model, inv.usage, inv.output_messages...
-    inv.stop()                        # tokens -> cost -> attributes -> metrics -> roll-up -> end
-    # or inv.fail(exc)
-
-``stop()`` and ``fail()`` are idempotent, so a stream wrapper, a context
-manager exit and a garbage-collection hook can all call them safely. All of it
-runs inside the never-raise guard: a bug here never reaches the caller.
+    record = InvocationRecord(operation="chat", provider="openai", request_model="gpt-4o")
+    record.start_attributes(model_version=None, prompt=None, handed_down=None)
+    record.response_model, record.usage = "gpt-4o-2024-08-06", Usage(12, 3)
+    record.end_attributes()        # {"gen_ai.response.model": ..., "gen_ai.usage...": 12}
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Span
 from opentelemetry.util.types import AttributeValue
 
-from . import _rollup, _semconv_compat, budgets, metrics, pricing, prompts, semconv
-from ._errors import internal_errors, swallow
-from ._runtime import runtime
-from ._serialize import to_json
-from .spans import record_error, redacted
+from .. import _semconv_compat, semconv
+from .._errors import internal_errors
+from .._serialize import to_json
+from .._spans import redacted
+from .pricing import Cost
 from .tokens import Usage
-
-# Wrappers around an LLM call (the LangChain handler) can put a Mapping of extra
-# attributes under this context key; the next LLM span started beneath picks them up.
-LLM_SPAN_ATTRIBUTES_KEY = otel_context.create_key("llmtrace.llm_span_attributes")
 
 # Request fields written as span attributes when set, in this order.
 _REQUEST_KEYS: tuple[tuple[str, str], ...] = (
@@ -95,13 +84,11 @@ _read_request, _REQUEST_ATTRIBUTES = _reader(_REQUEST_KEYS)
 _read_response, _RESPONSE_ATTRIBUTES = _reader(_RESPONSE_KEYS)
 _read_usage, _USAGE_ATTRIBUTES = _reader(_USAGE_KEYS)
 _NO_REQUEST: tuple[Any, ...] = (None,) * len(_REQUEST_KEYS)
-_SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
-_CLIENT = SpanKind.CLIENT
 _PROMPT_NAME, _PROMPT_VERSION = semconv.GEN_AI_PROMPT_NAME, semconv.GEN_AI_PROMPT_VERSION
 
 
 @dataclass(slots=True, eq=False)
-class LLMInvocation:
+class InvocationRecord:
     """Everything known about one LLM call. ``None`` fields are simply not written."""
 
     operation: str
@@ -141,144 +128,32 @@ class LLMInvocation:
     tool_definitions: Any = None
     # anything else a provider wants on the span (already attribute-typed values)
     attributes: dict[str, AttributeValue] = field(default_factory=dict)
-    # set by start()
+    # outcome and settings, filled by the lifecycle
     capture_content: bool = False
+    content_limit: int = 2048
     span: Span | None = None
-    cost: pricing.Cost | None = None
+    instruments: Any = None  # metric instruments an instrumentor was given, else llmtrace's
+    cost: Cost | None = None
     error_type: str | None = None
-    _started_at: float = 0.0
-    _parent_span_id: int | None = None
     _start_request: tuple[Any, ...] = _NO_REQUEST  # request fields as written at start
     _start_prompt: tuple[Any, Any] = (None, None)  # prompt name and version written at start
-    _token: object | None = None
-    _done: bool = False
 
     @property
     def span_name(self) -> str:
         return f"{self.operation} {self.request_model}" if self.request_model else self.operation
 
     @property
-    def is_recording(self) -> bool:
-        return self.span is not None and self.span.is_recording()
+    def priced_model(self) -> str | None:
+        """The model whose price applies: the one that answered, else the one requested."""
+        return self.response_model or self.request_model
 
-    def start(self, *, check_budget: bool = True, context: Context | None = None) -> bool:
-        """Open the CLIENT span. False (and no span) when tracing is off or suppressed.
-
-        ``check_budget`` raises ``BudgetExceeded`` from a spent raising budget: the
-        one exception llmtrace raises into the app on purpose, before the call.
-        ``context`` is the current context when the caller already has it at hand.
-        """
-        if check_budget and budgets.open_blocks:
-            budgets.before_call()
-        try:
-            tracer = runtime.tracer()
-            # One context lookup serves suppression, the parent, handed-down attributes
-            # and the SDK (which would otherwise look it up again for its sampler).
-            ctx = otel_context.get_current() if context is None else context
-            if tracer is None or ctx.get(_SUPPRESS_KEY):
-                self._done = True
-                return False
-            self.capture_content = runtime.capture_content
-            self._started_at = time.perf_counter()
-            parent = trace.get_current_span(ctx).get_span_context()
-            # Only a sampled parent ever ends recording, and so collects its roll-up entry.
-            sampled = parent.is_valid and parent.trace_flags.sampled
-            self._parent_span_id = parent.span_id if sampled else None
-            self.span = tracer.start_span(self.span_name, ctx, _CLIENT, self._start_attributes(ctx))
-            return True
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
-        self._done = True
-        return False
-
-    def attach(self) -> None:
-        """Make the span current (so e.g. HTTP client spans nest under it)."""
-        if self.span is not None and self._token is None:
-            self._token = otel_context.attach(trace.set_span_in_context(self.span))
-
-    def detach(self) -> None:
-        token, self._token = self._token, None
-        if token is not None:
-            otel_context.detach(token)  # type: ignore[arg-type]
-
-    def mark_first_chunk(self) -> None:
-        if self.time_to_first_chunk is None and self._started_at:
-            self.time_to_first_chunk = time.perf_counter() - self._started_at
-
-    def stop(self) -> None:
-        """Finish successfully: cost, attributes, metrics, roll-up, end. Idempotent."""
-        self._finish(None)
-
-    def fail(self, exception: BaseException) -> None:
-        """Finish with an error: recorded on the span with ERROR status. Idempotent."""
-        self._finish(exception)
-
-    def _finish(self, exception: BaseException | None) -> None:
-        if self._token is not None:
-            self.detach()
-        if self._done:
-            return
-        self._done = True
-        span = self.span
-        if span is None:
-            return
-        duration = time.perf_counter() - self._started_at
-        # Separate guards (``except Exception: swallow`` is the cheap form of
-        # ``internal_errors``): a bug in one step costs that step's data, not the others'.
-        # Priced even when sampled out: budgets, the cost metric and roll-ups count it.
-        self._price()
-        try:
-            if exception is not None:
-                self.error_type = self.error_type or type(exception).__qualname__
-            if span.is_recording():
-                span.set_attributes(self.end_attributes())
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
-        if exception is not None:
-            with internal_errors:
-                record_error(span, exception)
-        self._account(duration)
-        span.end()
-
-    def _price(self) -> None:
-        usage = self.usage
-        if usage is None or self.cost is not None:
-            return
-        try:
-            self.cost = pricing.cost_for(
-                self.provider,
-                self.response_model or self.request_model,
-                usage,
-                service_tier=self.response_service_tier or self.request_service_tier,
-            )
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
-
-    def _account(self, duration: float) -> None:
-        usage = self.usage
-        cost = self.cost.total if self.cost is not None else None
-        if self._parent_span_id:  # only a recording parent collects roll-ups
-            try:
-                _rollup.add_llm_call(
-                    self._parent_span_id,
-                    usage.input_tokens if usage else None,
-                    usage.output_tokens if usage else None,
-                    cost,
-                )
-            except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-                swallow(exc)
-        if cost is not None and budgets.open_blocks:
-            try:
-                budgets.charge(cost)
-            except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-                swallow(exc)
-        try:
-            metrics.record(self, duration)
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
-
-    # -- attribute mapping ------------------------------------------------------------
-    def _start_attributes(self, ctx: Context) -> dict[str, AttributeValue]:
+    def start_attributes(
+        self,
+        model_version: str | None,
+        prompt: Mapping[str, AttributeValue] | None,
+        handed_down: Mapping[str, AttributeValue] | None,
+    ) -> dict[str, AttributeValue]:
+        """What the span carries from its start (samplers see these)."""
         attributes: dict[str, AttributeValue] = {
             semconv.GEN_AI_OPERATION_NAME: self.operation,
             semconv.GEN_AI_PROVIDER_NAME: self.provider,
@@ -289,13 +164,11 @@ class LLMInvocation:
         for key, value in zip(_REQUEST_ATTRIBUTES, values, strict=False):
             if value is not None:
                 attributes[key] = value
-        if runtime.model_version is not None:
-            attributes[semconv.LLMTRACE_MODEL_VERSION] = runtime.model_version
-        prompt = prompts.prompt_attributes()
+        if model_version is not None:
+            attributes[semconv.LLMTRACE_MODEL_VERSION] = model_version
         if prompt:
             attributes.update(prompt)
-        handed_down = ctx.get(LLM_SPAN_ATTRIBUTES_KEY)
-        if handed_down is not None and isinstance(handed_down, Mapping):
+        if handed_down is not None:
             attributes.update(handed_down)
             prompt = attributes
         if prompt:
@@ -343,6 +216,8 @@ class LLMInvocation:
                 attributes[semconv.LLMTRACE_COST_INPUT] = round(cost.input, 10)
                 attributes[semconv.LLMTRACE_COST_OUTPUT] = round(cost.output, 10)
                 attributes[semconv.LLMTRACE_COST_PRICE_SOURCE] = cost.source
+                if cost.inferred_vendor is not None:
+                    attributes[semconv.LLMTRACE_COST_INFERRED] = True
             elif self.response_model or self.request_model:
                 attributes[semconv.LLMTRACE_COST_UNKNOWN_MODEL] = True
         if self.error_type is not None:
@@ -353,7 +228,7 @@ class LLMInvocation:
         return attributes
 
     def _put_content(self, attributes: dict[str, AttributeValue]) -> None:
-        limit = runtime.max_attribute_bytes
+        limit = self.content_limit
         for name, key in _CONTENT_KEYS:
             value = getattr(self, name)
             if value is None:
