@@ -30,7 +30,7 @@ from replay import (
     load_schema,
 )
 
-from llmtrace._genai.metrics import capture_metrics
+from llmtrace.testing import capture_metrics
 
 CASES = load_cases()
 pytestmark = pytest.mark.skipif(
