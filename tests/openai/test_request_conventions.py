@@ -24,6 +24,13 @@ def test_responses_reasoning_effort_and_api_type(captured):
     assert attrs["openai.api.type"] == "responses"
 
 
+def test_responses_previous_response_id(captured):
+    client, _ = make_client(json_response(bodies.response()))
+    client.responses.create(model="gpt-4o", input="And then?", previous_response_id="resp_123")
+    attrs = captured.find("chat gpt-4o").attributes
+    assert attrs["gen_ai.request.previous_response.id"] == "resp_123"
+
+
 def test_extra_body_fields_are_read_like_the_body(captured):
     client, recorder = make_client(json_response(bodies.chat()))
     client.chat.completions.create(

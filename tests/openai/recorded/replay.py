@@ -186,6 +186,7 @@ def expected_request(path: str, body: dict[str, Any]) -> dict[str, Any]:
     out["openai.request.service_tier"] = tier if tier not in (None, "auto") else None
     if path == "/responses":
         out["gen_ai.request.max_tokens"] = get("max_output_tokens")
+        out["gen_ai.request.previous_response.id"] = get("previous_response_id")
         fmt = ((get("text") or {}).get("format") or {}).get("type")
         reasoning = (get("reasoning") or {}).get("effort")
     else:

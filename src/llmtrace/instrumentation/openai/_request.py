@@ -122,6 +122,9 @@ def invocation_for(endpoint: Endpoint, body: Any, server: Server) -> LLMInvocati
         inv.request_service_tier = tier if tier != "auto" else None
     if kind == RESPONSES:
         inv.attributes[semconv.OPENAI_API_TYPE] = semconv.OPENAI_API_RESPONSES
+        previous = get("previous_response_id")
+        if previous is not None and isinstance(previous, str):
+            inv.attributes[semconv.GEN_AI_REQUEST_PREVIOUS_RESPONSE_ID] = previous
         inv.max_tokens = _int(get("max_output_tokens"))
         reasoning = get("reasoning")
         if reasoning is not None and isinstance(reasoning, Mapping):
