@@ -322,6 +322,171 @@ def same_attributes_patch(tracer: Any) -> Wrapper:
     return sync_wrapper
 
 
+class _SameDataStream(wrapt.ObjectProxy):  # type: ignore[misc]
+    """The stream half of ``same_data_patch``: what llmtrace reads from chunks, by hand."""
+
+    def __init__(self, wrapped: Any, finish: Callable[[dict[str, Any], Any, float | None], None]):
+        super().__init__(wrapped)
+        self._self_finish = finish
+        self._self_started = time.perf_counter()
+        self._self_first: float | None = None
+        self._self_fields: dict[str, Any] = {}
+        self._self_reasons: dict[int, str] = {}
+        self._self_usage: Any = None
+
+    def _self_see(self, chunk: Any) -> None:
+        if self._self_first is None:
+            self._self_first = time.perf_counter() - self._self_started
+            self._self_fields = {
+                "gen_ai.response.id": chunk.id,
+                "gen_ai.response.model": chunk.model,
+                "openai.response.system_fingerprint": chunk.system_fingerprint,
+                "openai.response.service_tier": chunk.service_tier,
+            }
+        for choice in chunk.choices:
+            if choice.finish_reason is not None:
+                self._self_reasons[choice.index] = choice.finish_reason
+        if chunk.usage is not None:
+            self._self_usage = chunk.usage
+
+    def _self_end(self) -> None:
+        fields = self._self_fields
+        fields["gen_ai.response.finish_reasons"] = list(self._self_reasons.values())
+        fields["gen_ai.response.time_to_first_chunk"] = self._self_first
+        self._self_finish(fields, self._self_usage, self._self_first)
+
+    def __iter__(self) -> Any:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            chunk = self.__wrapped__.__next__()
+        except StopIteration:
+            self._self_end()
+            raise
+        self._self_see(chunk)
+        return chunk
+
+    def __aiter__(self) -> Any:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            chunk = await self.__wrapped__.__anext__()
+        except StopAsyncIteration:
+            self._self_end()
+            raise
+        self._self_see(chunk)
+        return chunk
+
+
+def same_data_patch(tracer: Any, meter: Any) -> tuple[Wrapper, Wrapper]:
+    """The floor for llmtrace's data: every attribute and every metric llmtrace records
+    for a chat call or a stream, written by hand (cost from a fixed price)."""
+    duration = meter.create_histogram("gen_ai.client.inference.duration", unit="s")
+    inputs = meter.create_histogram(
+        "gen_ai.client.inference.operation.input_tokens", unit="{token}"
+    )
+    outputs = meter.create_histogram(
+        "gen_ai.client.inference.operation.output_tokens", unit="{token}"
+    )
+    input_total = meter.create_counter("gen_ai.client.inference.usage.input_tokens", unit="{token}")
+    output_total = meter.create_counter(
+        "gen_ai.client.inference.usage.output_tokens", unit="{token}"
+    )
+    first_chunk = meter.create_histogram("gen_ai.client.inference.time_to_first_chunk", unit="s")
+    cost_counter = meter.create_counter("llmtrace.client.cost", unit="USD")
+
+    def begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, float]:
+        model = args[1].json_data.get("model")
+        attributes = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": model,
+            "server.address": "api.openai.com",
+            "server.port": 443,
+        }
+        if kwargs.get("stream"):
+            attributes["gen_ai.request.stream"] = True
+        span = tracer.start_span(f"chat {model}", kind=SpanKind.CLIENT, attributes=attributes)
+        span.set_attribute("openai.api.type", "chat_completions")
+        return span, otel_context.attach(trace.set_span_in_context(span)), time.perf_counter()
+
+    def end(span: Any, started: float, fields: dict[str, Any], usage: Any, ttfc: Any) -> None:
+        cost_in = usage.prompt_tokens * _PRICES[0]
+        cost_out = usage.completion_tokens * _PRICES[1]
+        span.set_attributes(
+            {
+                **fields,
+                "gen_ai.usage.input_tokens": usage.prompt_tokens,
+                "gen_ai.usage.output_tokens": usage.completion_tokens,
+                "gen_ai.usage.cache_read.input_tokens": usage.prompt_tokens_details.cached_tokens,
+                "gen_ai.usage.reasoning.output_tokens": (
+                    usage.completion_tokens_details.reasoning_tokens
+                ),
+                "gen_ai.usage.audio.input_tokens": usage.prompt_tokens_details.audio_tokens,
+                "gen_ai.usage.audio.output_tokens": usage.completion_tokens_details.audio_tokens,
+                "gen_ai.usage.cost.amount": round(cost_in + cost_out, 10),
+                "gen_ai.usage.cost.currency": "USD",
+                "gen_ai.usage.cost.source": "local",
+                "llmtrace.cost.input": round(cost_in, 10),
+                "llmtrace.cost.output": round(cost_out, 10),
+                "llmtrace.cost.price_source": "fixed",
+            }
+        )
+        metric = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": span.attributes["gen_ai.request.model"],
+            "gen_ai.response.model": fields["gen_ai.response.model"],
+            "server.address": "api.openai.com",
+            "server.port": 443,
+        }
+        duration.record(time.perf_counter() - started, metric)
+        inputs.record(usage.prompt_tokens, metric)
+        outputs.record(usage.completion_tokens, metric)
+        modal = {**metric, "gen_ai.token.modality": "unknown"}
+        input_total.add(usage.prompt_tokens, modal)
+        output_total.add(usage.completion_tokens, modal)
+        if ttfc is not None:
+            first_chunk.record(ttfc, metric)
+        cost_counter.add(cost_in + cost_out, metric)
+        span.end()
+
+    def finish(span: Any, started: float, result: Any) -> Any:
+        if isinstance(result, (openai.Stream, openai.AsyncStream)):
+            return _SameDataStream(
+                result, lambda fields, usage, ttfc: end(span, started, fields, usage, ttfc)
+            )
+        fields = {
+            "gen_ai.response.model": result.model,
+            "gen_ai.response.id": result.id,
+            "gen_ai.response.finish_reasons": [c.finish_reason for c in result.choices],
+            "openai.response.system_fingerprint": result.system_fingerprint,
+            "openai.response.service_tier": result.service_tier,
+        }
+        end(span, started, fields, result.usage, None)
+        return result
+
+    def sync_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        span, token, started = begin(args, kwargs)
+        try:
+            result = wrapped(*args, **kwargs)
+        finally:
+            otel_context.detach(token)
+        return finish(span, started, result)
+
+    async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        span, token, started = begin(args, kwargs)
+        try:
+            result = await wrapped(*args, **kwargs)
+        finally:
+            otel_context.detach(token)
+        return finish(span, started, result)
+
+    return sync_wrapper, async_wrapper
+
+
 # -- routing calls to the variant being measured ----------------------------------------------
 
 SYNC_POINT = "openai._base_client:SyncAPIClient.request"
@@ -655,6 +820,10 @@ def setup(points: list[str] | None = None) -> Setup:
     router.add(Variant("bare", on_use=capture_off))
     router.add(
         Variant("minimal", {SYNC_POINT: minimal[0], ASYNC_POINT: minimal[1]}, None, floor.exporter)
+    )
+    same = same_data_patch(tracer, floor_meter)
+    router.add(
+        Variant("same data", {SYNC_POINT: same[0], ASYNC_POINT: same[1]}, None, floor.exporter)
     )
     router.add(Variant("llmtrace", llmtrace_wrappers, capture_off, ours.exporter))
     router.add(Variant("llmtrace+metrics", llmtrace_wrappers, metrics_on, ours.exporter))

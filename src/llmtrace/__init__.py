@@ -46,10 +46,12 @@ _EXPORTS: dict[str, str] = {
     "current_session": "._context",
     "current_span_context": "._evaluation",
     "estimate_usage": "._genai.tokens",
+    "evaluate": ".eval",
     "force_flush": "._setup",
     "init": "._setup",
     "instrument_langchain": ".instrumentation.langchain",
     "instrument_openai": ".instrumentation.openai",
+    "judge": ".eval",
     "llm_call": "._manual",
     "model_version": "._prompts.prompt",
     "normalize_usage": "._genai.tokens",
@@ -104,6 +106,8 @@ if TYPE_CHECKING:
     from ._setup import shutdown as shutdown
     from ._spans import TracedSpan as TracedSpan
     from ._spans import span as span
+    from .eval import evaluate as evaluate
+    from .eval import judge as judge
     from .instrumentation.langchain import instrument_langchain as instrument_langchain
     from .instrumentation.langchain import uninstrument_langchain as uninstrument_langchain
     from .instrumentation.openai import instrument_openai as instrument_openai

@@ -10,6 +10,9 @@ from types import TracebackType
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+# The arguments of __exit__ / __aexit__, for short signatures.
+ExcType = type[BaseException] | None
+Traceback = TracebackType | None
 
 
 class AsyncWithMixin(Generic[T]):
@@ -20,10 +23,5 @@ class AsyncWithMixin(Generic[T]):
     async def __aenter__(self) -> T:
         return self.__enter__()  # type: ignore[attr-defined,no-any-return]
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, exc_type: ExcType, exc: BaseException | None, tb: Traceback) -> None:
         self.__exit__(exc_type, exc, tb)  # type: ignore[attr-defined]

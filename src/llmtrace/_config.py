@@ -17,7 +17,14 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from ._errors import ConfigurationError
 
@@ -25,8 +32,16 @@ logger = logging.getLogger("llmtrace")
 
 Protocol = Literal["grpc", "http/protobuf"]
 ExporterName = Literal["otlp", "console", "none"]
-KNOWN_INSTRUMENTATIONS = ("openai", "langchain")
+# Instrumentation name -> the library it instruments (it is skipped when that is not
+# importable). Its instrumentor is the ``opentelemetry_instrumentor`` entry point
+# ``llmtrace_<name>`` (pyproject.toml): a new provider adds a row here and an entry point.
+INSTRUMENTATIONS: dict[str, str] = {"openai": "openai", "langchain": "langchain_core"}
+KNOWN_INSTRUMENTATIONS = tuple(INSTRUMENTATIONS)
 _SECRET_SETTINGS = frozenset({"headers"})
+_PROVIDER_METHODS = {
+    "tracer_provider": ("get_tracer", "TracerProvider"),
+    "meter_provider": ("get_meter", "MeterProvider"),
+}
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
@@ -137,18 +152,12 @@ class Settings(BaseModel):
             return path
         raise ValueError("must be a dict of prices or the path of a TOML/JSON price file")
 
-    @field_validator("tracer_provider")
+    @field_validator("tracer_provider", "meter_provider")
     @classmethod
-    def _check_tracer_provider(cls, value: Any) -> Any:
-        if value is not None and not callable(getattr(value, "get_tracer", None)):
-            raise ValueError("must be an opentelemetry TracerProvider")
-        return value
-
-    @field_validator("meter_provider")
-    @classmethod
-    def _check_meter_provider(cls, value: Any) -> Any:
-        if value is not None and not callable(getattr(value, "get_meter", None)):
-            raise ValueError("must be an opentelemetry MeterProvider")
+    def _check_provider(cls, value: Any, info: ValidationInfo) -> Any:
+        method, kind = _PROVIDER_METHODS[info.field_name or ""]
+        if value is not None and not callable(getattr(value, method, None)):
+            raise ValueError(f"must be an opentelemetry {kind}")
         return value
 
     @property

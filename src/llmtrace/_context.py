@@ -27,7 +27,7 @@ from opentelemetry.context import Context
 from opentelemetry.util.types import AttributeValue
 
 from . import semconv
-from ._serialize import to_json
+from ._serialize import to_attribute
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -49,9 +49,7 @@ class SessionScope:
 
 
 def _attribute_value(value: Any) -> AttributeValue:
-    if isinstance(value, (str, bool, int, float)):
-        return value
-    return to_json(value, 1024)
+    return to_attribute(value, 1024)
 
 
 def _merge(

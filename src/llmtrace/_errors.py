@@ -21,8 +21,9 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any, TypeVar, cast
+
+from ._cm import ExcType, Traceback
 
 logger = logging.getLogger("llmtrace")
 
@@ -99,12 +100,7 @@ class _InternalErrors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool:
+    def __exit__(self, exc_type: ExcType, exc: BaseException | None, tb: Traceback) -> bool:
         if exc is None or not isinstance(exc, Exception):
             return False
         if _strict:

@@ -40,7 +40,7 @@ from opentelemetry.util.types import AttributeValue
 from . import semconv
 from ._errors import logger, never_raise
 from ._runtime import runtime
-from ._serialize import to_json, truncate_text
+from ._serialize import to_attribute, truncate_text
 from ._spans import TracedSpan, suppressed
 
 __all__ = ["current_span_context", "parse_reference", "record_score", "trace_reference"]
@@ -244,12 +244,7 @@ def _event_attributes(
     return attributes
 
 
-def _attribute(value: Any, limit: int) -> AttributeValue:
-    if isinstance(value, str):
-        return truncate_text(value, limit)
-    if isinstance(value, (bool, int, float)):
-        return value
-    return to_json(value, limit)
+_attribute = to_attribute
 
 
 def _emit_linked(name: str, target: SpanContext, event: dict[str, AttributeValue]) -> bool:

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from types import TracebackType
 from typing import Any
 
 from opentelemetry.util.types import AttributeValue
 
-from ._cm import AsyncWithMixin
+from ._cm import AsyncWithMixin, ExcType, Traceback
 from ._errors import internal_errors
 from ._genai.lifecycle import LLMInvocation
 from ._genai.messages import role_of
@@ -224,12 +223,7 @@ class LLMCall(AsyncWithMixin["LLMCall"]):
             self.invocation.attach()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: ExcType, exc: BaseException | None, tb: Traceback) -> None:
         with internal_errors:
             self._estimate()
         self._input = self._output = None

@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from json.encoder import encode_basestring
 from typing import Any
 
+from opentelemetry.util.types import AttributeValue
+
 TRUNCATION_MARKER = "…[truncated]"
 _MAX_DEPTH = 32
 _BINARY_PREVIEW = 32
@@ -314,3 +316,18 @@ def truncate_text(text: str, max_bytes: int) -> str:
     encoded = text.encode("utf-8", "surrogatepass")
     encoded = encoded[: max(0, max_bytes - len(TRUNCATION_MARKER.encode()))]
     return encoded.decode("utf-8", errors="ignore") + TRUNCATION_MARKER
+
+
+def to_attribute(value: Any, max_bytes: int) -> AttributeValue:
+    """Any value as one span attribute within ``max_bytes``: the one value-to-attribute rule.
+
+    Text is cut to the budget, booleans and numbers stay as they are, a list of strings
+    stays a list, and anything else becomes bounded JSON.
+    """
+    if isinstance(value, str):
+        return truncate_text(value, max_bytes)
+    if isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return [truncate_text(v, max_bytes) for v in value]
+    return to_json(value, max_bytes)

@@ -17,6 +17,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
+from importlib.metadata import entry_points
 from typing import Any
 
 from opentelemetry import trace
@@ -25,11 +26,12 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-from ._config import KNOWN_INSTRUMENTATIONS, Settings, resolve_settings
+from ._config import INSTRUMENTATIONS, KNOWN_INSTRUMENTATIONS, Settings, resolve_settings
 from ._console import ConsoleTreeProcessor
 from ._errors import ConfigurationError, logger
 from ._processors import ContextAttributesProcessor, ExportProcessor
 from ._runtime import VERSION, runtime
+from .instrumentation import switch_off, switch_on
 
 _lock = threading.RLock()
 _active: Tracing | None = None
@@ -417,18 +419,26 @@ def _otlp_meter_provider(settings: Settings) -> Any:
     return MeterProvider(metric_readers=[reader], resource=Resource.create(resource_attributes))
 
 
+def _instrumentor(name: str) -> Any:
+    """The instrumentor registered as entry point ``llmtrace_<name>`` (a singleton)."""
+    found = entry_points(group="opentelemetry_instrumentor", name=f"llmtrace_{name}")
+    for entry_point in found:
+        return entry_point.load()()
+    raise LookupError(f"no opentelemetry_instrumentor entry point llmtrace_{name}")
+
+
 def _instrument(handle: Tracing) -> None:
     if not handle.enabled:
         return
     wanted = handle.settings.instrument
     names = KNOWN_INSTRUMENTATIONS if wanted is None else wanted
     for name in names:
-        if importlib.util.find_spec(_LIBRARIES[name]) is None:
+        if importlib.util.find_spec(INSTRUMENTATIONS[name]) is None:
             if wanted is not None:
                 logger.warning("llmtrace: cannot instrument %s: the package is not installed", name)
             continue
         try:
-            _INSTRUMENTORS[name][0]()
+            switch_on(_instrumentor(name))
             handle.instrumented.append(name)
         except ConfigurationError:
             raise
@@ -439,42 +449,11 @@ def _instrument(handle: Tracing) -> None:
 def _uninstrument(names: Sequence[str]) -> None:
     for name in names:
         try:
-            _INSTRUMENTORS[name][1]()
+            switch_off(_instrumentor(name))
         except Exception:  # noqa: BLE001
             logger.warning("llmtrace: could not uninstrument %s", name, exc_info=True)
     if isinstance(names, list):
         names.clear()
-
-
-def _instrument_openai() -> None:
-    from .instrumentation.openai import instrument_openai
-
-    instrument_openai()
-
-
-def _uninstrument_openai() -> None:
-    from .instrumentation.openai import uninstrument_openai
-
-    uninstrument_openai()
-
-
-def _instrument_langchain() -> None:
-    from .instrumentation.langchain import instrument_langchain
-
-    instrument_langchain()
-
-
-def _uninstrument_langchain() -> None:
-    from .instrumentation.langchain import uninstrument_langchain
-
-    uninstrument_langchain()
-
-
-_LIBRARIES = {"openai": "openai", "langchain": "langchain_core"}
-_INSTRUMENTORS: dict[str, tuple[Callable[[], None], Callable[[], None]]] = {
-    "openai": (_instrument_openai, _uninstrument_openai),
-    "langchain": (_instrument_langchain, _uninstrument_langchain),
-}
 
 
 def _exit_flush(handle: Tracing) -> None:

@@ -16,7 +16,6 @@ An exception leaving the block is recorded on the span (ERROR status,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any, Literal
 
 from opentelemetry import context as otel_context
@@ -27,10 +26,10 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from . import _rollup, semconv
-from ._cm import AsyncWithMixin
+from ._cm import AsyncWithMixin, ExcType, Traceback
 from ._errors import internal_errors, logger, swallow
 from ._runtime import runtime
-from ._serialize import to_json
+from ._serialize import to_attribute, to_json
 
 SpanKindName = Literal["workflow", "task", "agent", "tool", "retriever", "embedding", "llm"]
 SPAN_KINDS: tuple[str, ...] = ("workflow", "task", "agent", "tool", "retriever", "embedding", "llm")
@@ -248,11 +247,7 @@ _TOOL_CONTENT_KEYS = {
 
 
 def _attribute(value: Any) -> AttributeValue:
-    if isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return list(value)
-    return to_json(value, runtime.max_attribute_bytes)
+    return to_attribute(value, runtime.max_attribute_bytes)
 
 
 def _record_error(span: Span, exception: BaseException) -> None:
@@ -287,24 +282,14 @@ def describe_exception(exception: BaseException) -> str:
     return f"{type(exception).__name__}: {message}"[:512]
 
 
-def start(
-    name: str,
-    kind: str,
-    attributes: Mapping[str, AttributeValue] | None,
-    capture_input: bool | None,
-    capture_output: bool | None,
-    context: Context | None = None,
-    tracer: trace.Tracer | None = None,
-) -> TracedSpan | None:
-    """Start a span, or return None when tracing is off or suppressed (the fast path).
-
-    ``tracer``: one an instrumentor was given (else llmtrace's own).
-    """
+def start(*args: Any, tracer: trace.Tracer | None = None, **kwargs: Any) -> TracedSpan | None:
+    """``start_with()`` with llmtrace's tracer (or ``tracer``, one an instrumentor was
+    given); None when tracing is off or suppressed (the fast path)."""
     if tracer is None:
         tracer = runtime.tracer()
     if tracer is None:
         return None
-    return start_with(tracer, name, kind, attributes, capture_input, capture_output, context)
+    return start_with(tracer, *args, **kwargs)
 
 
 def start_with(
@@ -381,12 +366,7 @@ class span(AsyncWithMixin[TracedSpan]):
         self._traced = traced
         return traced if traced is not None else _NO_SPAN
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: ExcType, exc: BaseException | None, tb: Traceback) -> None:
         traced, self._traced = self._traced, None
         if traced is not None:
             with internal_errors:

@@ -32,11 +32,11 @@ from __future__ import annotations
 import atexit
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import wrapt
 
+from ._cm import ExcType, Traceback
 from ._errors import internal_errors, is_strict, report_internal_error
 
 __all__ = ["AsyncStreamProxy", "StreamHooks", "StreamProxy"]
@@ -247,12 +247,7 @@ class StreamProxy(_ProxyBase):
             enter()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
+    def __exit__(self, exc_type: ExcType, exc: BaseException | None, tb: Traceback) -> bool | None:
         try:
             exit_ = getattr(self.__wrapped__, "__exit__", None)
             if exit_ is not None:
@@ -338,10 +333,7 @@ class AsyncStreamProxy(_ProxyBase):
         return self
 
     async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        self, exc_type: ExcType, exc: BaseException | None, tb: Traceback
     ) -> bool | None:
         try:
             exit_ = getattr(self.__wrapped__, "__aexit__", None)

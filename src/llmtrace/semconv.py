@@ -156,6 +156,13 @@ LLMTRACE_VARIANT_PREFIX: Final = "llmtrace.variant."
 LLMTRACE_MODEL_VERSION: Final = "llmtrace.model.version"
 LLMTRACE_EVALUATION_SOURCE: Final = "llmtrace.evaluation.source"
 LLMTRACE_EVALUATION_TARGET: Final = "llmtrace.evaluation.target_span_id"
+# Evaluation runs (``llmtrace.evaluate``): on each case's root span.
+LLMTRACE_EVAL_NAME: Final = "llmtrace.eval.name"
+LLMTRACE_EVAL_RUN_ID: Final = "llmtrace.eval.run_id"
+LLMTRACE_EVAL_CASE_ID: Final = "llmtrace.eval.case_id"
+LLMTRACE_EVAL_VARIANT: Final = "llmtrace.eval.variant"
+LLMTRACE_EVAL_DATASET_HASH: Final = "llmtrace.eval.dataset_hash"
+LLMTRACE_EVAL_SEED: Final = "llmtrace.eval.seed"
 
 # --- Prompt interop: other backends' keys, written only with init(prompt_interop=True) ----
 OPENINFERENCE_PROMPT_TEMPLATE: Final = "llm.prompt_template.template"

@@ -78,4 +78,4 @@ def test_all_is_exactly_what_the_package_exports() -> None:
     report = json.loads(result.stdout)
     assert report["public"] == llmtrace.__all__
     # Only the documented public modules may appear as attributes of the package.
-    assert set(report["modules"]) <= {"instrumentation", "semconv", "testing", "langchain"}
+    assert set(report["modules"]) <= {"eval", "instrumentation", "semconv", "testing", "langchain"}

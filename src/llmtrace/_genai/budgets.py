@@ -21,10 +21,9 @@ import contextvars
 import math
 import threading
 from collections.abc import Callable
-from types import TracebackType
 from typing import Literal, TypeAlias
 
-from .._cm import AsyncWithMixin
+from .._cm import AsyncWithMixin, ExcType, Traceback
 from .._errors import ConfigurationError, LLMTraceError, internal_errors, logger
 
 OnExceed: TypeAlias = Literal["warn", "raise"] | Callable[["budget"], object]
@@ -110,12 +109,7 @@ class budget(
         _count_open(1)
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: ExcType, exc: BaseException | None, tb: Traceback) -> None:
         with internal_errors:
             token = self._tokens.pop() if self._tokens else None
             if token is not None:

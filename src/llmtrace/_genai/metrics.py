@@ -60,113 +60,90 @@ DURATION_BUCKETS: tuple[float, ...] = (
 )  # fmt: skip
 
 _PROMPT_KEYS = (semconv.GEN_AI_PROMPT_NAME, semconv.GEN_AI_PROMPT_VERSION)
-_TOKENS = "{token}"
+
+
+_S, _T = "s", "{token}"
+# attribute -> (instrument name, unit, description, histogram buckets or None for a counter)
+_CURRENT: dict[str, tuple[str, str, str, tuple[float, ...] | None]] = {
+    "inference_duration": (semconv.METRIC_INFERENCE_DURATION, _S,
+        "GenAI client inference operation duration.", DURATION_BUCKETS),
+    "embeddings_duration": (semconv.METRIC_EMBEDDINGS_DURATION, _S,
+        "GenAI client embeddings operation duration.", DURATION_BUCKETS),
+    "time_to_first_chunk": (semconv.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK, _S,
+        "Time to receive the first chunk of a streamed response.", DURATION_BUCKETS),
+    "input": (semconv.METRIC_INFERENCE_INPUT_TOKENS, _T,
+        "The number of input (prompt) tokens used per inference operation.", TOKEN_BUCKETS),
+    "output": (semconv.METRIC_INFERENCE_OUTPUT_TOKENS, _T,
+        "The number of output (completion) tokens used per inference operation.", TOKEN_BUCKETS),
+    "embeddings_input": (semconv.METRIC_EMBEDDINGS_INPUT_TOKENS, _T,
+        "The number of input tokens used per embeddings operation.", TOKEN_BUCKETS),
+    "usage_input": (semconv.METRIC_USAGE_INPUT_TOKENS, _T,
+        "The number of input (prompt) tokens used, including cached tokens.", None),
+    "usage_output": (semconv.METRIC_USAGE_OUTPUT_TOKENS, _T,
+        "The number of output (completion) tokens used, including reasoning tokens.", None),
+    "cache_read": (semconv.METRIC_USAGE_CACHE_READ_INPUT_TOKENS, _T,
+        "The number of input tokens served from a provider-managed cache.", None),
+    "cache_write": (semconv.METRIC_USAGE_CACHE_WRITE_INPUT_TOKENS, _T,
+        "The number of input tokens written to a provider-managed cache.", None),
+    "reasoning": (semconv.METRIC_USAGE_REASONING_OUTPUT_TOKENS, _T,
+        "The number of output tokens used for reasoning.", None),
+    "cost": (semconv.METRIC_COST, "USD",
+        "Cost of GenAI operations, from the prices llmtrace knows.", None),
+}  # fmt: skip
+# The previous conventions' instruments, recorded only with ``gen_ai/dup``.
+_PREVIOUS: dict[str, tuple[str, str, str, tuple[float, ...] | None]] = {
+    "token_usage": (semconv.METRIC_TOKEN_USAGE, _T,
+        "Number of input and output tokens used.", TOKEN_BUCKETS),
+    "duration": (semconv.METRIC_OPERATION_DURATION, _S,
+        "GenAI operation duration.", DURATION_BUCKETS),
+    "time_to_first_chunk": (semconv.METRIC_TIME_TO_FIRST_CHUNK, _S,
+        "Time to receive the first chunk of a streamed response.", DURATION_BUCKETS),
+}  # fmt: skip
+
+
+def _create(owner: Any, meter: Any, table: dict[str, tuple[Any, ...]]) -> None:
+    for attribute, (name, unit, description, buckets) in table.items():
+        if buckets is None:
+            instrument = meter.create_counter(name, unit=unit, description=description)
+        else:
+            instrument = meter.create_histogram(
+                name, unit=unit, description=description,
+                explicit_bucket_boundaries_advisory=buckets,
+            )  # fmt: skip
+        setattr(owner, attribute, instrument)
 
 
 class _Previous:
     """The instruments of the previous conventions (only with ``gen_ai/dup``)."""
 
-    __slots__ = ("duration", "time_to_first_chunk", "token_usage")
+    __slots__ = tuple(_PREVIOUS)
+    token_usage: Histogram
+    duration: Histogram
+    time_to_first_chunk: Histogram
 
     def __init__(self, meter: Any) -> None:
-        self.token_usage: Histogram = meter.create_histogram(
-            semconv.METRIC_TOKEN_USAGE,
-            unit=_TOKENS,
-            description="Number of input and output tokens used.",
-            explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
-        )
-        self.duration: Histogram = meter.create_histogram(
-            semconv.METRIC_OPERATION_DURATION,
-            unit="s",
-            description="GenAI operation duration.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
-        )
-        self.time_to_first_chunk: Histogram = meter.create_histogram(
-            semconv.METRIC_TIME_TO_FIRST_CHUNK,
-            unit="s",
-            description="Time to receive the first chunk of a streamed response.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
-        )
+        _create(self, meter, _PREVIOUS)
 
 
 class _Instruments:
-    __slots__ = (
-        "cache_read",
-        "cache_write",
-        "cost",
-        "embeddings_duration",
-        "embeddings_input",
-        "inference_duration",
-        "input",
-        "output",
-        "previous",
-        "provider",
-        "reasoning",
-        "time_to_first_chunk",
-        "usage_input",
-        "usage_output",
-    )
+    __slots__ = (*_CURRENT, "previous", "provider")
+    inference_duration: Histogram
+    embeddings_duration: Histogram
+    time_to_first_chunk: Histogram
+    input: Histogram
+    output: Histogram
+    embeddings_input: Histogram
+    usage_input: Counter
+    usage_output: Counter
+    cache_read: Counter
+    cache_write: Counter
+    reasoning: Counter
+    cost: Counter
 
     def __init__(self, meter_provider: Any) -> None:
         meter = meter_provider.get_meter(INSTRUMENTATION_NAME, VERSION)
         self.provider = meter_provider
-        seconds, tokens = DURATION_BUCKETS, TOKEN_BUCKETS
-        histogram, counter = meter.create_histogram, meter.create_counter
-        self.inference_duration: Histogram = histogram(
-            semconv.METRIC_INFERENCE_DURATION, unit="s",
-            description="GenAI client inference operation duration.",
-            explicit_bucket_boundaries_advisory=seconds,
-        )  # fmt: skip
-        self.embeddings_duration: Histogram = histogram(
-            semconv.METRIC_EMBEDDINGS_DURATION, unit="s",
-            description="GenAI client embeddings operation duration.",
-            explicit_bucket_boundaries_advisory=seconds,
-        )  # fmt: skip
-        self.time_to_first_chunk: Histogram = histogram(
-            semconv.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK, unit="s",
-            description="Time to receive the first chunk of a streamed response.",
-            explicit_bucket_boundaries_advisory=seconds,
-        )  # fmt: skip
-        self.input: Histogram = histogram(
-            semconv.METRIC_INFERENCE_INPUT_TOKENS, unit=_TOKENS,
-            description="The number of input (prompt) tokens used per inference operation.",
-            explicit_bucket_boundaries_advisory=tokens,
-        )  # fmt: skip
-        self.output: Histogram = histogram(
-            semconv.METRIC_INFERENCE_OUTPUT_TOKENS, unit=_TOKENS,
-            description="The number of output (completion) tokens used per inference operation.",
-            explicit_bucket_boundaries_advisory=tokens,
-        )  # fmt: skip
-        self.embeddings_input: Histogram = histogram(
-            semconv.METRIC_EMBEDDINGS_INPUT_TOKENS, unit=_TOKENS,
-            description="The number of input tokens used per embeddings operation.",
-            explicit_bucket_boundaries_advisory=tokens,
-        )  # fmt: skip
-        self.usage_input: Counter = counter(
-            semconv.METRIC_USAGE_INPUT_TOKENS, unit=_TOKENS,
-            description="The number of input (prompt) tokens used, including cached tokens.",
-        )  # fmt: skip
-        self.usage_output: Counter = counter(
-            semconv.METRIC_USAGE_OUTPUT_TOKENS, unit=_TOKENS,
-            description="The number of output (completion) tokens used, including reasoning.",
-        )  # fmt: skip
-        self.cache_read: Counter = counter(
-            semconv.METRIC_USAGE_CACHE_READ_INPUT_TOKENS, unit=_TOKENS,
-            description="The number of input tokens served from a provider-managed cache.",
-        )  # fmt: skip
-        self.cache_write: Counter = counter(
-            semconv.METRIC_USAGE_CACHE_WRITE_INPUT_TOKENS, unit=_TOKENS,
-            description="The number of input tokens written to a provider-managed cache.",
-        )  # fmt: skip
-        self.reasoning: Counter = counter(
-            semconv.METRIC_USAGE_REASONING_OUTPUT_TOKENS, unit=_TOKENS,
-            description="The number of output tokens used for reasoning.",
-        )  # fmt: skip
-        self.cost: Counter = counter(
-            semconv.METRIC_COST,
-            unit="USD",
-            description="Cost of GenAI operations, from the prices llmtrace knows.",
-        )
+        _create(self, meter, _CURRENT)
         self.previous = _Previous(meter) if _semconv_compat.previous_names else None
 
 

@@ -28,7 +28,7 @@ from opentelemetry.util.types import AttributeValue
 from .. import semconv
 from .._errors import logger
 from .._runtime import runtime
-from .._serialize import to_json, truncate_text
+from .._serialize import to_attribute, to_json, truncate_text
 from .._spans import redacted
 
 
@@ -143,7 +143,7 @@ def _binding_attributes(
             keep, value = redacted(raw)
             if keep:
                 values[key] = value
-                attributes[semconv.GEN_AI_PROMPT_VARIABLE_PREFIX + key] = _text(value, limit)
+                attributes[semconv.GEN_AI_PROMPT_VARIABLE_PREFIX + key] = to_attribute(value, limit)
     if interop:
         attributes[semconv.OPENINFERENCE_PROMPT_TEMPLATE_VERSION] = binding.version
         attributes[semconv.LANGFUSE_PROMPT_NAME] = binding.name
@@ -153,12 +153,6 @@ def _binding_attributes(
             attributes[semconv.OPENINFERENCE_PROMPT_TEMPLATE] = truncate_text(binding.text, limit)
             attributes[semconv.OPENINFERENCE_PROMPT_TEMPLATE_VARIABLES] = to_json(values, limit)
     return attributes
-
-
-def _text(value: Any, limit: int) -> str:
-    if isinstance(value, str):
-        return truncate_text(value, limit)
-    return to_json(value, limit)
 
 
 def link(binding: Binding) -> None:

@@ -29,6 +29,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
     BaseInstrumentor,
 )
 
+from .. import switch_off, switch_on
 from . import _patches
 from ._handler import LLMTraceCallbackHandler
 
@@ -65,16 +66,12 @@ class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
 def instrument_langchain() -> None:
     """Trace every LangChain/LangGraph run in this process (idempotent)."""
-    instrumentor = LangChainInstrumentor()
-    if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument()
+    switch_on(LangChainInstrumentor())
 
 
 def uninstrument_langchain() -> None:
     """Undo ``instrument_langchain()``; explicitly passed handlers keep working."""
-    instrumentor = LangChainInstrumentor()
-    if instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.uninstrument()
+    switch_off(LangChainInstrumentor())
 
 
 def is_instrumented() -> bool:

@@ -19,7 +19,7 @@ from ..._genai import providers
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import finish_reason, role_of
 from ..._genai.tokens import usage_from_langchain
-from ..._serialize import to_json
+from ..._serialize import to_attribute, to_json
 from ..._spans import SPAN_KINDS
 
 # Classes whose calls go through the `openai` SDK (and so through instrument_openai()).
@@ -120,9 +120,7 @@ def run_attributes(
 
 
 def _attribute(value: Any) -> AttributeValue:
-    if isinstance(value, (str, bool, int, float)):
-        return value
-    return to_json(value, _METADATA_VALUE_BYTES)
+    return to_attribute(value, _METADATA_VALUE_BYTES)
 
 
 def chain_kind(parent_override: object, has_parent: bool, override: object, serialized: Any) -> str:

@@ -27,46 +27,25 @@ from opentelemetry.instrumentation.utils import unwrap
 from ..._errors import internal_errors, logger
 from . import _scope
 
+_CHAT = "langchain_core.language_models.chat_models"
+_LLMS = "langchain_core.language_models.llms"
+_RETRIEVERS = "langchain_core.retrievers"
 # (module, attribute path, wrapper) for the context scopes.
 _SCOPES: tuple[tuple[str, str, Any], ...] = (
     ("langchain_core.runnables.config", "_set_config_context", _scope.bridge),
-    (
-        "langchain_core.language_models.chat_models",
-        "BaseChatModel._generate_with_cache",
-        _scope.call_scope(2, "run_manager"),
-    ),
-    (
-        "langchain_core.language_models.chat_models",
-        "BaseChatModel._agenerate_with_cache",
-        _scope.async_call_scope(2, "run_manager"),
-    ),
-    ("langchain_core.language_models.chat_models", "BaseChatModel.stream", _scope.stream_scope),
-    ("langchain_core.language_models.chat_models", "BaseChatModel.astream", _scope.astream_scope),
+    (_CHAT, "BaseChatModel._generate_with_cache", _scope.call_scope(2, "run_manager")),
+    (_CHAT, "BaseChatModel._agenerate_with_cache", _scope.async_call_scope(2, "run_manager")),
+    (_CHAT, "BaseChatModel.stream", _scope.stream_scope),
+    (_CHAT, "BaseChatModel.astream", _scope.astream_scope),
     # stream_events(version="v3") drives these lazily from the consumer's context.
-    (
-        "langchain_core.language_models.chat_models",
-        "BaseChatModel._iter_v2_events",
-        _scope.events_scope,
-    ),
-    (
-        "langchain_core.language_models.chat_models",
-        "BaseChatModel._aiter_v2_events",
-        _scope.aevents_scope,
-    ),
-    (
-        "langchain_core.language_models.llms",
-        "BaseLLM._generate_helper",
-        _scope.call_scope(2, "run_managers"),
-    ),
-    (
-        "langchain_core.language_models.llms",
-        "BaseLLM._agenerate_helper",
-        _scope.async_call_scope(2, "run_managers"),
-    ),
-    ("langchain_core.language_models.llms", "BaseLLM.stream", _scope.stream_scope),
-    ("langchain_core.language_models.llms", "BaseLLM.astream", _scope.astream_scope),
-    ("langchain_core.retrievers", "BaseRetriever.invoke", _scope.slot_scope),
-    ("langchain_core.retrievers", "BaseRetriever.ainvoke", _scope.async_slot_scope),
+    (_CHAT, "BaseChatModel._iter_v2_events", _scope.events_scope),
+    (_CHAT, "BaseChatModel._aiter_v2_events", _scope.aevents_scope),
+    (_LLMS, "BaseLLM._generate_helper", _scope.call_scope(2, "run_managers")),
+    (_LLMS, "BaseLLM._agenerate_helper", _scope.async_call_scope(2, "run_managers")),
+    (_LLMS, "BaseLLM.stream", _scope.stream_scope),
+    (_LLMS, "BaseLLM.astream", _scope.astream_scope),
+    (_RETRIEVERS, "BaseRetriever.invoke", _scope.slot_scope),
+    (_RETRIEVERS, "BaseRetriever.ainvoke", _scope.async_slot_scope),
 )
 _LANGGRAPH_MODULE = "langgraph._internal._runnable"
 

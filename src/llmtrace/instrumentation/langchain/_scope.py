@@ -23,7 +23,7 @@ attributes (``LLM_SPAN_ATTRIBUTES_KEY``) for an OpenAI span beneath it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -177,22 +177,17 @@ def stream_scope(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     return _bracketed(inner)
 
 
-def events_scope(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+def _events_scope(bracket: Callable[[Any, Context], Any]) -> Callable[..., Any]:
     """Each step of ``_iter_v2_events(..., run_manager=...)`` runs in its run's context."""
-    inner = wrapped(*args, **kwargs)
-    ctx = None
-    with internal_errors:
-        ctx = _run_manager_context((), kwargs, 0, "run_manager")
-    return inner if ctx is None else _bracketed(inner, ctx)
 
+    def scope(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        inner = wrapped(*args, **kwargs)
+        ctx = None
+        with internal_errors:
+            ctx = _run_manager_context((), kwargs, 0, "run_manager")
+        return inner if ctx is None else bracket(inner, ctx)
 
-def aevents_scope(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    """``events_scope`` for ``_aiter_v2_events``."""
-    inner = wrapped(*args, **kwargs)
-    ctx = None
-    with internal_errors:
-        ctx = _run_manager_context((), kwargs, 0, "run_manager")
-    return inner if ctx is None else _abracketed(inner, ctx)
+    return scope
 
 
 def _bracketed(inner: Iterator[T], known: Context | None = None) -> Iterator[T]:
@@ -239,3 +234,7 @@ async def _abracketed(inner: AsyncIterator[T], known: Context | None = None) -> 
         aclose = getattr(inner, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+events_scope = _events_scope(_bracketed)
+aevents_scope = _events_scope(_abracketed)

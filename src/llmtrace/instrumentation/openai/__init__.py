@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .. import switch_off, switch_on
 from ._instrumentor import OpenAIInstrumentor
 from ._providers import allow_usage_hosts as _allow_usage_hosts
 
@@ -32,17 +33,12 @@ __all__ = [
 
 def instrument_openai() -> None:
     """Patch the installed openai SDK. Calling it again does nothing."""
-    instrumentor = OpenAIInstrumentor()
-    if not instrumentor.is_instrumented_by_opentelemetry:
-        # The package metadata check costs milliseconds; a failed patch raises anyway.
-        instrumentor.instrument(skip_dep_check=True)
+    switch_on(OpenAIInstrumentor())
 
 
 def uninstrument_openai() -> None:
     """Remove the patch, restoring the SDK's own methods. Safe when not instrumented."""
-    instrumentor = OpenAIInstrumentor()
-    if instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.uninstrument()
+    switch_off(OpenAIInstrumentor())
 
 
 def is_instrumented() -> bool:
