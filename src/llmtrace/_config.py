@@ -37,6 +37,7 @@ ExporterName = Literal["otlp", "console", "none"]
 # ``llmtrace_<name>`` (pyproject.toml): a new provider adds a row here and an entry point.
 INSTRUMENTATIONS: dict[str, str] = {"openai": "openai", "langchain": "langchain_core"}
 KNOWN_INSTRUMENTATIONS = tuple(INSTRUMENTATIONS)
+METRIC_EXPORTERS = ("otlp", "prometheus")
 _SECRET_SETTINGS = frozenset({"headers"})
 _PROVIDER_METHODS = {
     "tracer_provider": ("get_tracer", "TracerProvider"),
@@ -63,6 +64,9 @@ class Settings(BaseModel):
     sample_rate: float | None = Field(default=None, ge=0.0, le=1.0)
     instrument: tuple[str, ...] | None = None
     metrics: bool = True
+    metrics_exporter: tuple[str, ...] | None = None  # None: OTLP when traces go over OTLP
+    prometheus_host: str = "localhost"
+    prometheus_port: int = Field(default=9464, ge=0, le=65535)
     export_timeout: float = Field(default=10.0, gt=0, le=600)
     max_queue_size: int = Field(default=2048, ge=1, le=10_000_000)
     shutdown_timeout: float = Field(default=5.0, gt=0, le=600)
@@ -106,6 +110,33 @@ class Settings(BaseModel):
                 f"choose from {', '.join(KNOWN_INSTRUMENTATIONS)}, True (all installed) or False"
             )
         return names
+
+    @field_validator("metrics_exporter", mode="before")
+    @classmethod
+    def _check_metrics_exporter(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, (list, tuple, set, frozenset)):
+            raise ValueError("must be 'otlp', 'prometheus', 'none' or a list of them")
+        names = tuple(dict.fromkeys(str(v).strip().lower() for v in value))
+        if names == ("none",):
+            return ()
+        unknown = [n for n in names if n not in METRIC_EXPORTERS]
+        if unknown:
+            raise ValueError(
+                f"unknown metrics exporter {unknown[0]!r}; choose from otlp, prometheus or none"
+            )
+        return names
+
+    @field_validator("prometheus_host")
+    @classmethod
+    def _check_prometheus_host(cls, value: str) -> str:
+        value = value.strip()
+        if not value or any(c.isspace() or c in "/?#" for c in value):
+            raise ValueError("must be a host name or IP address to listen on, e.g. 0.0.0.0")
+        return value
 
     @field_validator("endpoint")
     @classmethod
@@ -170,6 +201,13 @@ class Settings(BaseModel):
         return "otlp" if self.endpoint else "console"
 
     @property
+    def metric_exporters(self) -> tuple[str, ...]:
+        """The metric exporters in effect: explicit, else OTLP when traces go over OTLP."""
+        if self.metrics_exporter is not None:
+            return self.metrics_exporter
+        return ("otlp",) if self.exporter_name == "otlp" else ()
+
+    @property
     def console_enabled(self) -> bool:
         if self.console is not None:
             return self.console
@@ -193,6 +231,9 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "sample_rate": ("LLMTRACE_SAMPLE_RATE",),
     "instrument": ("LLMTRACE_INSTRUMENT",),
     "metrics": ("LLMTRACE_METRICS",),
+    "metrics_exporter": ("LLMTRACE_METRICS_EXPORTER", "OTEL_METRICS_EXPORTER"),
+    "prometheus_host": ("LLMTRACE_PROMETHEUS_HOST", "OTEL_EXPORTER_PROMETHEUS_HOST"),
+    "prometheus_port": ("LLMTRACE_PROMETHEUS_PORT", "OTEL_EXPORTER_PROMETHEUS_PORT"),
     "export_timeout": ("LLMTRACE_EXPORT_TIMEOUT",),
     "max_queue_size": ("LLMTRACE_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_QUEUE_SIZE"),
     "shutdown_timeout": ("LLMTRACE_SHUTDOWN_TIMEOUT",),
@@ -254,7 +295,7 @@ def _from_env(name: str, raw: str) -> Any:
         return _parse_bool(raw)
     if name == "openai_usage_hosts":
         return tuple(h.strip().lower() for h in raw.split(",") if h.strip())
-    if name == "exporter":
+    if name in ("exporter", "metrics_exporter"):
         return raw.strip().lower()
     if name == "protocol":
         return raw.strip().lower()

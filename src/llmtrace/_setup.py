@@ -28,7 +28,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from ._config import INSTRUMENTATIONS, KNOWN_INSTRUMENTATIONS, Settings, resolve_settings
 from ._console import ConsoleTreeProcessor
-from ._errors import ConfigurationError, logger
+from ._errors import ConfigurationError, internal_errors, logger
 from ._processors import ContextAttributesProcessor, ExportProcessor
 from ._runtime import VERSION, runtime
 from .instrumentation import switch_off, switch_on
@@ -55,10 +55,17 @@ class Tracing:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
         self.instrumented: list[str] = []
+        # The endpoint Prometheus scrapes (metrics_exporter="prometheus"), or None.
+        self.prometheus: Any = None
         self._owns_provider = owns_provider
         self._owns_meter_provider = owns_meter_provider
         self._processors = list(processors)
         self._shut_down = False
+
+    @property
+    def prometheus_url(self) -> str | None:
+        """Where Prometheus scrapes llmtrace's metrics (``metrics_exporter="prometheus"``)."""
+        return self.prometheus.url if self.prometheus is not None else None
 
     @property
     def enabled(self) -> bool:
@@ -104,6 +111,10 @@ class Tracing:
                 from ._genai import metrics
 
                 metrics.reset()
+            if self.prometheus is not None:
+                # Now, not after the timed flush: the port is free for the next init().
+                with internal_errors:
+                    self.prometheus.shutdown()
         if self.tracer_provider is None:
             return True
         limit = self.settings.shutdown_timeout if timeout is None else timeout
@@ -185,6 +196,9 @@ def init(
     tracer_provider: Any = None,
     meter_provider: Any = None,
     metrics: bool | None = None,
+    metrics_exporter: str | Sequence[str] | None = None,
+    prometheus_host: str | None = None,
+    prometheus_port: int | None = None,
     redact: Callable[[Any], Any] | None = None,
     max_attribute_bytes: int | None = None,
     export_timeout: float | None = None,
@@ -240,8 +254,9 @@ def _build(settings: Settings) -> Tracing:
         provider.add_span_processor(processor)
     runtime.tracer_provider = provider
     runtime.reset_tracer_cache()
-    meter_provider, owns_meter = _choose_meter_provider(settings)
+    meter_provider, owns_meter, prometheus = _choose_meter_provider(settings)
     handle = Tracing(settings, provider, owns, processors, meter_provider, owns_meter)
+    handle.prometheus = prometheus
     if owns:
         atexit.register(_exit_flush, handle)
     return handle
@@ -360,32 +375,63 @@ def _otlp_exporter(settings: Settings) -> SpanExporter:
     )
 
 
-def _choose_meter_provider(settings: Settings) -> tuple[Any, bool]:
-    """The MeterProvider for GenAI metrics, and whether llmtrace owns it."""
+def _choose_meter_provider(settings: Settings) -> tuple[Any, bool, Any]:
+    """The MeterProvider for GenAI metrics, whether llmtrace owns it, its Prometheus reader."""
     if not settings.metrics:
-        return None, False
+        return None, False, None
     from opentelemetry import metrics as otel_metrics
+    from opentelemetry.sdk.metrics import MeterProvider
 
     provider: Any = settings.meter_provider
     owns = False
+    prometheus = None
     if provider is None:
         current = otel_metrics.get_meter_provider()
-        from opentelemetry.sdk.metrics import MeterProvider
-
         if isinstance(current, MeterProvider):
             provider = current
-        elif settings.exporter_name == "otlp":
-            provider = _otlp_meter_provider(settings)
-            owns = True
+            if settings.metrics_exporter:
+                logger.info(
+                    "llmtrace: metrics go to the application's MeterProvider; "
+                    "metrics_exporter applies only to one llmtrace builds"
+                )
+        else:
+            readers = _metric_readers(settings)
+            if readers:
+                resource_attributes = dict(settings.resource_attributes)
+                if settings.service_name:
+                    resource_attributes["service.name"] = settings.service_name
+                provider = MeterProvider(
+                    metric_readers=readers, resource=Resource.create(resource_attributes)
+                )
+                owns = True
+                prometheus = next((r for r in readers if hasattr(r, "url")), None)
     if provider is not None:
         from ._genai import metrics
 
         metrics.configure(provider)
-    return provider, owns
+    return provider, owns, prometheus
 
 
-def _otlp_meter_provider(settings: Settings) -> Any:
-    from opentelemetry.sdk.metrics import MeterProvider
+def _metric_readers(settings: Settings) -> list[Any]:
+    readers: list[Any] = []
+    if "prometheus" in settings.metric_exporters:
+        try:
+            from ._prometheus import serve
+        except ImportError:
+            logger.warning(
+                "llmtrace: metrics_exporter=prometheus needs the opentelemetry-exporter-"
+                "prometheus package (pip install 'llmtrace[prometheus]'); metrics are not served"
+            )
+        else:
+            reader = serve(settings.prometheus_host, settings.prometheus_port)
+            if reader is not None:
+                readers.append(reader)
+    if "otlp" in settings.metric_exporters:
+        readers.append(_otlp_metric_reader(settings))
+    return readers
+
+
+def _otlp_metric_reader(settings: Settings) -> Any:
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
     endpoint = settings.endpoint
@@ -408,15 +454,11 @@ def _otlp_meter_provider(settings: Settings) -> Any:
         exporter = HttpMetricExporter(
             endpoint=url, headers=dict(settings.headers) or None, timeout=settings.export_timeout
         )
-    resource_attributes = dict(settings.resource_attributes)
-    if settings.service_name:
-        resource_attributes["service.name"] = settings.service_name
     # The reader's own export timeout defaults to 30 s; a dead collector must cost no more
     # than export_timeout per attempt here either.
-    reader = PeriodicExportingMetricReader(
+    return PeriodicExportingMetricReader(
         exporter, export_timeout_millis=settings.export_timeout * 1000
     )
-    return MeterProvider(metric_readers=[reader], resource=Resource.create(resource_attributes))
 
 
 def _instrumentor(name: str) -> Any:

@@ -15,9 +15,10 @@ still works) and keeps its own state in ``_self_*`` attributes, so nothing is
 written on the caller's object. It calls ``on_end`` exactly once, whichever
 comes first: the stream is exhausted (``error=None``), it raises (``error`` is
 that exception, re-raised unchanged), ``close()`` or the context-manager exit
-(``error`` is the exception leaving the ``with`` block, if any), or the proxy
-is garbage-collected unfinished, e.g. after an early ``break`` without ``with``
-(``abandoned=True``). Hooks run inside the never-raise guard: a bug in a hook
+(``error`` is the exception leaving the ``with`` block, if any; ``GeneratorExit``,
+a generator reading the stream being closed, is ``abandoned=True`` instead), or
+the proxy is garbage-collected unfinished, e.g. after an early ``break`` without
+``with`` (``abandoned=True``). Hooks run inside the never-raise guard: a bug in a hook
 is logged and the chunk is still delivered.
 
 ``for`` / ``async for`` over the proxy run a (async) generator over the
@@ -162,7 +163,12 @@ class _ProxyBase(ObjectProxy):
         # Dropping the tracker now spares its callback (and a KeyError) when the proxy dies.
         self._self_tracker = None
         with internal_errors:
-            self._self_hooks.on_end(error, False)
+            if isinstance(error, GeneratorExit):
+                # The generator reading this stream was closed: its caller stopped reading
+                # (e.g. langchain-openai's ``with stream:`` in a model stream closed early).
+                self._self_hooks.on_end(None, True)
+            else:
+                self._self_hooks.on_end(error, False)
 
     def __repr__(self) -> str:
         return repr(self.__wrapped__)
@@ -314,14 +320,17 @@ class AsyncStreamProxy(_ProxyBase):
 
     async def close(self) -> None:
         try:
-            wrapped = self.__wrapped__
-            closer = getattr(wrapped, "close", None) or getattr(wrapped, "aclose", None)
-            if closer is not None:
-                result = closer()
-                if hasattr(result, "__await__"):
-                    await result
+            await self._self_close_wrapped()
         finally:
             self._self_end(None)
+
+    async def _self_close_wrapped(self) -> None:
+        wrapped = self.__wrapped__
+        closer = getattr(wrapped, "close", None) or getattr(wrapped, "aclose", None)
+        if closer is not None:
+            result = closer()
+            if hasattr(result, "__await__"):
+                await result
 
     async def aclose(self) -> None:
         await self.close()
@@ -339,7 +348,7 @@ class AsyncStreamProxy(_ProxyBase):
             exit_ = getattr(self.__wrapped__, "__aexit__", None)
             if exit_ is not None:
                 return await exit_(exc_type, exc, tb)  # type: ignore[no-any-return]
-            await self.close()
+            await self._self_close_wrapped()
             return None
         finally:
             self._self_end(exc)

@@ -213,3 +213,7 @@ METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
 METRIC_COST: Final = "llmtrace.client.cost"
+# Budgets (llmtrace.budget): went over their limit; calls refused with BudgetExceeded.
+METRIC_BUDGET_EXCEEDED: Final = "llmtrace.budget.exceeded"
+METRIC_BUDGET_REJECTED_CALLS: Final = "llmtrace.budget.rejected_calls"
+LLMTRACE_BUDGET_NAME: Final = "llmtrace.budget.name"

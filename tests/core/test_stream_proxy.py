@@ -202,6 +202,23 @@ def test_close_and_with_exit_end_the_stream_once():
     assert hooks.ends == [(None, False)]
 
 
+def test_a_reader_closed_inside_with_abandons_the_stream_without_an_error():
+    # langchain-openai reads the SDK stream in a generator, inside ``with stream:``;
+    # closing that generator early sends GeneratorExit through the ``with`` exit.
+    hooks = Recorder()
+    source = Source([1, 2, 3])
+
+    def reader() -> Iterator[Any]:
+        with StreamProxy(source, hooks) as proxy:
+            yield from proxy
+
+    chunks = reader()
+    assert next(chunks) == 1
+    chunks.close()
+    assert source.closed
+    assert hooks.ends == [(None, True)]
+
+
 def test_a_hook_bug_is_swallowed_and_the_chunk_still_delivered(lenient):
     hooks = Recorder(fail_on=2)
     assert list(StreamProxy(Source([1, 2, 3]), hooks)) == [1, 2, 3]
@@ -274,6 +291,20 @@ async def test_async_close_ends_the_stream_once():
         assert await proxy.__anext__() == 1
         await proxy.close()
     assert hooks.ends == [(None, False)]
+
+
+async def test_an_async_reader_closed_inside_async_with_abandons_the_stream_without_an_error():
+    hooks = Recorder()
+
+    async def reader() -> AsyncIterator[Any]:
+        async with AsyncStreamProxy(AsyncSource([1, 2, 3]), hooks) as proxy:
+            async for chunk in proxy:
+                yield chunk
+
+    chunks = reader()
+    assert await chunks.__anext__() == 1
+    await chunks.aclose()
+    assert hooks.ends == [(None, True)]
 
 
 async def test_an_async_hook_bug_is_swallowed_and_the_chunk_still_delivered(lenient):

@@ -25,6 +25,7 @@ from typing import Literal, TypeAlias
 
 from .._cm import AsyncWithMixin, ExcType, Traceback
 from .._errors import ConfigurationError, LLMTraceError, internal_errors, logger
+from . import metrics
 
 OnExceed: TypeAlias = Literal["warn", "raise"] | Callable[["budget"], object]
 
@@ -132,6 +133,7 @@ class budget(
             self._on_exceeded()
 
     def _on_exceeded(self) -> None:
+        metrics.record_budget_exceeded(self.name)
         handler = self.on_exceed
         if handler == "raise":
             logger.info("llmtrace: %r is spent; the next LLM call will raise", self)
@@ -166,6 +168,8 @@ def before_call() -> None:
                 error = BudgetExceeded(active.name, active.spent_usd, active.max_usd)
                 break
     if error is not None:
+        with internal_errors:
+            metrics.record_budget_rejection(error.name)
         raise error
 
 

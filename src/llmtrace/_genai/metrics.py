@@ -17,15 +17,19 @@ boundaries; ``docs/semconv.md`` names the version):
   ``.reasoning.output_tokens`` when reported and not 0, by ``gen_ai.token.modality``
   (``audio`` for the audio tokens a provider reports, ``unknown`` for the rest)
 - ``llmtrace.client.cost`` counter, USD, for calls with a known price
+- ``llmtrace.budget.exceeded`` / ``llmtrace.budget.rejected_calls`` counters: budgets that
+  went over their limit, calls refused with ``BudgetExceeded`` (``llmtrace.budget.name``)
 
 With ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai/dup`` (read by ``_semconv_compat``) the
 previous instruments are recorded too: ``gen_ai.client.token.usage`` (by
 ``gen_ai.token.type``), ``gen_ai.client.operation.duration`` and
 ``gen_ai.client.operation.time_to_first_chunk``.
 
-Attributes are low-cardinality only: operation, provider, request and response
-model, server address and port, error type, prompt name and version. Never
-user or session ids, never content.
+Every finished call is recorded, also when its trace is sampled out: the record comes
+from the invocation, not the span. The duration histograms' count is the number of calls,
+failed ones included. Attributes are low-cardinality only: operation, provider, request
+and response model, server address and port, error type, prompt name, version and A/B
+variant. Never user or session ids, never content (``docs/metrics.md`` says why).
 
 For tests::
 
@@ -59,7 +63,11 @@ DURATION_BUCKETS: tuple[float, ...] = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 )  # fmt: skip
 
-_PROMPT_KEYS = (semconv.GEN_AI_PROMPT_NAME, semconv.GEN_AI_PROMPT_VERSION)
+_PROMPT_KEYS = (
+    semconv.GEN_AI_PROMPT_NAME,
+    semconv.GEN_AI_PROMPT_VERSION,
+    semconv.LLMTRACE_PROMPT_VARIANT,
+)
 
 
 _S, _T = "s", "{token}"
@@ -89,6 +97,10 @@ _CURRENT: dict[str, tuple[str, str, str, tuple[float, ...] | None]] = {
         "The number of output tokens used for reasoning.", None),
     "cost": (semconv.METRIC_COST, "USD",
         "Cost of GenAI operations, from the prices llmtrace knows.", None),
+    "budget_exceeded": (semconv.METRIC_BUDGET_EXCEEDED, "{budget}",
+        "llmtrace budgets whose spend went over their limit.", None),
+    "budget_rejected": (semconv.METRIC_BUDGET_REJECTED_CALLS, "{call}",
+        "LLM calls refused with BudgetExceeded before they were sent.", None),
 }  # fmt: skip
 # The previous conventions' instruments, recorded only with ``gen_ai/dup``.
 _PREVIOUS: dict[str, tuple[str, str, str, tuple[float, ...] | None]] = {
@@ -139,6 +151,8 @@ class _Instruments:
     cache_write: Counter
     reasoning: Counter
     cost: Counter
+    budget_exceeded: Counter
+    budget_rejected: Counter
 
     def __init__(self, meter_provider: Any) -> None:
         meter = meter_provider.get_meter(INSTRUMENTATION_NAME, VERSION)
@@ -182,18 +196,15 @@ def is_configured() -> bool:
     return _instruments is not None
 
 
-def _prompt(invocation: InvocationRecord) -> tuple[Any, Any]:
-    """Prompt name and version: as the span recorded them, else the prompt in effect now."""
-    span = invocation.span
-    if span is not None and span.is_recording():
-        name, version = invocation.recorded_prompt()
+def _prompt(invocation: InvocationRecord) -> tuple[Any, ...]:
+    """Prompt name, version and variant: as the call started with them (recording or
+    sampled out), else (never started) the prompt in effect now."""
+    if invocation.span is not None:
+        values: tuple[Any, ...] = invocation.recorded_prompt()
     else:
         source = prompts.prompt_attributes() or {}
-        name, version = source.get(_PROMPT_KEYS[0]), source.get(_PROMPT_KEYS[1])
-    return (
-        name if isinstance(name, (str, int)) else None,
-        version if isinstance(version, (str, int)) else None,
-    )
+        values = tuple(source.get(key) for key in _PROMPT_KEYS)
+    return tuple(value if isinstance(value, (str, int)) else None for value in values)
 
 
 def _base_attributes(invocation: InvocationRecord) -> dict[str, AttributeValue]:
@@ -331,6 +342,24 @@ def _record_previous(
             previous.token_usage.record(usage.output_tokens, sets.previous_output)
     if invocation.time_to_first_chunk is not None:
         previous.time_to_first_chunk.record(invocation.time_to_first_chunk, sets.base)
+
+
+def _budget_attributes(name: str | None) -> dict[str, AttributeValue]:
+    return {semconv.LLMTRACE_BUDGET_NAME: name} if isinstance(name, str) and name else {}
+
+
+def record_budget_exceeded(name: str | None) -> None:
+    """A budget went over its limit (once per budget block)."""
+    instruments = _instruments
+    if instruments is not None:
+        instruments.budget_exceeded.add(1, _budget_attributes(name))
+
+
+def record_budget_rejection(name: str | None) -> None:
+    """An LLM call was refused with ``BudgetExceeded`` before it was sent."""
+    instruments = _instruments
+    if instruments is not None:
+        instruments.budget_rejected.add(1, _budget_attributes(name))
 
 
 class MetricCapture:

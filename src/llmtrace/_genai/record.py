@@ -85,6 +85,8 @@ _read_response, _RESPONSE_ATTRIBUTES = _reader(_RESPONSE_KEYS)
 _read_usage, _USAGE_ATTRIBUTES = _reader(_USAGE_KEYS)
 _NO_REQUEST: tuple[Any, ...] = (None,) * len(_REQUEST_KEYS)
 _PROMPT_NAME, _PROMPT_VERSION = semconv.GEN_AI_PROMPT_NAME, semconv.GEN_AI_PROMPT_VERSION
+_PROMPT_VARIANT = semconv.LLMTRACE_PROMPT_VARIANT
+_PROMPT_VARIANT = semconv.LLMTRACE_PROMPT_VARIANT
 
 
 @dataclass(slots=True, eq=False)
@@ -136,7 +138,7 @@ class InvocationRecord:
     cost: Cost | None = None
     error_type: str | None = None
     _start_request: tuple[Any, ...] = _NO_REQUEST  # request fields as written at start
-    _start_prompt: tuple[Any, Any] = (None, None)  # prompt name and version written at start
+    _start_prompt: tuple[Any, Any, Any] = (None, None, None)  # prompt name, version, variant
 
     @property
     def span_name(self) -> str:
@@ -172,17 +174,22 @@ class InvocationRecord:
             attributes.update(handed_down)
             prompt = attributes
         if prompt:
-            self._start_prompt = (prompt.get(_PROMPT_NAME), prompt.get(_PROMPT_VERSION))
+            self._start_prompt = (
+                prompt.get(_PROMPT_NAME),
+                prompt.get(_PROMPT_VERSION),
+                prompt.get(_PROMPT_VARIANT),
+            )
         return attributes
 
-    def recorded_prompt(self) -> tuple[Any, Any]:
-        """The prompt name and version the span carries (from start, or set since)."""
-        name, version = self._start_prompt
+    def recorded_prompt(self) -> tuple[Any, Any, Any]:
+        """The prompt name, version and A/B variant of the call (from start, or set since)."""
+        name, version, variant = self._start_prompt
         extra = self.attributes
         if extra:
             name = extra.get(_PROMPT_NAME, name)
             version = extra.get(_PROMPT_VERSION, version)
-        return name, version
+            variant = extra.get(_PROMPT_VARIANT, variant)
+        return name, version, variant
 
     def end_attributes(self) -> dict[str, AttributeValue]:
         """Everything learned after start, mapped to attribute keys; ``None`` dropped."""

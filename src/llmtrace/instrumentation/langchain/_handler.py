@@ -366,8 +366,10 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
     def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with internal_errors:
             run = _owned(run_id, self)
-            if run is not None and run.inv is not None:
-                run.chunks += 1
+            if run is None:
+                return
+            run.chunks += 1  # also for a run whose LLM span is the OpenAI one (see pop())
+            if run.inv is not None:
                 run.inv.stream = True
                 run.inv.mark_first_chunk()
 
@@ -502,6 +504,7 @@ def _end_with_output(run: Run | None, convert: Callable[[Any], Any], output: Any
     if run is None or run.traced is None:
         return
     try:
+        run.mark_cut_short()
         if run.traced._capture_output and run.traced.is_recording:
             run.traced.set_output(convert(output))
     finally:  # a failed extraction must not leave the span open

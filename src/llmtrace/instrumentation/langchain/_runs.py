@@ -11,9 +11,10 @@ follows LangChain's run tree rather than whatever context is current.
 
 Memory stays bounded: a run leaves the registry when it ends; when a root run
 ends, any descendant still open is ended too (marked
-``llmtrace.langchain.unfinished``); and the registry holds at most
-``max_open`` runs, none older than ``max_age`` seconds, evicting (and ending)
-the oldest first.
+``llmtrace.langchain.unfinished``; a model run still streaming then makes the
+root ``cut_short``: its caller stopped reading early); and the registry holds
+at most ``max_open`` runs, none older than ``max_age`` seconds, evicting (and
+ending) the oldest first.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Run:
     __slots__ = (
         "chunks",
         "context",
+        "cut_short",
         "hand_down",
         "inv",
         "kind",
@@ -83,6 +85,10 @@ class Run:
         self.prompt: Mapping[str, AttributeValue] | None = None
         self.open_children: set[UUID] | None = set() if parent is None else None
         self.chunks = 0
+        # A root that ended while a model stream beneath it was still being read (its
+        # caller stopped reading early; LangChain may report no error for that): the
+        # chunks that model stream had delivered by then. 0: not cut short.
+        self.cut_short = 0
         self.started = time.monotonic()
 
     def nearest_prompt(self) -> Mapping[str, AttributeValue] | None:
@@ -103,11 +109,18 @@ class Run:
         span.update_name(span_name(self.name, "agent"))
         span.set_attributes(static_attributes(self.name, "agent", None))
 
+    def mark_cut_short(self) -> None:
+        """On a root whose caller stopped reading a model stream beneath: say so."""
+        if self.cut_short and self.traced is not None:
+            self.traced.set_attribute(semconv.LLMTRACE_STREAM_ABANDONED, True)
+            self.traced.set_attribute(semconv.LLMTRACE_STREAM_CHUNKS, self.cut_short)
+
     def end_with_error(self, error: BaseException) -> None:
         """End the span with the run's error; a closed stream (GeneratorExit) is no error."""
         abandoned = isinstance(error, GeneratorExit)
         if self.traced is not None:
             if abandoned:
+                self.mark_cut_short()
                 self.traced.set_attribute(semconv.LLMTRACE_STREAM_ABANDONED, True)
                 self.traced.end()
             else:
@@ -194,6 +207,8 @@ class RunRegistry:
                     child = self._runs.pop(child_id, None)
                     if child is not None:
                         leftovers.append(child)
+                        if child.kind == "llm":
+                            run.cut_short = max(run.cut_short, child.chunks)
                 children.clear()
         for child in reversed(leftovers):
             child.finish_unfinished()

@@ -217,23 +217,43 @@ def astream_scope(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     return _abracketed(inner)
 
 
-async def _abracketed(inner: AsyncIterator[T], known: Context | None = None) -> AsyncIterator[T]:
-    slot = Slot("llm")
-    slot.context = known
-    try:
-        while True:
-            token = otel_context.attach(slot.context or otel_context.set_value(SLOT_KEY, slot))
-            try:
-                item = await inner.__anext__()
-            except StopAsyncIteration:
-                return
-            finally:
-                otel_context.detach(token)
-            yield item
-    finally:
-        aclose = getattr(inner, "aclose", None)
+class _ABracketed:
+    """``_bracketed`` for async iterators: each ``__anext__`` runs in the bracket.
+
+    An async iterator object rather than an async generator: a generator wrapping the
+    model's ``astream()`` generator would be finalized by asyncio together with it
+    when a caller drops a stream it stopped reading, and its closing of the inner
+    generator would then race asyncio's ("aclose(): asynchronous generator is
+    already running"). This object leaves the inner generator's finalization to
+    asyncio, as if it were not wrapped; an explicit ``aclose()`` is passed on.
+    """
+
+    __slots__ = ("_inner", "_slot")
+
+    def __init__(self, inner: AsyncIterator[Any], known: Context | None) -> None:
+        self._inner = inner
+        self._slot = Slot("llm")
+        self._slot.context = known
+
+    def __aiter__(self) -> _ABracketed:
+        return self
+
+    async def __anext__(self) -> Any:
+        slot = self._slot
+        token = otel_context.attach(slot.context or otel_context.set_value(SLOT_KEY, slot))
+        try:
+            return await self._inner.__anext__()
+        finally:
+            otel_context.detach(token)
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._inner, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+def _abracketed(inner: AsyncIterator[T], known: Context | None = None) -> AsyncIterator[T]:
+    return _ABracketed(inner, known)
 
 
 events_scope = _events_scope(_bracketed)
