@@ -37,6 +37,8 @@ SUITE: dict[str, str] = {
     "import": "bench_import.py",
     "memory": "bench_memory.py",
     "tokens": "bench_tokens.py",
+    "burst": "bench_burst.py",
+    "bedrock": "bench_bedrock.py",
 }
 
 

@@ -49,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     "evaluate": ".eval",
     "force_flush": "._setup",
     "init": "._setup",
+    "instrument_bedrock": ".instrumentation.bedrock",
     "instrument_langchain": ".instrumentation.langchain",
     "instrument_openai": ".instrumentation.openai",
     "judge": ".eval",
@@ -63,6 +64,7 @@ _EXPORTS: dict[str, str] = {
     "span": "._spans",
     "trace": "._decorators",
     "trace_reference": "._evaluation",
+    "uninstrument_bedrock": ".instrumentation.bedrock",
     "uninstrument_langchain": ".instrumentation.langchain",
     "uninstrument_openai": ".instrumentation.openai",
     "use_prompt": "._prompts.prompt",
@@ -108,6 +110,8 @@ if TYPE_CHECKING:
     from ._spans import span as span
     from .eval import evaluate as evaluate
     from .eval import judge as judge
+    from .instrumentation.bedrock import instrument_bedrock as instrument_bedrock
+    from .instrumentation.bedrock import uninstrument_bedrock as uninstrument_bedrock
     from .instrumentation.langchain import instrument_langchain as instrument_langchain
     from .instrumentation.langchain import uninstrument_langchain as uninstrument_langchain
     from .instrumentation.openai import instrument_openai as instrument_openai

@@ -35,7 +35,11 @@ ExporterName = Literal["otlp", "console", "none"]
 # Instrumentation name -> the library it instruments (it is skipped when that is not
 # importable). Its instrumentor is the ``opentelemetry_instrumentor`` entry point
 # ``llmtrace_<name>`` (pyproject.toml): a new provider adds a row here and an entry point.
-INSTRUMENTATIONS: dict[str, str] = {"openai": "openai", "langchain": "langchain_core"}
+INSTRUMENTATIONS: dict[str, str] = {
+    "openai": "openai",
+    "langchain": "langchain_core",
+    "bedrock": "botocore",
+}
 KNOWN_INSTRUMENTATIONS = tuple(INSTRUMENTATIONS)
 METRIC_EXPORTERS = ("otlp", "prometheus")
 _SECRET_SETTINGS = frozenset({"headers"})
@@ -57,7 +61,8 @@ class Settings(BaseModel):
     endpoint: str | None = None
     protocol: Protocol = "http/protobuf"
     headers: dict[str, str] = Field(default_factory=dict, repr=False)
-    exporter: Any = None  # "otlp" | "console" | "none" | SpanExporter; None: by endpoint
+    # "otlp" | "console" | "none" | SpanExporter, or several of them; None: by endpoint
+    exporter: Any = None
     console: bool | None = None
     capture_content: bool = False
     max_attribute_bytes: int = Field(default=2048, ge=128, le=16 * 1024 * 1024)
@@ -69,7 +74,8 @@ class Settings(BaseModel):
     prometheus_port: int = Field(default=9464, ge=0, le=65535)
     export_timeout: float = Field(default=10.0, gt=0, le=600)
     max_queue_size: int = Field(default=2048, ge=1, le=10_000_000)
-    shutdown_timeout: float = Field(default=5.0, gt=0, le=600)
+    # None: 5 s, longer while a reachable collector is still accepting (see _setup.py).
+    shutdown_timeout: float | None = Field(default=None, gt=0, le=600)
     disabled: bool = False
     model_version: str | None = None
     prices: Any = None  # dict or path to a TOML/JSON price file (see pricing.py)
@@ -80,14 +86,18 @@ class Settings(BaseModel):
     tracer_provider: Any = None
     meter_provider: Any = None
 
-    @field_validator("exporter")
+    @field_validator("exporter", mode="before")
     @classmethod
     def _check_exporter(cls, value: Any) -> Any:
-        if value is None or value in ("otlp", "console", "none"):
-            return value
-        if callable(getattr(value, "export", None)) and callable(getattr(value, "shutdown", None)):
-            return value
-        raise ValueError("must be 'otlp', 'console', 'none' or a SpanExporter instance")
+        if isinstance(value, str) and "," in value:
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, (list, tuple)):
+            # Several at once (e.g. Phoenix and MLflow): each gets its own queue and thread.
+            items = tuple(_check_one_exporter(item) for item in value)
+            if not items:
+                raise ValueError("must name at least one exporter")
+            return items[0] if len(items) == 1 else items
+        return _check_one_exporter(value)
 
     @field_validator("instrument", mode="before")
     @classmethod
@@ -196,6 +206,8 @@ class Settings(BaseModel):
         """The exporter in effect: explicit, else OTLP when an endpoint is set, else console."""
         if isinstance(self.exporter, str):
             return self.exporter
+        if isinstance(self.exporter, tuple):
+            return "several"
         if self.exporter is not None:
             return "custom"
         return "otlp" if self.endpoint else "console"
@@ -205,13 +217,29 @@ class Settings(BaseModel):
         """The metric exporters in effect: explicit, else OTLP when traces go over OTLP."""
         if self.metrics_exporter is not None:
             return self.metrics_exporter
-        return ("otlp",) if self.exporter_name == "otlp" else ()
+        return ("otlp",) if "otlp" in self.exporters else ()
+
+    @property
+    def exporters(self) -> tuple[Any, ...]:
+        """Every exporter in effect: names ("otlp", "console", "none") and SpanExporters."""
+        if isinstance(self.exporter, tuple):
+            return self.exporter
+        name = self.exporter_name
+        return (self.exporter,) if name == "custom" else (name,)
 
     @property
     def console_enabled(self) -> bool:
         if self.console is not None:
             return self.console
-        return self.exporter_name == "console"
+        return "console" in self.exporters
+
+
+def _check_one_exporter(value: Any) -> Any:
+    if value is None or value in ("otlp", "console", "none"):
+        return value
+    if callable(getattr(value, "export", None)) and callable(getattr(value, "shutdown", None)):
+        return value
+    raise ValueError("must be 'otlp', 'console', 'none' or a SpanExporter instance (or a list)")
 
 
 # setting -> environment variables, first set wins (signal-specific before general).

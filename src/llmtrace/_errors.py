@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from ._cm import ExcType, Traceback
 
@@ -110,6 +110,22 @@ class _InternalErrors:
 
 
 internal_errors = _InternalErrors()
+
+
+class Failed(NamedTuple):
+    """What ``attempt`` returns when the code it called raised."""
+
+    error: Exception
+
+
+def attempt(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T | Failed:
+    """Call code llmtrace does not own (a user's hook, an SDK's or a provider object's
+    method): its exception comes back as ``Failed``, never raised, and is not llmtrace's
+    bug (so, unlike the guard, it is not re-raised under the test suite either)."""
+    try:
+        return func(*args, **kwargs)
+    except Exception as error:  # noqa: BLE001 - the one place foreign code's errors are caught
+        return Failed(error)
 
 
 def never_raise(default: T) -> Callable[[F], F]:

@@ -39,6 +39,7 @@ from opentelemetry.util.types import AttributeValue
 
 from . import semconv
 from ._errors import logger, never_raise
+from ._openinference import evaluation_attributes
 from ._runtime import runtime
 from ._serialize import to_attribute, truncate_text
 from ._spans import TracedSpan, suppressed
@@ -255,6 +256,8 @@ def _emit_linked(name: str, target: SpanContext, event: dict[str, AttributeValue
     attributes = dict(event)
     attributes[semconv.LLMTRACE_SPAN_KIND] = EVALUATION_SPAN_KIND
     attributes[semconv.LLMTRACE_EVALUATION_TARGET] = format(target.span_id, "016x")
+    if runtime.prompt_interop:  # Phoenix: an EVALUATOR span with the result as its output
+        attributes.update(evaluation_attributes(event))
     links = [Link(target)]
     judge = trace.get_current_span().get_span_context()
     if judge.is_valid and judge.span_id != target.span_id:

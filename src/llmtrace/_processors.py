@@ -16,10 +16,17 @@ process must keep promises the SDK's does not::
   the network, whatever the collector does.
 - A full queue drops the new span and counts it (``dropped``); losses are
   logged once when a burst starts (with a reminder a minute while it lasts)
-  and summarised once when the exporter has caught up, never one line per
-  span. Spans in batches the exporter gave up on are counted in
-  ``failed``; ``exported`` counts the ones delivered. Every span that reaches
-  the processor is in exactly one of ``exported``, ``failed``, ``dropped`` or
+  and summarised with the final count once the exporter has caught up (both
+  warnings), never one line per span. The queue holds ``max_queue_size`` spans
+  until an export succeeds; while exports succeed it takes bursts of up to
+  ``HEALTHY_QUEUE_FACTOR`` times that, since the collector is draining it
+  (one thread cannot encode OTLP as fast as a tight loop ends spans).
+- ``stop()`` with a ``patience_s`` waits past its timeout while the collector
+  is reachable and no export failed since the stop began (a healthy collector
+  that is slow to accept its first spans), up to ``patience_s`` in total.
+- Spans in batches the exporter gave up on are counted in ``failed``;
+  ``exported`` counts the ones delivered. Every span that reaches the
+  processor is in exactly one of ``exported``, ``failed``, ``dropped`` or
   still queued.
 - After ``os.fork()`` the child gets a fresh queue and worker thread and,
   when the processor was given an ``exporter_factory``, a fresh exporter: the
@@ -28,6 +35,7 @@ process must keep promises the SDK's does not::
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -52,6 +60,11 @@ from ._errors import internal_errors, logger, report_internal_error, swallow
 _BAGGAGE_CONTEXT_KEY = baggage._BAGGAGE_KEY
 
 _REMINDER_INTERVAL_S = 60.0
+# While exports succeed, the queue may hold this many times max_queue_size (see the module
+# docstring); a collector that fails or has not answered yet gets max_queue_size.
+HEALTHY_QUEUE_FACTOR = 16
+# How often a patient stop() re-checks that the collector is still worth waiting for.
+_PATIENCE_POLL_S = 0.1
 _SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -96,9 +109,10 @@ class _LossLog:
     is logged once a minute. Thread-safe; the log calls happen outside the lock.
     """
 
-    def __init__(self, started: str, ended: str) -> None:
+    def __init__(self, started: str, ended: str, ended_level: int = logging.INFO) -> None:
         self._started = started
         self._ended = ended
+        self._ended_level = ended_level
         self._lock = threading.Lock()
         self.total = 0
         self.in_burst = False
@@ -132,8 +146,11 @@ class _LossLog:
             if not self.in_burst:
                 return
             burst, total = self._burst, self.total
-            self.in_burst, self._burst = False, 0
-        logger.info(self._ended, burst, total)
+            self._burst = 0
+        logger.log(self._ended_level, self._ended, burst, total)
+        # Only now: whoever sees the burst over (a force_flush) finds its summary logged.
+        with self._lock:
+            self.in_burst = False
 
     def reset(self) -> None:
         """Forget everything (in a forked child: the parent's losses are not the child's)."""
@@ -153,6 +170,8 @@ class ExportProcessor(SpanProcessor):
         max_batch_size: int = 512,
         shutdown_timeout_s: float = 5.0,
         exporter_factory: Callable[[], SpanExporter] | None = None,
+        shutdown_patience_s: float | None = None,
+        reachable: Callable[[], bool] | None = None,
     ) -> None:
         self.exporter = exporter
         self._factory = exporter_factory
@@ -160,13 +179,18 @@ class ExportProcessor(SpanProcessor):
         self._batch_size = max(1, min(max_batch_size, self._max_queue_size))
         self._delay_s = schedule_delay_ms / 1000
         self._shutdown_timeout_s = shutdown_timeout_s
+        self._shutdown_patience_s = shutdown_patience_s
+        self._reachable = reachable
         self._queue: deque[ReadableSpan] = deque()
+        # The queue limit in effect: max_queue_size until an export succeeds (see _export).
+        self._limit = self._max_queue_size
         self._drops = _LossLog(
-            "llmtrace: export queue full (max_queue_size=" + str(self._max_queue_size) + "); "
-            "dropping new spans (%d so far%s) until the exporter catches up. "
-            "Is the collector reachable?",
+            "llmtrace: export queue full (max_queue_size=" + str(self._max_queue_size) + "): "
+            "dropping new spans (%d so far)%s. The final count is logged when the exporter "
+            "catches up",
             "llmtrace: export queue has room again; %d span(s) were dropped while it was full "
             "(%d in total)",
+            logging.WARNING,
         )
         self._failures = _LossLog(
             "llmtrace: exporting a batch of %d span(s) failed%s; spans are lost until exports "
@@ -174,6 +198,8 @@ class ExportProcessor(SpanProcessor):
             "llmtrace: exports succeed again; %d span(s) were lost while they failed (%d in total)",
         )
         self.exported = 0
+        self._stop_called: bool
+        self._failed_before_stop: int
         self._init_state()
         self._stopping = False
         self._abandon = False
@@ -193,7 +219,8 @@ class ExportProcessor(SpanProcessor):
 
     @property
     def queued(self) -> int:
-        """Spans waiting in the queue (never more than ``max_queue_size``)."""
+        """Spans waiting in the queue (at most ``max_queue_size`` while the collector fails,
+        ``HEALTHY_QUEUE_FACTOR`` times that while exports succeed)."""
         return len(self._queue)
 
     @property
@@ -212,12 +239,12 @@ class ExportProcessor(SpanProcessor):
         if self._pid != os.getpid():
             self._after_fork()
         with self._lock:
-            full = len(self._queue) >= self._max_queue_size
+            full = len(self._queue) >= self._limit
             if not full:
                 self._queue.append(span)
                 size = len(self._queue)
         if full:
-            self._drops.add(1)
+            self._drops.add(1, self._drop_reason())
             return
         if size >= self._batch_size:
             self._wake.set()
@@ -228,7 +255,8 @@ class ExportProcessor(SpanProcessor):
             self._after_fork()
         done = threading.Event()
         with self._lock:
-            if not self._queue and not self._in_flight:
+            # A burst of drops still open: let the worker log its final count first.
+            if not self._queue and not self._in_flight and not self._drops.in_burst:
                 return True
             if self._stopping and not self._worker.is_alive():
                 return False
@@ -238,17 +266,34 @@ class ExportProcessor(SpanProcessor):
         return done.wait(max(0.0, timeout_millis / 1000)) and self._failures.total == failed_before
 
     def shutdown(self) -> None:
-        self.stop(self._shutdown_timeout_s)
+        self.stop(self._shutdown_timeout_s, self._shutdown_patience_s)
 
-    def stop(self, timeout_s: float) -> bool:
-        """Export what is queued and stop, within ``timeout_s``; True if nothing was lost."""
+    def begin_stop(self) -> None:
+        """Start exporting what is queued and stop taking spans, without waiting."""
         with self._lock:
             if self._stopping:
-                return not self._queue and not self._in_flight
+                return
             self._stopping = True
-            failed_before = self._failures.total
+            self._failed_before_stop = self._failures.total
             self._wake.set()
+
+    def stop(self, timeout_s: float, patience_s: float | None = None) -> bool:
+        """Export what is queued and stop, within ``timeout_s``; True if nothing was lost.
+
+        With ``patience_s``, keep waiting past ``timeout_s`` while the collector is worth
+        waiting for (reachable, no export failed since the stop began), up to ``patience_s``
+        in total.
+        """
+        with self._lock:
+            if self._stopping and self._stop_called:
+                return not self._queue and not self._in_flight
+            self._stop_called = True
+        started = time.monotonic()
+        self.begin_stop()
+        failed_before = self._failed_before_stop
         self._worker.join(max(0.0, timeout_s))
+        if patience_s is not None and patience_s > timeout_s and self._worker.is_alive():
+            self._wait_while_worth_it(started + patience_s, failed_before)
         complete = not self._worker.is_alive()
         if not complete:
             with self._lock:
@@ -259,7 +304,7 @@ class ExportProcessor(SpanProcessor):
             logger.warning(
                 "llmtrace: shutdown timed out after %.1f s: %d queued span(s) dropped, "
                 "%d still being sent (collector unreachable or too slow?)",
-                timeout_s,
+                time.monotonic() - started,
                 left,
                 sending,
             )
@@ -269,6 +314,26 @@ class ExportProcessor(SpanProcessor):
             logger.warning("llmtrace: the span exporter failed to shut down", exc_info=True)
         return complete and self._failures.total == failed_before
 
+    def _wait_while_worth_it(self, until: float, failed_before: int) -> None:
+        """Past the stop timeout: wait while the collector is reachable and not failing."""
+        if self._reachable is not None:
+            with internal_errors:
+                if not self._reachable():
+                    return
+        while self._worker.is_alive() and self._failures.total == failed_before:
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            self._worker.join(min(_PATIENCE_POLL_S, left))
+
+    def _drop_reason(self) -> str:
+        if self._limit > self._max_queue_size:
+            return (
+                " because spans end faster than one export thread can send them to the "
+                f"collector (raise max_queue_size for bursts over {self._limit} spans)"
+            )
+        return " while the collector fails or has not answered yet (is it reachable?)"
+
     # -- worker ----------------------------------------------------------------------
     def _init_state(self) -> None:
         self._lock = threading.Lock()
@@ -277,6 +342,8 @@ class ExportProcessor(SpanProcessor):
         self._in_flight = 0
         self._pid = os.getpid()
         self._replace_exporter = False
+        self._stop_called = False
+        self._failed_before_stop = 0
 
     def _start_worker(self) -> None:
         self._worker = threading.Thread(target=self._run, name="llmtrace-export", daemon=True)
@@ -329,15 +396,18 @@ class ExportProcessor(SpanProcessor):
         try:
             result = self.exporter.export(batch)
         except Exception as exc:  # noqa: BLE001 - a broken exporter loses the batch, not the app
+            self._limit = self._max_queue_size
             self._failures.add(len(batch), f" ({type(exc).__qualname__})", exc)
             return
         finally:
             otel_context.detach(token)
         if result is SpanExportResult.SUCCESS:
             self.exported += len(batch)
+            self._limit = self._max_queue_size * HEALTHY_QUEUE_FACTOR
             if self._failures.in_burst:
                 self._failures.end()
         else:
+            self._limit = self._max_queue_size
             self._failures.add(len(batch))
 
     # -- fork ------------------------------------------------------------------------

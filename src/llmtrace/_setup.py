@@ -13,8 +13,10 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import os
+import socket
 import threading
 import time
+import urllib.parse
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import entry_points
@@ -32,6 +34,13 @@ from ._errors import ConfigurationError, internal_errors, logger
 from ._processors import ContextAttributesProcessor, ExportProcessor
 from ._runtime import VERSION, runtime
 from .instrumentation import switch_off, switch_on
+
+# shutdown_timeout left unset: exit-time flushing gives up after DEFAULT_SHUTDOWN_TIMEOUT s
+# when the collector is unreachable or failing, but waits up to SHUTDOWN_PATIENCE s in all
+# for one that is reachable and has not failed an export since (MLflow takes 7-8 s to accept
+# its first GenAI spans). A shutdown_timeout that is set is a hard bound.
+DEFAULT_SHUTDOWN_TIMEOUT = 5.0
+SHUTDOWN_PATIENCE = 30.0
 
 _lock = threading.RLock()
 _active: Tracing | None = None
@@ -91,7 +100,7 @@ class Tracing:
         """Export queued spans now; False if that did not finish within ``timeout`` seconds."""
         if not self.enabled:
             return True
-        limit = self.settings.shutdown_timeout if timeout is None else timeout
+        limit = _shutdown_limits(self.settings, timeout)[0]
         return _run_with_timeout(lambda: self._flush(limit), limit, "force_flush")
 
     def shutdown(self, timeout: float | None = None) -> bool:
@@ -117,34 +126,77 @@ class Tracing:
                     self.prometheus.shutdown()
         if self.tracer_provider is None:
             return True
-        limit = self.settings.shutdown_timeout if timeout is None else timeout
-        return _run_with_timeout(lambda: self._stop(limit), limit, "shutdown")
+        limit, patience = _shutdown_limits(self.settings, timeout)
+        return _run_with_timeout(
+            lambda: self._stop(limit, patience), max(limit, patience or 0.0), "shutdown"
+        )
 
     def _flush(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
+        # Within 90% of the timeout, as _stop(): the caller hears our account, not a bare
+        # "did not finish".
+        deadline = time.monotonic() + 0.9 * timeout
         ok = True
         for processor in self._processors:
             ok = processor.force_flush(_millis_left(deadline)) and ok
         if self._owns_meter_provider and self.meter_provider is not None:
-            self.meter_provider.force_flush(timeout_millis=_millis_left(deadline))
+            ok = _metrics_done(self.meter_provider.force_flush, deadline, "flushed") and ok
         return ok
 
-    def _stop(self, timeout: float) -> bool:
+    def _stop(self, timeout: float, patience: float | None = None) -> bool:
         # Our export processors stop within 90% of the timeout, leaving the rest for
         # closing exporters, so the caller hears their precise account, not a bare timeout.
-        deadline = time.monotonic() + timeout
+        # All of them start flushing at once: several exporters share one time budget.
+        started = time.monotonic()
+        exporting = [p for p in self._processors if isinstance(p, ExportProcessor)]
+        for exporter in exporting:
+            exporter.begin_stop()
         ok = True
-        for processor in self._processors:
-            if isinstance(processor, ExportProcessor):
-                ok = processor.stop(0.9 * _millis_left(deadline) / 1000) and ok
+        for exporter in exporting:
+            spent = time.monotonic() - started
+            ok = (
+                exporter.stop(
+                    max(0.0, 0.9 * timeout - spent),
+                    None if patience is None else max(0.0, 0.9 * patience - spent),
+                )
+                and ok
+            )
+        deadline = started + max(timeout, patience or 0.0)
         if self._owns_provider and self.tracer_provider is not None:
             self.tracer_provider.shutdown()
         else:
             for processor in self._processors:
                 processor.shutdown()
         if self._owns_meter_provider and self.meter_provider is not None:
-            self.meter_provider.shutdown(timeout_millis=_millis_left(deadline))
+            done = _metrics_done(self.meter_provider.shutdown, deadline, "exported at shutdown")
+            ok = done and ok
         return ok
+
+
+def _shutdown_limits(settings: Settings, timeout: float | None) -> tuple[float, float | None]:
+    """(timeout, patience) of a flush or shutdown: see DEFAULT_SHUTDOWN_TIMEOUT."""
+    if timeout is not None:
+        return timeout, None
+    if settings.shutdown_timeout is not None:
+        return settings.shutdown_timeout, None
+    return DEFAULT_SHUTDOWN_TIMEOUT, SHUTDOWN_PATIENCE
+
+
+def _metrics_done(step: Callable[..., Any], deadline: float, what: str) -> bool:
+    """Flush or shut down the MeterProvider; a collector that is down costs one log line.
+
+    The SDK raises (e.g. ``MetricsTimeoutError``) when a reader does not finish in time;
+    that is the collector's state, not an llmtrace bug: no traceback.
+    """
+    left = _millis_left(deadline)
+    try:
+        if left > 0 and step(timeout_millis=left) is not False:
+            return True
+    except Exception as exc:  # noqa: BLE001 - the SDK reports a slow collector by raising
+        logger.debug("llmtrace: metrics not %s: %r", what, exc)
+    logger.warning(
+        "llmtrace: metrics were not %s in time (collector unreachable or too slow?)", what
+    )
+    return False
 
 
 def _millis_left(deadline: float) -> int:
@@ -321,29 +373,58 @@ def _choose_provider(settings: Settings) -> tuple[TracerProvider, bool]:
 
 
 def _export_processors(settings: Settings) -> list[SpanProcessor]:
-    name = settings.exporter_name
+    # One processor (queue, thread, counters) per exporter: a slow or dead one never holds
+    # up the others.
     processors: list[SpanProcessor] = []
-    if name == "otlp":
-        processors.append(
-            ExportProcessor(
-                _otlp_exporter(settings),
-                settings.max_queue_size,
-                shutdown_timeout_s=settings.shutdown_timeout,
-                # A forked child builds its own exporter: no connection shared with the parent.
-                exporter_factory=lambda: _otlp_exporter(settings),
+    timeout, patience = _shutdown_limits(settings, None)
+    for exporter in settings.exporters:
+        if exporter == "otlp":
+            processors.append(
+                ExportProcessor(
+                    _otlp_exporter(settings),
+                    settings.max_queue_size,
+                    shutdown_timeout_s=timeout,
+                    # A forked child builds its own exporter: no connection shared with the parent.
+                    exporter_factory=lambda: _otlp_exporter(settings),
+                    shutdown_patience_s=patience,
+                    reachable=_reachability_probe(settings),
+                )
             )
-        )
-    elif name == "custom":
-        processors.append(
-            ExportProcessor(
-                settings.exporter,
-                settings.max_queue_size,
-                shutdown_timeout_s=settings.shutdown_timeout,
+        elif not isinstance(exporter, str):
+            processors.append(
+                ExportProcessor(
+                    exporter,
+                    settings.max_queue_size,
+                    shutdown_timeout_s=timeout,
+                    shutdown_patience_s=patience,
+                )
             )
-        )
     if settings.console_enabled:
         processors.append(ConsoleTreeProcessor())
     return processors
+
+
+def _reachability_probe(settings: Settings) -> Callable[[], bool]:
+    """Whether the OTLP collector accepts TCP connections (decides a patient shutdown)."""
+    default_port = 4317 if settings.protocol == "grpc" else 4318
+    parts = urllib.parse.urlsplit(settings.endpoint or f"http://localhost:{default_port}")
+    host = parts.hostname or "localhost"
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = default_port
+
+    def reachable() -> bool:
+        try:
+            socket.create_connection((host, port), timeout=_PROBE_TIMEOUT_S).close()
+        except OSError:
+            return False
+        return True
+
+    return reachable
+
+
+_PROBE_TIMEOUT_S = 0.5
 
 
 def _traces_url(endpoint: str) -> str:
@@ -400,8 +481,12 @@ def _choose_meter_provider(settings: Settings) -> tuple[Any, bool, Any]:
                 resource_attributes = dict(settings.resource_attributes)
                 if settings.service_name:
                     resource_attributes["service.name"] = settings.service_name
+                # shutdown_on_exit=False: llmtrace's own exit hook shuts it down, within
+                # shutdown_timeout (a second shutdown logs "shutdown can only be called once").
                 provider = MeterProvider(
-                    metric_readers=readers, resource=Resource.create(resource_attributes)
+                    metric_readers=readers,
+                    resource=Resource.create(resource_attributes),
+                    shutdown_on_exit=False,
                 )
                 owns = True
                 prometheus = next((r for r in readers if hasattr(r, "url")), None)
@@ -446,12 +531,11 @@ def _otlp_metric_reader(settings: Settings) -> Any:
             insecure=endpoint.startswith("http://") if endpoint else None,
         )
     else:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
-            OTLPMetricExporter as HttpMetricExporter,
-        )
+        from ._metrics_export import CheckedMetricExporter
 
         url = endpoint.rstrip("/").removesuffix("/v1/traces") + "/v1/metrics" if endpoint else None
-        exporter = HttpMetricExporter(
+        # Steps aside (one warning) where the endpoint takes traces only: Phoenix, MLflow.
+        exporter = CheckedMetricExporter(
             endpoint=url, headers=dict(settings.headers) or None, timeout=settings.export_timeout
         )
     # The reader's own export timeout defaults to 30 s; a dead collector must cost no more

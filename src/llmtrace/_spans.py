@@ -27,7 +27,8 @@ from opentelemetry.util.types import AttributeValue
 
 from . import _rollup, semconv
 from ._cm import AsyncWithMixin, ExcType, Traceback
-from ._errors import internal_errors, logger, swallow
+from ._errors import Failed, attempt, internal_errors, logger
+from ._openinference import openinference_content
 from ._runtime import runtime
 from ._serialize import to_attribute, to_json
 
@@ -93,19 +94,20 @@ def redacted(value: Any) -> tuple[bool, Any]:
     hook = runtime.redact
     if hook is None:
         return True, value
-    try:
-        return True, hook(value)
-    except Exception as exc:  # noqa: BLE001 - the hook is user code; drop content, keep span
-        # Once per exception type, and never its message: it may quote the content.
-        name = type(exc).__qualname__
-        if name not in _hook_failures:
-            _hook_failures.add(name)
-            logger.warning(
-                "llmtrace: the redact hook raised %s; content is dropped whenever it fails "
-                "(its message is not logged, as it may contain the content)",
-                name,
-            )
-        return False, None
+    result = attempt(hook, value)
+    if not isinstance(result, Failed):
+        return True, result
+    # The hook is user code: drop the content, keep the span. Warn once per exception
+    # type, and never with its message: it may quote the content.
+    name = type(result.error).__qualname__
+    if name not in _hook_failures:
+        _hook_failures.add(name)
+        logger.warning(
+            "llmtrace: the redact hook raised %s; content is dropped whenever it fails "
+            "(its message is not logged, as it may contain the content)",
+            name,
+        )
+    return False, None
 
 
 _hook_failures: set[str] = set()
@@ -205,6 +207,8 @@ class TracedSpan:
         self._ended = True
         span = self.span
         content = self._content
+        if runtime.prompt_interop:
+            content = openinference_content(self._kind, content)
         if content is None:
             span.set_attribute(_KIND_KEY, self._kind)
         else:
@@ -225,7 +229,7 @@ class TracedSpan:
 
     def _set_content(self, key: str, value: Any) -> None:
         """Serialise ``value`` now (it may change later), write it when the span ends."""
-        try:
+        with internal_errors:
             if not self._ended and self.span.is_recording():
                 text = content_attribute(value)
                 if text is not None:
@@ -235,8 +239,6 @@ class TracedSpan:
                     content[key] = text
                     if self._kind == "tool":
                         content[_TOOL_CONTENT_KEYS[key]] = text
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
 
 
 _KIND_KEY = semconv.LLMTRACE_SPAN_KIND
@@ -260,9 +262,8 @@ def _record_error(span: Span, exception: BaseException) -> None:
 def record_error(span: Span, exception: BaseException) -> None:
     """Exception event and ERROR status, even for an exception whose ``__str__`` raises."""
     description = describe_exception(exception)
-    try:
-        span.record_exception(exception, escaped=True)
-    except Exception:  # noqa: BLE001 - the SDK calls str(exception), which may raise
+    # The SDK calls str(exception), which may raise.
+    if isinstance(attempt(span.record_exception, exception, escaped=True), Failed):
         span.add_event(
             "exception",
             {
@@ -275,9 +276,8 @@ def record_error(span: Span, exception: BaseException) -> None:
 
 def describe_exception(exception: BaseException) -> str:
     """``Type: message`` in at most 512 characters; never raises."""
-    try:
-        message = str(exception)
-    except Exception:  # noqa: BLE001 - user exceptions may raise from __str__
+    message = attempt(str, exception)  # user exceptions may raise from __str__
+    if isinstance(message, Failed):
         message = "<str() failed>"
     return f"{type(exception).__name__}: {message}"[:512]
 

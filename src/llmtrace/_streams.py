@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import wrapt
 
 from ._cm import ExcType, Traceback
-from ._errors import internal_errors, is_strict, report_internal_error
+from ._errors import internal_errors
 
 __all__ = ["AsyncStreamProxy", "StreamHooks", "StreamProxy"]
 
@@ -94,12 +94,6 @@ def _end_abandoned(tracker: _Tracker) -> None:
 # Like weakref.finalize(atexit=False): proxies collected while the interpreter shuts
 # down are not finished (the exporters may already be gone).
 atexit.register(_live.clear)
-
-
-def _chunk_error(exc: Exception) -> None:
-    if is_strict():
-        raise exc
-    report_internal_error(exc)
 
 
 def _iterator_of(wrapped: Any) -> Iterator[Any]:
@@ -204,11 +198,11 @@ class StreamProxy(_ProxyBase):
         thrown = False  # an exception thrown in at ``yield`` (close(), throw()): not ours
         try:
             for chunk in self._self_iterator:
-                try:
-                    if not on_chunk(chunk):
-                        continue
-                except Exception as exc:  # noqa: BLE001 - a hook bug must not lose the chunk
-                    _chunk_error(exc)
+                show = True  # a hook bug must not lose the chunk
+                with internal_errors:
+                    show = on_chunk(chunk)
+                if not show:
+                    continue
                 try:
                     yield chunk
                 except BaseException:
@@ -232,11 +226,10 @@ class StreamProxy(_ProxyBase):
             except BaseException as exc:
                 self._self_end(exc)
                 raise
-            try:
-                if on_chunk(chunk):
-                    return chunk
-            except Exception as exc:  # noqa: BLE001 - a hook bug must not lose the chunk
-                _chunk_error(exc)
+            show = True  # a hook bug must not lose the chunk
+            with internal_errors:
+                show = on_chunk(chunk)
+            if show:
                 return chunk
 
     def close(self) -> None:
@@ -283,11 +276,11 @@ class AsyncStreamProxy(_ProxyBase):
         thrown = False  # an exception thrown in at ``yield`` (aclose(), athrow()): not ours
         try:
             async for chunk in self._self_iterator:
-                try:
-                    if not on_chunk(chunk):
-                        continue
-                except Exception as exc:  # noqa: BLE001 - a hook bug must not lose the chunk
-                    _chunk_error(exc)
+                show = True  # a hook bug must not lose the chunk
+                with internal_errors:
+                    show = on_chunk(chunk)
+                if not show:
+                    continue
                 try:
                     yield chunk
                 except BaseException:
@@ -311,11 +304,10 @@ class AsyncStreamProxy(_ProxyBase):
             except BaseException as exc:
                 self._self_end(exc)
                 raise
-            try:
-                if on_chunk(chunk):
-                    return chunk
-            except Exception as exc:  # noqa: BLE001 - a hook bug must not lose the chunk
-                _chunk_error(exc)
+            show = True  # a hook bug must not lose the chunk
+            with internal_errors:
+                show = on_chunk(chunk)
+            if show:
                 return chunk
 
     async def close(self) -> None:

@@ -98,6 +98,10 @@ OPENAI_API_TYPE: Final = "openai.api.type"
 OPENAI_API_CHAT_COMPLETIONS: Final = "chat_completions"
 OPENAI_API_RESPONSES: Final = "responses"
 
+# --- AWS Bedrock (the conventions' aws.* keys) --------------------------------------------
+AWS_REQUEST_ID: Final = "aws.request_id"
+AWS_BEDROCK_GUARDRAIL_ID: Final = "aws.bedrock.guardrail.id"
+
 # --- General conventions ------------------------------------------------------------------
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
@@ -168,6 +172,12 @@ LLMTRACE_EVAL_SEED: Final = "llmtrace.eval.seed"
 OPENINFERENCE_PROMPT_TEMPLATE: Final = "llm.prompt_template.template"
 OPENINFERENCE_PROMPT_TEMPLATE_VERSION: Final = "llm.prompt_template.version"
 OPENINFERENCE_PROMPT_TEMPLATE_VARIABLES: Final = "llm.prompt_template.variables"
+# OpenInference span kind and input/output (Arize Phoenix reads these), also with interop on.
+OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+OPENINFERENCE_INPUT_VALUE: Final = "input.value"
+OPENINFERENCE_INPUT_MIME_TYPE: Final = "input.mime_type"
+OPENINFERENCE_OUTPUT_VALUE: Final = "output.value"
+OPENINFERENCE_OUTPUT_MIME_TYPE: Final = "output.mime_type"
 LANGFUSE_PROMPT_NAME: Final = "langfuse.observation.prompt.name"
 LANGFUSE_PROMPT_VERSION: Final = "langfuse.observation.prompt.version"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -399,3 +400,32 @@ def test_two_explicit_handlers_do_not_double_spans(captured):
     )
 
     assert captured.names() == ["invoke_workflow once"]
+
+
+def _question_chain() -> Any:
+    prompt = ChatPromptTemplate.from_messages([("human", "Answer: {question}")])
+    return prompt | fake_chat()
+
+
+def test_astream_records_the_real_input_on_the_root_span(captured_content, handler):
+    # LangChain starts a streamed run with the placeholder {"input": ""} and hands the
+    # real input over only at the end (on_chain_end(..., inputs=...)).
+
+    async def consume() -> None:
+        async for _ in _question_chain().astream(
+            {"question": "Hi"}, config={"callbacks": [handler]}
+        ):
+            pass
+
+    asyncio.run(consume())
+
+    root = captured_content.roots()[0]
+    assert json.loads(attrs(root)[semconv.LLMTRACE_INPUT]) == {"question": "Hi"}
+
+
+def test_stream_records_the_real_input_on_the_root_span(captured_content, handler):
+    for _ in _question_chain().stream({"question": "Hi"}, config={"callbacks": [handler]}):
+        pass
+
+    root = captured_content.roots()[0]
+    assert json.loads(attrs(root)[semconv.LLMTRACE_INPUT]) == {"question": "Hi"}

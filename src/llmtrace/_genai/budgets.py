@@ -24,7 +24,14 @@ from collections.abc import Callable
 from typing import Literal, TypeAlias
 
 from .._cm import AsyncWithMixin, ExcType, Traceback
-from .._errors import ConfigurationError, LLMTraceError, internal_errors, logger
+from .._errors import (
+    ConfigurationError,
+    Failed,
+    LLMTraceError,
+    attempt,
+    internal_errors,
+    logger,
+)
 from . import metrics
 
 OnExceed: TypeAlias = Literal["warn", "raise"] | Callable[["budget"], object]
@@ -145,10 +152,11 @@ class budget(
                 self.max_usd,
             )
         elif callable(handler):
-            try:
-                handler(self)
-            except Exception:  # noqa: BLE001 - the user's handler must not break the LLM call
-                logger.warning("llmtrace: the on_exceed handler of %r raised", self, exc_info=True)
+            failed = attempt(handler, self)  # the user's handler must not break the LLM call
+            if isinstance(failed, Failed):
+                logger.warning(
+                    "llmtrace: the on_exceed handler of %r raised", self, exc_info=failed.error
+                )
 
 
 def current_budgets() -> tuple[budget, ...]:

@@ -30,7 +30,7 @@ from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Tracer
 
-from .._errors import internal_errors, swallow
+from .._errors import internal_errors
 from .._prompts.state import prompt_attributes
 from .._runtime import runtime
 from .._spans import record_error
@@ -98,15 +98,15 @@ class LLMInvocation(InvocationRecord):
         """
         if check_budget:
             _hooks.before_call()
-        try:
+        self._done = True  # until the span is open: stop() and fail() then do nothing
+        with internal_errors:
             if tracer is None:
                 tracer = runtime.tracer()
-            # One context lookup serves suppression, the parent, handed-down attributes
-            # and the SDK (which would otherwise look it up again for its sampler).
-            ctx = otel_context.get_current() if context is None else context
+            # One context lookup serves the parent, handed-down attributes and the SDK
+            # (which would otherwise look it up again for its sampler).
             if tracer is None or not is_instrumentation_enabled():
-                self._done = True
                 return False
+            ctx = otel_context.get_current() if context is None else context
             self.capture_content = runtime.capture_content
             self.content_limit = runtime.max_attribute_bytes
             self._started_at = time.perf_counter()
@@ -121,10 +121,8 @@ class LLMInvocation(InvocationRecord):
                 handed_down if isinstance(handed_down, Mapping) else None,
             )
             self.span = tracer.start_span(self.span_name, ctx, _CLIENT, attributes)
+            self._done = False
             return True
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
-        self._done = True
         return False
 
     def attach(self) -> None:

@@ -129,6 +129,16 @@ FINISH_REASONS: dict[str, str] = {
     "guardrail_intervened": "content_filter",
     "content_filtered": "content_filter",
     "model_context_window_exceeded": "length",
+    # Bedrock: Converse, Titan (completionReason), Cohere (finish_reason)
+    "malformed_model_output": "error",
+    "malformed_tool_use": "error",
+    "FINISH": "stop",
+    "LENGTH": "length",
+    "STOP_CRITERIA_MET": "stop",
+    "CONTENT_FILTERED": "content_filter",
+    "COMPLETE": "stop",
+    "ERROR_TOXIC": "content_filter",
+    "ERROR": "error",
     # Gemini (enum names)
     "STOP": "stop",
     "MAX_TOKENS": "length",

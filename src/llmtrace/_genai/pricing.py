@@ -167,7 +167,9 @@ def _resolve_genai_prices(provider_id: str | None, model: str, tier: str | None)
     except ModuleNotFoundError:
         if not _warned_missing:
             _warned_missing = True
-            logger.warning("llmtrace: install 'genai-prices' (llmtrace[cost]) to price LLM calls")
+            logger.warning(
+                "llmtrace: genai-prices is missing (reinstall llmtrace) so LLM calls are not priced"
+            )
         return None
 
     context = {"service_tier": tier} if tier else None

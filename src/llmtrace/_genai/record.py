@@ -123,6 +123,9 @@ class InvocationRecord:
     embedding_dimensions: int | None = None
     time_to_first_chunk: float | None = None
     usage: Usage | None = None
+    # The name the provider prices the call under when it is neither model name (a Bedrock
+    # inference profile such as "global.anthropic.claude-...": routing changes the price).
+    price_model: str | None = None
     # content (conventions' JSON structures), filled only when capture_content is True
     input_messages: Any = None
     system_instructions: Any = None
@@ -146,8 +149,9 @@ class InvocationRecord:
 
     @property
     def priced_model(self) -> str | None:
-        """The model whose price applies: the one that answered, else the one requested."""
-        return self.response_model or self.request_model
+        """The model whose price applies: the provider's price name, else the one that
+        answered, else the one requested."""
+        return self.price_model or self.response_model or self.request_model
 
     def start_attributes(
         self,

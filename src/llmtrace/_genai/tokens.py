@@ -9,6 +9,7 @@ Normalise what a provider reports (never raises; bad fields are ignored)::
     usage_from_langchain(usage_metadata=msg.usage_metadata)
     usage_from_langchain(llm_output=result.llm_output)
     usage_from_anthropic(message.usage)        # input_tokens there exclude cache tokens
+    usage_from_bedrock(response["usage"])      # Converse, Nova bodies, invocation metrics
     normalize_usage(anything)                  # picks the right one by shape
 
 Estimate when the API reports nothing (marked ``estimated=True``)::
@@ -34,7 +35,7 @@ from typing import Any
 
 from .. import _encoders
 from .._encoders import encoding_name_for_model
-from .._errors import internal_errors, logger, never_raise
+from .._errors import Failed, attempt, internal_errors, logger, never_raise
 from .messages import ROLES
 
 
@@ -111,28 +112,32 @@ def _reader(obj: Any) -> Reader:
     """
     if obj is None:
         return _absent
-    try:
-        kind = _kind_of_type.get(type(obj))
-        if kind is None:
-            kind = _kind(type(obj))
-        if kind == _MAPPING:
-            get: Reader = obj.get
-            return get
-        if kind == _PYDANTIC:
-            fields, extra = obj.__dict__, obj.__pydantic_extra__
-            return fields.get if not extra else {**extra, **fields}.get
-    except Exception:  # noqa: BLE001 - a provider object's odd mapping must not break us
-        logger.debug("llmtrace: unreadable usage object %r", type(obj), exc_info=True)
+    reader = attempt(_reader_of, obj)  # a provider object's odd mapping must not break us
+    if isinstance(reader, Failed):
+        logger.debug("llmtrace: unreadable usage object %r", type(obj), exc_info=reader.error)
         return _absent
+    return reader
+
+
+def _reader_of(obj: Any) -> Reader:
+    kind = _kind_of_type.get(type(obj))
+    if kind is None:
+        kind = _kind(type(obj))
+    if kind == _MAPPING:
+        get: Reader = obj.get
+        return get
+    if kind == _PYDANTIC:
+        fields, extra = obj.__dict__, obj.__pydantic_extra__
+        return fields.get if not extra else {**extra, **fields}.get
     return lambda name: _attribute(obj, name)
 
 
 def _attribute(obj: Any, name: str) -> Any:
-    try:
-        return getattr(obj, name, None)
-    except Exception:  # noqa: BLE001 - a provider object's odd property must not break us
-        logger.debug("llmtrace: could not read usage field %r", name, exc_info=True)
+    value = attempt(getattr, obj, name, None)  # a provider object's odd property
+    if isinstance(value, Failed):
+        logger.debug("llmtrace: could not read usage field %r", name, exc_info=value.error)
         return None
+    return value
 
 
 def _field(obj: Any, name: str) -> Any:
@@ -230,13 +235,30 @@ def _from_anthropic_shape(get: Reader) -> Usage:
     )
 
 
+def _from_bedrock_shape(get: Reader) -> Usage:
+    """Bedrock's camelCase usage: Converse ``usage`` (``inputTokens``, ``cacheReadInputTokens``),
+    Nova bodies and ``amazon-bedrock-invocationMetrics`` (``inputTokenCount``,
+    ``cacheReadInputTokenCount``). Input excludes cache reads and writes there; add them."""
+    base = _first(get, "inputTokens", "inputTokenCount")
+    cache_read = _first(get, "cacheReadInputTokens", "cacheReadInputTokenCount")
+    cache_write = _first(get, "cacheWriteInputTokens", "cacheWriteInputTokenCount")
+    total = None
+    if base is not None or cache_read is not None or cache_write is not None:
+        total = (base or 0) + (cache_read or 0) + (cache_write or 0)
+    return Usage(
+        input_tokens=total,
+        output_tokens=_first(get, "outputTokens", "outputTokenCount"),
+        cache_read_input_tokens=cache_read,
+        cache_creation_input_tokens=cache_write,
+    )
+
+
 def _normalise(obj: Any, read: Callable[[Reader], Usage]) -> Usage | None:
     if obj is None or isinstance(obj, (str, bytes, int, float, list, tuple)):
         return None
-    try:
-        usage = read(_reader(obj))
-    except Exception:  # noqa: BLE001 - odd shapes yield "no usage", never an error
-        logger.debug("llmtrace: unreadable usage object %r", type(obj), exc_info=True)
+    usage = attempt(read, _reader(obj))  # odd shapes yield "no usage", never an error
+    if isinstance(usage, Failed):
+        logger.debug("llmtrace: unreadable usage object %r", type(obj), exc_info=usage.error)
         return None
     return None if _is_empty(usage) else usage
 
@@ -280,6 +302,11 @@ def usage_from_openai(obj: Any) -> Usage | None:
 def usage_from_anthropic(obj: Any) -> Usage | None:
     """Usage from an Anthropic Messages usage object or dict (cache tokens added to input)."""
     return _normalise(obj, _from_anthropic_shape)
+
+
+def usage_from_bedrock(obj: Any) -> Usage | None:
+    """Usage from a Bedrock usage dict (Converse, Nova, invocation metrics); cache tokens added."""
+    return _normalise(obj, _from_bedrock_shape)
 
 
 def normalize_usage(obj: Any) -> Usage | None:

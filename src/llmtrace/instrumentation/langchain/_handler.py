@@ -148,16 +148,20 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
             return
         if prompt and parent is not None:
             parent.prompt = prompt
-        if traced._capture_input and traced.is_recording:
+        if traced._capture_input and traced.is_recording and not _deferred(inputs, kwargs):
             traced.set_input(ex.simplify(inputs))
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with internal_errors:
-            _end_with_output(registry.pop(run_id, self), ex.simplify, outputs)
+            run = registry.pop(run_id, self)
+            _late_input(run, kwargs)
+            _end_with_output(run, ex.simplify, outputs)
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         with internal_errors:
-            _end_with_error(registry.pop(run_id, self), error)
+            run = registry.pop(run_id, self)
+            _late_input(run, kwargs)
+            _end_with_error(run, error)
 
     def on_agent_action(self, action: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with internal_errors:
@@ -497,6 +501,26 @@ def _prompt_attributes(
         inputs if isinstance(inputs, Mapping) else None,
         version=version if isinstance(version, (str, int)) else None,
     )
+
+
+# What LangChain passes as a streamed run's inputs at start (``stream``/``astream``): the
+# real input arrives with ``on_chain_end(..., inputs=...)`` once the input stream is read.
+_DEFERRED_PLACEHOLDER = {"input": ""}
+
+
+def _deferred(inputs: Any, kwargs: Mapping[str, Any]) -> bool:
+    """True when ``inputs`` is LangChain's placeholder for an input that comes at the end."""
+    return bool(kwargs.get("defers_inputs")) or inputs == _DEFERRED_PLACEHOLDER
+
+
+def _late_input(run: Run | None, kwargs: Mapping[str, Any]) -> None:
+    """Record the input LangChain hands over at the end of a streamed run."""
+    if run is None or run.traced is None or "inputs" not in kwargs:
+        return
+    traced = run.traced
+    if traced._capture_input and traced.is_recording:
+        with internal_errors:
+            traced.set_input(ex.simplify(kwargs["inputs"]))
 
 
 def _end_with_output(run: Run | None, convert: Callable[[Any], Any], output: Any) -> None:

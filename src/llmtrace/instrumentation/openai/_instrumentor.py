@@ -30,7 +30,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from opentelemetry.trace import Tracer
 
 from ... import semconv
-from ..._errors import internal_errors, swallow
+from ..._errors import internal_errors
 from ..._genai import metrics
 from ..._genai.lifecycle import LLMInvocation
 from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
@@ -121,7 +121,7 @@ class OpenAIPatch:
     # -- phases shared by both shells (sans I/O) ------------------------------------------
     def prepare(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Call | None:
         """The call record for an LLM request, or None to pass straight through."""
-        try:
+        with internal_errors:
             options = args[1] if len(args) > 1 else kwargs.get("options")
             endpoint = endpoint_for(getattr(options, "method", None), getattr(options, "url", None))
             if endpoint is None or (self.tracer is None and runtime.tracer() is None):
@@ -129,17 +129,13 @@ class OpenAIPatch:
             server = self.servers.lookup(instance)
             body = request_body(options)
             inv = None
-            try:
+            with internal_errors:
                 inv = invocation_for(endpoint, body, server)
-            except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-                swallow(exc)
             if inv is None:  # request extraction failed: still trace the call with what is known
                 inv = LLMInvocation(operation=endpoint.operation, provider=server.provider)
             inv.instruments = self.instruments
             return _Call(inv, endpoint, server, bool(kwargs.get("stream")))
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
-            return None
+        return None
 
     def start(
         self,
@@ -154,10 +150,8 @@ class OpenAIPatch:
         if not inv.start(context=context, tracer=self.tracer):
             return None
         if call.stream or inv.capture_content:
-            try:
+            with internal_errors:
                 args, kwargs = self._after_start(call, instance, args, kwargs)
-            except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-                swallow(exc)
         inv.attach()
         return args, kwargs
 
@@ -197,10 +191,8 @@ class OpenAIPatch:
         inv = call.inv
         inv.detach()
         proxy = None
-        try:
+        with internal_errors:
             proxy = self._handle(call, result)
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
         if proxy is not None:
             return proxy
         inv.stop()
