@@ -50,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     "force_flush": "._setup",
     "init": "._setup",
     "instrument_bedrock": ".instrumentation.bedrock",
+    "instrument_anthropic": ".instrumentation.anthropic",
     "instrument_langchain": ".instrumentation.langchain",
     "instrument_openai": ".instrumentation.openai",
     "judge": ".eval",
@@ -65,6 +66,7 @@ _EXPORTS: dict[str, str] = {
     "trace": "._decorators",
     "trace_reference": "._evaluation",
     "uninstrument_bedrock": ".instrumentation.bedrock",
+    "uninstrument_anthropic": ".instrumentation.anthropic",
     "uninstrument_langchain": ".instrumentation.langchain",
     "uninstrument_openai": ".instrumentation.openai",
     "use_prompt": "._prompts.prompt",
@@ -110,6 +112,8 @@ if TYPE_CHECKING:
     from ._spans import span as span
     from .eval import evaluate as evaluate
     from .eval import judge as judge
+    from .instrumentation.anthropic import instrument_anthropic as instrument_anthropic
+    from .instrumentation.anthropic import uninstrument_anthropic as uninstrument_anthropic
     from .instrumentation.bedrock import instrument_bedrock as instrument_bedrock
     from .instrumentation.bedrock import uninstrument_bedrock as uninstrument_bedrock
     from .instrumentation.langchain import instrument_langchain as instrument_langchain

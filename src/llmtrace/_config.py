@@ -39,6 +39,7 @@ INSTRUMENTATIONS: dict[str, str] = {
     "openai": "openai",
     "langchain": "langchain_core",
     "bedrock": "botocore",
+    "anthropic": "anthropic",
 }
 KNOWN_INSTRUMENTATIONS = tuple(INSTRUMENTATIONS)
 METRIC_EXPORTERS = ("otlp", "prometheus")

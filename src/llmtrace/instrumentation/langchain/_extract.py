@@ -24,6 +24,12 @@ from ..._spans import SPAN_KINDS
 
 # Classes whose calls go through the `openai` SDK (and so through instrument_openai()).
 _OPENAI_SDK_NAMESPACES = frozenset({"openai", "azure_openai"})
+# LangChain namespace -> the llmtrace instrumentation of the SDK its models call, which
+# then owns the LLM span (one row per SDK instrumentation).
+_SDK_INSTRUMENTATIONS: dict[str, str] = {
+    **dict.fromkeys(_OPENAI_SDK_NAMESPACES, "openai"),
+    "anthropic": "anthropic",
+}
 
 _TEMPLATE_ROLES: dict[str, str] = {
     "SystemMessagePromptTemplate": "system",
@@ -182,6 +188,12 @@ def _namespace(serialized: Mapping[str, Any] | None) -> str | None:
 def uses_openai_sdk(serialized: Mapping[str, Any] | None) -> bool:
     """True for langchain-openai's models (ChatOpenAI, AzureChatOpenAI, OpenAI, AzureOpenAI)."""
     return _namespace(serialized) in _OPENAI_SDK_NAMESPACES
+
+
+def sdk_instrumentation(serialized: Mapping[str, Any] | None) -> str | None:
+    """The llmtrace instrumentation ("openai", "anthropic") whose SDK the model calls, if any."""
+    namespace = _namespace(serialized)
+    return _SDK_INSTRUMENTATIONS.get(namespace) if namespace is not None else None
 
 
 def _number(value: Any) -> float | None:

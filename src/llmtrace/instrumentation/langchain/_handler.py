@@ -41,9 +41,9 @@ from ._runs import Run, registry
 from ._scope import clean, fill_slot
 
 
-def _openai_instrumented() -> bool:
-    """True when llmtrace's OpenAI instrumentation is on (it owns the LLM span then)."""
-    module = sys.modules.get("llmtrace.instrumentation.openai")
+def _sdk_instrumented(name: str | None) -> bool:
+    """True when llmtrace's instrumentation ``name`` is on (it owns the LLM span then)."""
+    module = sys.modules.get(f"llmtrace.instrumentation.{name}") if name else None
     check = getattr(module, "is_instrumented", None)
     return bool(check()) if callable(check) else False
 
@@ -336,8 +336,8 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
             attributes.update(prompt)
         params = ex.mapping(kwargs.get("invocation_params"))
         run = Run(run_id, self, parent, parent_ctx, "llm", name)
-        if ex.uses_openai_sdk(serialized) and _openai_instrumented():
-            # The OpenAI span beneath is the LLM span; it inherits the run's attributes.
+        if _sdk_instrumented(ex.sdk_instrumentation(serialized)):
+            # The SDK's span beneath is the LLM span; it inherits the run's attributes.
             run.hand_down = attributes
         else:
             inv = LLMInvocation(

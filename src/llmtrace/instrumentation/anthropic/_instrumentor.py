@@ -1,0 +1,425 @@
+"""The patch: wrappers around the public methods of the Messages resource.
+
+``messages.create`` (plain, ``stream=True``, ``with_raw_response``,
+``with_streaming_response``) and ``messages.parse`` are wrapped directly;
+``messages.stream()`` returns a manager whose ``with`` opens the span and whose
+stream is read through ``MessageStreamProxy``. ``count_tokens`` and every other
+endpoint pass through untouched (no LLM span). The same resource classes serve
+``Anthropic``, ``AnthropicBedrock``, ``AnthropicVertex`` and the other platform
+clients: the resource's constructor is wrapped too, to learn which client (and so
+which provider and host) each resource calls, without reading private attributes.
+
+Per call: suppression check -> request extraction (pure) -> ``LLMInvocation.start()``
+-> the real call -> response extraction or a stream/raw-response proxy ->
+``stop()`` / ``fail()``. The sync and async shells differ only by ``await``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import wrapt
+from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
+    BaseInstrumentor,
+)
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.trace import Tracer
+
+from ... import semconv
+from ..._errors import internal_errors, swallow
+from ..._genai import metrics, providers
+from ..._genai.lifecycle import LLMInvocation
+from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
+from ..._streams import AsyncStreamProxy, StreamProxy
+from . import _raw, _sdk_tracing
+from ._request import DEFAULT_SERVER, Server, add_request_content, invocation_for
+from ._response import apply_message, status_code_of
+from ._stream import AnthropicStreamHooks, AsyncMessageStreamProxy, MessageStreamProxy
+
+if TYPE_CHECKING:
+    ObjectProxy = wrapt.ObjectProxy[Any]
+else:
+    ObjectProxy = wrapt.ObjectProxy
+
+# The Messages resources (and their beta twins, which langchain-anthropic uses for betas).
+_MODULES = ("anthropic.resources.messages", "anthropic.resources.beta.messages")
+_SYNC, _ASYNC = "Messages", "AsyncMessages"
+_METHODS = ("__init__", "create", "parse", "stream")
+
+
+class _Types:
+    """The anthropic classes the wrappers tell apart, imported once at instrument time."""
+
+    def __init__(self) -> None:
+        import anthropic
+
+        self.stream: type = anthropic.Stream
+        self.async_stream: type = anthropic.AsyncStream
+        self.async_raw: type = anthropic.AsyncAPIResponse
+        self.raw: tuple[type, ...] = (anthropic.APIResponse, anthropic.AsyncAPIResponse)
+        self.platforms: tuple[tuple[tuple[type, ...], str], ...] = (
+            ((anthropic.AnthropicBedrock, anthropic.AsyncAnthropicBedrock), "aws.bedrock"),
+            ((anthropic.AnthropicVertex, anthropic.AsyncAnthropicVertex), "gcp.vertex_ai"),
+        )
+
+    def server_of(self, client: Any) -> Server:
+        """The provider and host a client calls: its platform, else its base URL's host."""
+        url = getattr(client, "base_url", None)
+        host, port = getattr(url, "host", None), getattr(url, "port", None)
+        host = host if isinstance(host, str) and host else None
+        port = port if isinstance(port, int) else None
+        for classes, name in self.platforms:
+            if isinstance(client, classes):
+                return Server(name, host, port)
+        named = providers.by_host(host, port) if host else providers.UNKNOWN
+        # An Anthropic client on a host nobody named speaks Anthropic's API: a proxy or gateway.
+        return Server("anthropic" if named == providers.UNKNOWN else named, host, port)
+
+
+class AnthropicPatch:
+    """The wrappers and the configuration they share (resolved once, at instrument time)."""
+
+    def __init__(self, tracer: Tracer | None = None, instruments: Any = None) -> None:
+        self.types = _Types()
+        # resource -> its client (weakly both ways: the client holds its resources) and the
+        # server worked out from it, forgotten when the user's host mapping changes.
+        self._clients: weakref.WeakKeyDictionary[Any, weakref.ref[Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.servers: weakref.WeakKeyDictionary[Any, Server] = weakref.WeakKeyDictionary()
+        self.tracer = tracer
+        self.instruments = instruments
+
+    # -- phases shared by both shells (sans I/O) ------------------------------------------
+    def resource_created(self, instance: Any, client: Any) -> None:
+        with internal_errors:
+            self._clients[instance] = weakref.ref(client)
+
+    def server_for(self, instance: Any) -> Server:
+        """Where ``instance`` (a Messages resource) sends calls; the default for unknown ones."""
+        server = self.servers.get(instance)
+        if server is None:
+            ref = self._clients.get(instance)
+            client = ref() if ref is not None else None
+            server = DEFAULT_SERVER if client is None else self.types.server_of(client)
+            self.servers[instance] = server
+        return server
+
+    def prepare(
+        self, instance: Any, kwargs: Mapping[str, Any], stream: bool
+    ) -> LLMInvocation | None:
+        """The started invocation for a call (None: pass straight through)."""
+        if self.tracer is None and runtime.tracer() is None:
+            return None
+        inv = None
+        try:
+            server = self.server_for(instance)
+            inv = invocation_for(kwargs, server, stream)
+        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(exc)
+        if inv is None:  # request extraction failed: still trace the call with what is known
+            inv = LLMInvocation(operation=semconv.OP_CHAT, provider=DEFAULT_SERVER.provider)
+        inv.instruments = self.instruments
+        if not inv.start(tracer=self.tracer):  # may raise BudgetExceeded, on purpose
+            return None
+        if inv.capture_content:
+            with internal_errors:
+                add_request_content(inv, kwargs)
+        inv.attach()
+        return inv
+
+    def failed(self, inv: LLMInvocation, exc: BaseException) -> None:
+        with internal_errors:
+            code = status_code_of(exc)
+            if code is not None:
+                inv.attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = code
+        inv.fail(exc)
+
+    def finished(self, inv: LLMInvocation, kwargs: Mapping[str, Any], result: Any) -> Any:
+        """Finish the span from ``result``, or hand it to a proxy; returns what the caller gets."""
+        inv.detach()
+        proxy = None
+        try:
+            proxy = self._handle(inv, kwargs, result)
+        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(exc)
+        if proxy is not None:
+            return proxy
+        inv.stop()
+        return result
+
+    def _handle(self, inv: LLMInvocation, kwargs: Mapping[str, Any], result: Any) -> Any:
+        stream = self.wrap_stream(inv, kwargs, result)
+        if stream is not None:
+            return stream
+        if not isinstance(result, self.types.raw):
+            apply_message(inv, result)
+            return None
+        http_response: Any = getattr(result, "http_response", None)
+        if not inv.stream and http_response.is_closed:  # with_raw_response: body read
+            _raw.read_now(result, inv)
+            return None
+        state = _raw.RawState(inv, lambda s: self.wrap_stream(inv, kwargs, s))
+        if isinstance(result, self.types.async_raw):
+            return _raw.AsyncRawProxy(result, state)
+        return _raw.RawProxy(result, state)
+
+    def wrap_stream(self, inv: LLMInvocation, kwargs: Mapping[str, Any], stream: Any) -> Any:
+        """A stream proxy for an SDK stream object; None for anything else."""
+        types = self.types
+        if isinstance(stream, types.stream):
+            return StreamProxy(stream, _hooks(inv, kwargs))
+        if isinstance(stream, types.async_stream):
+            return AsyncStreamProxy(stream, _hooks(inv, kwargs))
+        return None
+
+    # -- the shells ---------------------------------------------------------------------------
+    def create(self) -> Callable[..., Any]:
+        def create(
+            wrapped: Callable[..., Any],
+            instance: Any,
+            args: tuple[Any, ...],
+            kwargs: dict[str, Any],
+        ) -> Any:
+            if not is_instrumentation_enabled():
+                return wrapped(*args, **kwargs)
+            inv = self.prepare(instance, kwargs, kwargs.get("stream") is True)
+            if inv is None:
+                return wrapped(*args, **kwargs)
+            try:
+                result = wrapped(*args, **kwargs)
+            except BaseException as exc:
+                self.failed(inv, exc)
+                raise
+            return self.finished(inv, kwargs, result)
+
+        return create
+
+    def async_create(self) -> Callable[..., Awaitable[Any]]:
+        async def create(
+            wrapped: Callable[..., Awaitable[Any]],
+            instance: Any,
+            args: tuple[Any, ...],
+            kwargs: dict[str, Any],
+        ) -> Any:
+            if not is_instrumentation_enabled():
+                return await wrapped(*args, **kwargs)
+            inv = self.prepare(instance, kwargs, kwargs.get("stream") is True)
+            if inv is None:
+                return await wrapped(*args, **kwargs)
+            try:
+                result = await wrapped(*args, **kwargs)
+            except BaseException as exc:
+                self.failed(inv, exc)
+                raise
+            return self.finished(inv, kwargs, result)
+
+        return create
+
+    def stream(self) -> Callable[..., Any]:
+        """``messages.stream()``: the request is sent when the caller enters the manager."""
+
+        def stream(
+            wrapped: Callable[..., Any],
+            instance: Any,
+            args: tuple[Any, ...],
+            kwargs: dict[str, Any],
+        ) -> Any:
+            manager = wrapped(*args, **kwargs)
+            if not is_instrumentation_enabled():
+                return manager
+            return _StreamManagerProxy(manager, _ManagerState(self, instance, kwargs))
+
+        return stream
+
+    def async_stream(self) -> Callable[..., Any]:
+        def stream(
+            wrapped: Callable[..., Any],
+            instance: Any,
+            args: tuple[Any, ...],
+            kwargs: dict[str, Any],
+        ) -> Any:
+            manager = wrapped(*args, **kwargs)
+            if not is_instrumentation_enabled():
+                return manager
+            return _AsyncStreamManagerProxy(manager, _ManagerState(self, instance, kwargs))
+
+        return stream
+
+    def init(self) -> Callable[..., Any]:
+        def init(
+            wrapped: Callable[..., Any],
+            instance: Any,
+            args: tuple[Any, ...],
+            kwargs: dict[str, Any],
+        ) -> Any:
+            wrapped(*args, **kwargs)
+            client = args[0] if args else kwargs.get("client")
+            self.resource_created(instance, client)
+
+        return init
+
+
+def _hooks(inv: LLMInvocation, kwargs: Mapping[str, Any]) -> AnthropicStreamHooks:
+    return AnthropicStreamHooks(inv, kwargs.get("messages"))
+
+
+class _ManagerState:
+    """What a stream manager proxy needs to open the span when it is entered."""
+
+    __slots__ = ("instance", "kwargs", "patch", "proxy")
+
+    def __init__(self, patch: AnthropicPatch, instance: Any, kwargs: Mapping[str, Any]) -> None:
+        self.patch = patch
+        self.instance = instance
+        self.kwargs = kwargs
+        self.proxy: Any = None
+
+    def start(self) -> LLMInvocation | None:
+        if not is_instrumentation_enabled():
+            return None
+        return self.patch.prepare(self.instance, self.kwargs, True)
+
+    def entered(self, inv: LLMInvocation | None, stream: Any, cls: type) -> Any:
+        if inv is None:
+            return stream
+        inv.detach()
+        try:
+            self.proxy = cls(stream, _hooks(inv, self.kwargs))
+        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
+            swallow(exc)
+            inv.stop()
+            return stream
+        return self.proxy
+
+
+class _StreamManagerProxy(ObjectProxy):
+    """``MessageStreamManager``: ``with`` opens the span and yields the proxied stream."""
+
+    def __init__(self, wrapped: Any, state: _ManagerState) -> None:
+        super().__init__(wrapped)
+        self._self_state = state
+
+    def __enter__(self) -> Any:
+        state = self._self_state
+        inv = state.start()
+        try:
+            stream = self.__wrapped__.__enter__()
+        except BaseException as exc:
+            if inv is not None:
+                state.patch.failed(inv, exc)
+            raise
+        return state.entered(inv, stream, MessageStreamProxy)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Any:
+        proxy = self._self_state.proxy
+        try:
+            if proxy is not None:
+                proxy.__exit__(exc_type, exc, tb)
+        finally:
+            result = self.__wrapped__.__exit__(exc_type, exc, tb)
+        return result
+
+
+class _AsyncStreamManagerProxy(ObjectProxy):
+    """``AsyncMessageStreamManager``: ``async with`` opens the span."""
+
+    def __init__(self, wrapped: Any, state: _ManagerState) -> None:
+        super().__init__(wrapped)
+        self._self_state = state
+
+    async def __aenter__(self) -> Any:
+        state = self._self_state
+        inv = state.start()
+        try:
+            stream = await self.__wrapped__.__aenter__()
+        except BaseException as exc:
+            if inv is not None:
+                state.patch.failed(inv, exc)
+            raise
+        return state.entered(inv, stream, AsyncMessageStreamProxy)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Any:
+        proxy = self._self_state.proxy
+        try:
+            if proxy is not None:
+                await proxy.__aexit__(exc_type, exc, tb)
+        finally:
+            result = await self.__wrapped__.__aexit__(exc_type, exc, tb)
+        return result
+
+
+def _forget_servers() -> None:
+    patch = AnthropicInstrumentor._patch
+    if patch is not None:
+        patch.servers.clear()
+
+
+providers.on_change(_forget_servers)
+
+
+class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """OpenTelemetry instrumentor (entry point ``llmtrace_anthropic``) for the anthropic SDK."""
+
+    _patch: AnthropicPatch | None = None
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return ("anthropic >= 0.40",)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        tracer_provider = kwargs.get("tracer_provider")
+        meter_provider = kwargs.get("meter_provider")
+        patch = AnthropicPatch(
+            tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None,
+            metrics.instruments_for(meter_provider) if meter_provider else None,
+        )
+        wrappers = {
+            _SYNC: (patch.init(), patch.create(), patch.create(), patch.stream()),
+            _ASYNC: (
+                patch.init(),
+                patch.async_create(),
+                patch.async_create(),
+                patch.async_stream(),
+            ),
+        }
+        for module, cls in _targets():
+            for name, wrapper in zip(_METHODS, wrappers[cls.__name__], strict=True):
+                if hasattr(cls, name):  # parse() and stream() are missing from old SDKs
+                    wrapt.wrap_function_wrapper(module, f"{cls.__name__}.{name}", wrapper)
+        _sdk_tracing.take_over()
+        AnthropicInstrumentor._patch = patch
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for _, cls in _targets():
+            for name in _METHODS:
+                if hasattr(vars(cls).get(name), "__wrapped__"):  # wrapped by us
+                    unwrap(cls, name)
+        _sdk_tracing.give_back()
+        AnthropicInstrumentor._patch = None
+
+
+def _targets() -> list[tuple[str, type]]:
+    """(module, resource class) for every Messages resource this SDK version has."""
+    import importlib
+
+    found = []
+    for module in _MODULES:
+        try:
+            loaded = importlib.import_module(module)
+        except ImportError:  # an SDK version without the beta resources
+            continue
+        found += [(module, getattr(loaded, name)) for name in (_SYNC, _ASYNC)]
+    return found

@@ -1,0 +1,135 @@
+"""``with_raw_response`` / ``with_streaming_response``: finish the span from the raw response.
+
+``client.messages.with_raw_response.create(...)`` returns a raw response whose body
+is already read: the span is finished at once from the JSON body and the object is
+returned untouched. Everything else (the raw response of a stream, as
+langchain-anthropic uses, or ``with_streaming_response``) is returned behind a
+proxy that reads what the caller asks for: ``parse()`` (a stream comes back
+wrapped in the stream proxy, which then owns the span), ``json()``, ``close()``
+(also the ``with`` exit), or garbage collection, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import wrapt
+
+from ... import semconv
+from ..._errors import internal_errors
+from ..._genai.lifecycle import LLMInvocation
+from ._response import apply_message
+
+if TYPE_CHECKING:
+    ObjectProxy = wrapt.ObjectProxy[Any]
+else:
+    ObjectProxy = wrapt.ObjectProxy
+
+StreamWrapper = Callable[[Any], Any]  # SDK stream -> stream proxy (or None: not a stream)
+
+
+def read_now(response: Any, inv: LLMInvocation) -> None:
+    """Fill ``inv`` from an already-read raw response body (JSON)."""
+    try:
+        data = response.http_response.json()
+    except ValueError:  # not JSON (or empty): the span keeps the request side only
+        data = None
+    apply_message(inv, data)
+
+
+class RawState:
+    """The span bookkeeping behind one raw-response proxy (never references the proxy)."""
+
+    __slots__ = ("_done", "_stream_proxy", "_wrap_stream", "inv")
+
+    def __init__(self, inv: LLMInvocation, wrap_stream: StreamWrapper) -> None:
+        self.inv = inv
+        self._wrap_stream = wrap_stream
+        self._stream_proxy: Any = None
+        self._done = False
+
+    def parsed(self, value: Any) -> Any:
+        """What ``parse()`` returned, possibly wrapped; finishes a non-stream span."""
+        proxy = self._stream_proxy
+        if proxy is not None and proxy.__wrapped__ is value:
+            return proxy
+        if self._done:
+            return value
+        self._done = True
+        wrapped = None
+        with internal_errors:
+            wrapped = self._wrap_stream(value)
+            if wrapped is None:
+                apply_message(self.inv, value)
+        if wrapped is not None:
+            self._stream_proxy = wrapped
+            return wrapped
+        self.inv.stop()
+        return value
+
+    def finish(self) -> None:
+        """End the span now (a handed-off stream ends with what it received)."""
+        proxy = self._stream_proxy
+        if proxy is not None:
+            proxy._self_end(None)
+            return
+        self._done = True
+        self.inv.stop()
+
+    def abandoned(self) -> None:
+        if self._stream_proxy is None and not self._done:
+            self.inv.attributes[semconv.LLMTRACE_STREAM_ABANDONED] = True
+            self.finish()
+
+
+def _track(proxy: Any, state: RawState) -> None:
+    finalizer = weakref.finalize(proxy, state.abandoned)
+    finalizer.atexit = False
+
+
+class RawProxy(ObjectProxy):
+    """A sync raw response: ``parse()``, ``json()`` and ``close()`` finish the span."""
+
+    def __init__(self, wrapped: Any, state: RawState) -> None:
+        super().__init__(wrapped)
+        self._self_state = state
+        _track(self, state)
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        return self._self_state.parsed(self.__wrapped__.parse(*args, **kwargs))
+
+    def json(self) -> Any:
+        data = self.__wrapped__.json()
+        self._self_state.parsed(data)
+        return data
+
+    def close(self) -> None:
+        try:
+            self.__wrapped__.close()
+        finally:
+            self._self_state.finish()
+
+
+class AsyncRawProxy(ObjectProxy):
+    """An async raw response (``AsyncAPIResponse``): the same, awaited."""
+
+    def __init__(self, wrapped: Any, state: RawState) -> None:
+        super().__init__(wrapped)
+        self._self_state = state
+        _track(self, state)
+
+    async def parse(self, *args: Any, **kwargs: Any) -> Any:
+        return self._self_state.parsed(await self.__wrapped__.parse(*args, **kwargs))
+
+    async def json(self) -> Any:
+        data = await self.__wrapped__.json()
+        self._self_state.parsed(data)
+        return data
+
+    async def close(self) -> None:
+        try:
+            await self.__wrapped__.close()
+        finally:
+            self._self_state.finish()
