@@ -224,9 +224,22 @@ _PRICES = (0.15e-6, 0.6e-6)  # gpt-4o-mini, USD per input / output token
 
 
 def minimal_metrics_patch(tracer: Any, meter: Any) -> Wrapper:
-    """The minimal patch plus llmtrace's four measurements, same attributes (chat only)."""
-    duration = meter.create_histogram("gen_ai.client.operation.duration", unit="s")
-    tokens = meter.create_histogram("gen_ai.client.token.usage", unit="{token}")
+    """The minimal patch plus llmtrace's measurements of a chat call, same attributes.
+
+    The GenAI conventions' duration, per-call input and output token histograms and
+    input and output token counters (by modality), and the cost counter (chat only).
+    """
+    duration = meter.create_histogram("gen_ai.client.inference.duration", unit="s")
+    inputs = meter.create_histogram(
+        "gen_ai.client.inference.operation.input_tokens", unit="{token}"
+    )
+    outputs = meter.create_histogram(
+        "gen_ai.client.inference.operation.output_tokens", unit="{token}"
+    )
+    input_total = meter.create_counter("gen_ai.client.inference.usage.input_tokens", unit="{token}")
+    output_total = meter.create_counter(
+        "gen_ai.client.inference.usage.output_tokens", unit="{token}"
+    )
     cost = meter.create_counter("llmtrace.client.cost", unit="USD")
     span_only = minimal_patch(tracer)[0]
 
@@ -243,8 +256,11 @@ def minimal_metrics_patch(tracer: Any, meter: Any) -> Wrapper:
         }
         duration.record(time.perf_counter() - started, attributes)
         usage = result.usage
-        tokens.record(usage.prompt_tokens, {**attributes, "gen_ai.token.type": "input"})
-        tokens.record(usage.completion_tokens, {**attributes, "gen_ai.token.type": "output"})
+        inputs.record(usage.prompt_tokens, attributes)
+        outputs.record(usage.completion_tokens, attributes)
+        modal = {**attributes, "gen_ai.token.modality": "unknown"}
+        input_total.add(usage.prompt_tokens, modal)
+        output_total.add(usage.completion_tokens, modal)
         cost.add(
             usage.prompt_tokens * _PRICES[0] + usage.completion_tokens * _PRICES[1], attributes
         )
@@ -269,6 +285,7 @@ def same_attributes_patch(tracer: Any) -> Wrapper:
                 "server.port": 443,
             },
         )
+        span.set_attribute("openai.api.type", "chat_completions")
         token = otel_context.attach(trace.set_span_in_context(span))
         try:
             result = wrapped(*args, **kwargs)
@@ -289,6 +306,8 @@ def same_attributes_patch(tracer: Any) -> Wrapper:
                 "gen_ai.usage.reasoning.output_tokens": (
                     usage.completion_tokens_details.reasoning_tokens
                 ),
+                "gen_ai.usage.audio.input_tokens": usage.prompt_tokens_details.audio_tokens,
+                "gen_ai.usage.audio.output_tokens": usage.completion_tokens_details.audio_tokens,
                 "gen_ai.usage.cost.amount": round(cost_in + cost_out, 10),
                 "gen_ai.usage.cost.currency": "USD",
                 "gen_ai.usage.cost.source": "local",
@@ -364,9 +383,18 @@ class _SameDataStream(wrapt.ObjectProxy):  # type: ignore[misc]
 def same_data_patch(tracer: Any, meter: Any) -> tuple[Wrapper, Wrapper]:
     """The floor for llmtrace's data: every attribute and every metric llmtrace records
     for a chat call or a stream, written by hand (cost from a fixed price)."""
-    duration = meter.create_histogram("gen_ai.client.operation.duration", unit="s")
-    tokens = meter.create_histogram("gen_ai.client.token.usage", unit="{token}")
-    first_chunk = meter.create_histogram("gen_ai.client.operation.time_to_first_chunk", unit="s")
+    duration = meter.create_histogram("gen_ai.client.inference.duration", unit="s")
+    inputs = meter.create_histogram(
+        "gen_ai.client.inference.operation.input_tokens", unit="{token}"
+    )
+    outputs = meter.create_histogram(
+        "gen_ai.client.inference.operation.output_tokens", unit="{token}"
+    )
+    input_total = meter.create_counter("gen_ai.client.inference.usage.input_tokens", unit="{token}")
+    output_total = meter.create_counter(
+        "gen_ai.client.inference.usage.output_tokens", unit="{token}"
+    )
+    first_chunk = meter.create_histogram("gen_ai.client.inference.time_to_first_chunk", unit="s")
     cost_counter = meter.create_counter("llmtrace.client.cost", unit="USD")
 
     def begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, float]:
@@ -381,6 +409,7 @@ def same_data_patch(tracer: Any, meter: Any) -> tuple[Wrapper, Wrapper]:
         if kwargs.get("stream"):
             attributes["gen_ai.request.stream"] = True
         span = tracer.start_span(f"chat {model}", kind=SpanKind.CLIENT, attributes=attributes)
+        span.set_attribute("openai.api.type", "chat_completions")
         return span, otel_context.attach(trace.set_span_in_context(span)), time.perf_counter()
 
     def end(span: Any, started: float, fields: dict[str, Any], usage: Any, ttfc: Any) -> None:
@@ -395,6 +424,8 @@ def same_data_patch(tracer: Any, meter: Any) -> tuple[Wrapper, Wrapper]:
                 "gen_ai.usage.reasoning.output_tokens": (
                     usage.completion_tokens_details.reasoning_tokens
                 ),
+                "gen_ai.usage.audio.input_tokens": usage.prompt_tokens_details.audio_tokens,
+                "gen_ai.usage.audio.output_tokens": usage.completion_tokens_details.audio_tokens,
                 "gen_ai.usage.cost.amount": round(cost_in + cost_out, 10),
                 "gen_ai.usage.cost.currency": "USD",
                 "gen_ai.usage.cost.source": "local",
@@ -412,8 +443,11 @@ def same_data_patch(tracer: Any, meter: Any) -> tuple[Wrapper, Wrapper]:
             "server.port": 443,
         }
         duration.record(time.perf_counter() - started, metric)
-        tokens.record(usage.prompt_tokens, {**metric, "gen_ai.token.type": "input"})
-        tokens.record(usage.completion_tokens, {**metric, "gen_ai.token.type": "output"})
+        inputs.record(usage.prompt_tokens, metric)
+        outputs.record(usage.completion_tokens, metric)
+        modal = {**metric, "gen_ai.token.modality": "unknown"}
+        input_total.add(usage.prompt_tokens, modal)
+        output_total.add(usage.completion_tokens, modal)
         if ttfc is not None:
             first_chunk.record(ttfc, metric)
         cost_counter.add(cost_in + cost_out, metric)

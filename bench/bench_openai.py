@@ -31,8 +31,9 @@ Variants:
 - ``minimal``: a hand-written wrapt patch: one CLIENT span with the model and
   the token usage (streams: a minimal proxy reading the last chunk's usage).
   The floor the targets compare with.
-- ``minimal+metrics``: the same plus the four measurements llmtrace records
-  (duration, input and output tokens, cost) with the same attributes.
+- ``minimal+metrics``: the same plus the six measurements llmtrace records for
+  a chat call (duration, input and output token histograms and counters, cost)
+  with the same attributes.
 - ``same attrs``: a hand-written patch writing every attribute llmtrace
   writes (cost from a fixed price), span made current during the call: the
   SDK's own cost for what llmtrace records.

@@ -10,7 +10,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 import llmtrace
-from llmtrace import semconv
+from llmtrace import Usage, _semconv_compat, semconv
 from llmtrace._genai import metrics, pricing
 from llmtrace._genai.lifecycle import LLM_SPAN_ATTRIBUTES_KEY, LLMInvocation
 from llmtrace._genai.metrics import MetricCapture, capture_metrics
@@ -43,15 +43,11 @@ def one_chat(**usage: int) -> None:
         call.record_usage(**usage)
 
 
-def test_token_usage_histogram(recorded: MetricCapture) -> None:
+def test_token_histograms_per_operation(recorded: MetricCapture) -> None:
     one_chat(input_tokens=1200, output_tokens=80)
-    metric = recorded.metric(semconv.METRIC_TOKEN_USAGE)
+    metric = recorded.metric(semconv.METRIC_INFERENCE_INPUT_TOKENS)
     assert metric.unit == "{token}"
-    points = {
-        attrs[semconv.GEN_AI_TOKEN_TYPE]: (attrs, p) for attrs, p in recorded.points(metric.name)
-    }
-    assert set(points) == {"input", "output"}
-    attributes, point = points["input"]
+    [(attributes, point)] = recorded.points(metric.name)
     assert (point.count, point.sum) == (1, 1200)
     assert tuple(point.explicit_bounds) == TOKEN_BOUNDS
     assert attributes == {
@@ -60,42 +56,109 @@ def test_token_usage_histogram(recorded: MetricCapture) -> None:
         semconv.GEN_AI_REQUEST_MODEL: "gpt-4o",
         semconv.GEN_AI_RESPONSE_MODEL: "gpt-4o-2024-08-06",
         semconv.SERVER_ADDRESS: "api.openai.com",
-        semconv.GEN_AI_TOKEN_TYPE: "input",
     }
-    assert points["output"][1].sum == 80
+    [(_, output)] = recorded.points(semconv.METRIC_INFERENCE_OUTPUT_TOKENS)
+    assert (output.count, output.sum) == (1, 80)
+    # The previous conventions' instruments only with OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai/dup.
+    assert recorded.points(semconv.METRIC_TOKEN_USAGE) == []
+    assert recorded.points(semconv.METRIC_OPERATION_DURATION) == []
 
 
-def test_operation_duration_histogram(recorded: MetricCapture) -> None:
+def test_token_usage_counters_by_modality(recorded: MetricCapture) -> None:
+    with llmtrace.llm_call("gpt-4o", provider="openai") as call:
+        call.record_usage(
+            Usage(
+                input_tokens=100,
+                output_tokens=40,
+                cache_read_input_tokens=30,
+                cache_creation_input_tokens=20,
+                reasoning_output_tokens=10,
+                input_audio_tokens=25,
+                output_audio_tokens=0,
+            )
+        )
+
+    def sums(name: str) -> dict[str, float]:
+        return {a[semconv.GEN_AI_TOKEN_MODALITY]: p.value for a, p in recorded.points(name)}
+
+    assert sums(semconv.METRIC_USAGE_INPUT_TOKENS) == {"audio": 25, "unknown": 75}
+    assert sums(semconv.METRIC_USAGE_OUTPUT_TOKENS) == {"unknown": 40}
+    assert sums(semconv.METRIC_USAGE_CACHE_READ_INPUT_TOKENS) == {"unknown": 30}
+    assert sums(semconv.METRIC_USAGE_CACHE_WRITE_INPUT_TOKENS) == {"unknown": 20}
+    assert sums(semconv.METRIC_USAGE_REASONING_OUTPUT_TOKENS) == {"unknown": 10}
+    assert recorded.metric(semconv.METRIC_USAGE_INPUT_TOKENS).unit == "{token}"
+
+
+def test_inference_duration_histogram(recorded: MetricCapture) -> None:
     one_chat(input_tokens=1, output_tokens=1)
     one_chat(input_tokens=1, output_tokens=1)
-    metric = recorded.metric(semconv.METRIC_OPERATION_DURATION)
+    metric = recorded.metric(semconv.METRIC_INFERENCE_DURATION)
     assert metric.unit == "s"
     [(attributes, point)] = recorded.points(metric.name)
     assert point.count == 2
     assert tuple(point.explicit_bounds) == SECOND_BOUNDS
     assert semconv.ERROR_TYPE not in attributes
+    assert recorded.points(semconv.METRIC_EMBEDDINGS_DURATION) == []
 
 
-def test_failed_call_records_error_type_on_duration(recorded: MetricCapture) -> None:
+def test_failed_call_records_error_type_and_zero_tokens(recorded: MetricCapture) -> None:
     with pytest.raises(TimeoutError), llmtrace.llm_call("gpt-4o", provider="openai"):
         raise TimeoutError("upstream timed out")
-    [(attributes, _)] = recorded.points(semconv.METRIC_OPERATION_DURATION)
+    [(attributes, _)] = recorded.points(semconv.METRIC_INFERENCE_DURATION)
     assert attributes[semconv.ERROR_TYPE] == "TimeoutError"
-    assert recorded.points(semconv.METRIC_TOKEN_USAGE) == []
+    # Conventions: failed operations count too, with 0 tokens (modality "unknown").
+    [(attributes, point)] = recorded.points(semconv.METRIC_INFERENCE_INPUT_TOKENS)
+    assert (point.count, point.sum, attributes[semconv.ERROR_TYPE]) == (1, 0, "TimeoutError")
+    [(attributes, point)] = recorded.points(semconv.METRIC_USAGE_INPUT_TOKENS)
+    assert (point.value, attributes[semconv.GEN_AI_TOKEN_MODALITY]) == (0, "unknown")
 
 
 def test_time_to_first_chunk_only_for_streams(recorded: MetricCapture) -> None:
     one_chat(input_tokens=1, output_tokens=1)
-    assert recorded.points(semconv.METRIC_TIME_TO_FIRST_CHUNK) == []
+    assert recorded.points(semconv.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK) == []
     with llmtrace.llm_call("gpt-4o", provider="openai") as call:
         call.mark_first_token()
         call.record_usage(input_tokens=1, output_tokens=1)
     recorded.collect()
-    metric = recorded.metric(semconv.METRIC_TIME_TO_FIRST_CHUNK)
+    metric = recorded.metric(semconv.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK)
     assert metric.unit == "s"
     [(_, point)] = recorded.points(metric.name)
     assert point.count == 1
     assert tuple(point.explicit_bounds) == SECOND_BOUNDS
+
+
+def test_embeddings_have_their_own_instruments(recorded: MetricCapture) -> None:
+    with llmtrace.llm_call("e3", provider="openai", operation="embeddings") as call:
+        call.record_usage(input_tokens=12)
+    [(_, point)] = recorded.points(semconv.METRIC_EMBEDDINGS_DURATION)
+    assert point.count == 1
+    [(_, point)] = recorded.points(semconv.METRIC_EMBEDDINGS_INPUT_TOKENS)
+    assert point.sum == 12
+    assert recorded.points(semconv.METRIC_INFERENCE_DURATION) == []
+    assert recorded.points(semconv.METRIC_USAGE_INPUT_TOKENS) == []
+
+
+def test_previous_instruments_with_the_opt_in_switch(
+    captured: SpanCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "http, gen_ai/dup")
+    assert _semconv_compat.refresh() is True
+    try:
+        with capture_metrics() as recorded:
+            with llmtrace.llm_call("gpt-4o", provider="openai") as call:
+                call.mark_first_token()
+                call.record_usage(input_tokens=7, output_tokens=3)
+            previous = {
+                a[semconv.GEN_AI_TOKEN_TYPE]: p.sum
+                for a, p in recorded.points(semconv.METRIC_TOKEN_USAGE)
+            }
+            assert previous == {"input": 7, "output": 3}
+            assert len(recorded.points(semconv.METRIC_OPERATION_DURATION)) == 1
+            assert len(recorded.points(semconv.METRIC_TIME_TO_FIRST_CHUNK)) == 1
+            assert len(recorded.points(semconv.METRIC_INFERENCE_DURATION)) == 1  # and the new
+    finally:
+        monkeypatch.delenv("OTEL_SEMCONV_STABILITY_OPT_IN")
+        assert _semconv_compat.refresh() is False
 
 
 def test_cost_counter_in_usd(recorded: MetricCapture) -> None:
@@ -113,13 +176,13 @@ def test_unknown_price_adds_no_cost(recorded: MetricCapture) -> None:
     with llmtrace.llm_call("local-llama", provider="ollama") as call:
         call.record_usage(input_tokens=10, output_tokens=10)
     assert recorded.points(semconv.METRIC_COST) == []
-    assert len(recorded.points(semconv.METRIC_TOKEN_USAGE)) == 2
+    assert len(recorded.points(semconv.METRIC_INFERENCE_INPUT_TOKENS)) == 1
 
 
 def test_estimated_tokens_are_marked(recorded: MetricCapture) -> None:
     with llmtrace.llm_call("gpt-4o", provider="openai", operation="text_completion") as call:
         call.set_input_messages("tiktoken is great!")
-    [(attributes, point)] = recorded.points(semconv.METRIC_TOKEN_USAGE)
+    [(attributes, point)] = recorded.points(semconv.METRIC_INFERENCE_INPUT_TOKENS)
     assert attributes[semconv.LLMTRACE_USAGE_ESTIMATED] is True
     assert point.sum == 6
 
@@ -136,11 +199,14 @@ def test_only_low_cardinality_attributes(recorded: MetricCapture) -> None:
             one_chat(input_tokens=5, output_tokens=5)
     finally:
         otel_context.detach(token)
-    for name in (
-        semconv.METRIC_TOKEN_USAGE,
-        semconv.METRIC_OPERATION_DURATION,
+    names = (
+        semconv.METRIC_INFERENCE_INPUT_TOKENS,
+        semconv.METRIC_INFERENCE_DURATION,
+        semconv.METRIC_USAGE_INPUT_TOKENS,
         semconv.METRIC_COST,
-    ):
+    )
+    for name in names:
+        assert recorded.points(name)
         for attributes, _ in recorded.points(name):
             assert attributes[semconv.GEN_AI_PROMPT_NAME] == "support-answer"
             assert attributes[semconv.GEN_AI_PROMPT_VERSION] == "v7"
@@ -154,7 +220,7 @@ def test_only_low_cardinality_attributes(recorded: MetricCapture) -> None:
                 semconv.ERROR_TYPE,
                 semconv.GEN_AI_PROMPT_NAME,
                 semconv.GEN_AI_PROMPT_VERSION,
-                semconv.GEN_AI_TOKEN_TYPE,
+                semconv.GEN_AI_TOKEN_MODALITY,
             }
 
 
@@ -169,7 +235,7 @@ def test_metrics_without_any_span(recorded: MetricCapture) -> None:
     # the record comes from the invocation, not the span: it works for sampled-out calls too
     invocation = LLMInvocation(operation="embeddings", provider="openai", request_model="e3")
     metrics.record(invocation, 0.25)
-    [(attributes, point)] = recorded.points(semconv.METRIC_OPERATION_DURATION)
+    [(attributes, point)] = recorded.points(semconv.METRIC_EMBEDDINGS_DURATION)
     assert attributes[semconv.GEN_AI_OPERATION_NAME] == "embeddings"
     assert point.sum == pytest.approx(0.25)
 
@@ -188,7 +254,7 @@ def test_init_configures_metrics_from_the_given_meter_provider() -> None:
         for scope in resource.scope_metrics
         for metric in scope.metrics
     }
-    assert {semconv.METRIC_TOKEN_USAGE, semconv.METRIC_OPERATION_DURATION} <= names
+    assert {semconv.METRIC_INFERENCE_INPUT_TOKENS, semconv.METRIC_INFERENCE_DURATION} <= names
     provider.shutdown()
 
 

@@ -9,8 +9,8 @@
     reader.shutdown()                             # stop serving, free the port
 
 The reader is OpenTelemetry's ``PrometheusMetricReader``: metrics are converted on each
-scrape (cumulative, Prometheus names: ``gen_ai.client.operation.duration`` in seconds
-becomes ``gen_ai_client_operation_duration_seconds``) and registered in
+scrape (cumulative, Prometheus names: ``gen_ai.client.inference.duration`` in seconds
+becomes ``gen_ai_client_inference_duration_seconds``) and registered in
 ``prometheus_client``'s default registry, as OpenTelemetry's own ``prometheus`` exporter
 does, so an application that already serves that registry shows them there too. The
 HTTP server is ``prometheus_client``'s, on a daemon thread; ``shutdown()`` stops it.

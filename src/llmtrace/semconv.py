@@ -33,6 +33,8 @@ GEN_AI_REQUEST_STREAM: Final = "gen_ai.request.stream"
 GEN_AI_REQUEST_FREQUENCY_PENALTY: Final = "gen_ai.request.frequency_penalty"
 GEN_AI_REQUEST_PRESENCE_PENALTY: Final = "gen_ai.request.presence_penalty"
 GEN_AI_REQUEST_ENCODING_FORMATS: Final = "gen_ai.request.encoding_formats"
+GEN_AI_REQUEST_REASONING_LEVEL: Final = "gen_ai.request.reasoning.level"
+GEN_AI_REQUEST_PREVIOUS_RESPONSE_ID: Final = "gen_ai.request.previous_response.id"
 
 # --- GenAI: response ----------------------------------------------------------------------
 GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
@@ -45,8 +47,13 @@ GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
 GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+# The name before semantic-conventions-genai renamed it (#440); written only in addition to
+# the current one, with OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai/dup (``llmtrace._semconv_compat``).
 GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
 GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+GEN_AI_USAGE_AUDIO_INPUT_TOKENS: Final = "gen_ai.usage.audio.input_tokens"
+GEN_AI_USAGE_AUDIO_OUTPUT_TOKENS: Final = "gen_ai.usage.audio.output_tokens"
 # Open proposal in the GenAI conventions (cost attributes); not yet in the package.
 GEN_AI_USAGE_COST_AMOUNT: Final = "gen_ai.usage.cost.amount"
 GEN_AI_USAGE_COST_CURRENCY: Final = "gen_ai.usage.cost.currency"
@@ -87,6 +94,9 @@ GEN_AI_EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
 OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = "openai.response.system_fingerprint"
 OPENAI_RESPONSE_SERVICE_TIER: Final = "openai.response.service_tier"
 OPENAI_REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
+OPENAI_API_TYPE: Final = "openai.api.type"
+OPENAI_API_CHAT_COMPLETIONS: Final = "chat_completions"
+OPENAI_API_RESPONSES: Final = "responses"
 
 # --- AWS Bedrock (the conventions' aws.* keys) --------------------------------------------
 AWS_REQUEST_ID: Final = "aws.request_id"
@@ -185,16 +195,34 @@ LLMTRACE_LANGCHAIN_RETRY_ATTEMPT: Final = "llmtrace.langchain.retry.attempt"
 LLMTRACE_RETRIEVAL_DOCUMENT_COUNT: Final = "llmtrace.retrieval.document_count"
 
 # --- Metrics ------------------------------------------------------------------------------
+# semantic-conventions-genai (docs/semconv.md says which version): inference and embeddings
+# durations, time to first chunk, per-operation token histograms, token usage counters.
+METRIC_INFERENCE_DURATION: Final = "gen_ai.client.inference.duration"
+METRIC_EMBEDDINGS_DURATION: Final = "gen_ai.client.embeddings.duration"
+METRIC_INFERENCE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.inference.time_to_first_chunk"
+METRIC_INFERENCE_INPUT_TOKENS: Final = "gen_ai.client.inference.operation.input_tokens"
+METRIC_INFERENCE_OUTPUT_TOKENS: Final = "gen_ai.client.inference.operation.output_tokens"
+METRIC_EMBEDDINGS_INPUT_TOKENS: Final = "gen_ai.client.embeddings.operation.input_tokens"
+METRIC_USAGE_INPUT_TOKENS: Final = "gen_ai.client.inference.usage.input_tokens"
+METRIC_USAGE_OUTPUT_TOKENS: Final = "gen_ai.client.inference.usage.output_tokens"
+METRIC_USAGE_CACHE_READ_INPUT_TOKENS: Final = (
+    "gen_ai.client.inference.usage.cache_read.input_tokens"
+)
+METRIC_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = (
+    "gen_ai.client.inference.usage.cache_write.input_tokens"
+)
+METRIC_USAGE_REASONING_OUTPUT_TOKENS: Final = (
+    "gen_ai.client.inference.usage.reasoning.output_tokens"
+)
+GEN_AI_TOKEN_MODALITY: Final = "gen_ai.token.modality"
+# The previous names (open-telemetry/semantic-conventions 1.44.0, as in the
+# opentelemetry-semantic-conventions package); recorded only in addition to the current ones,
+# with OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai/dup (``llmtrace._semconv_compat``).
 METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
 METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
-METRIC_COST: Final = "llmtrace.client.cost"
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
-# Parts of the input / output counts above (llmtrace's own counter; gen_ai.token.type values).
-METRIC_TOKEN_DETAILS: Final = "llmtrace.client.token.details"
-TOKEN_TYPE_CACHE_READ: Final = "cache_read"
-TOKEN_TYPE_CACHE_CREATION: Final = "cache_creation"
-TOKEN_TYPE_REASONING: Final = "reasoning"
+METRIC_COST: Final = "llmtrace.client.cost"
 # Budgets (llmtrace.budget): went over their limit; calls refused with BudgetExceeded.
 METRIC_BUDGET_EXCEEDED: Final = "llmtrace.budget.exceeded"
 METRIC_BUDGET_REJECTED_CALLS: Final = "llmtrace.budget.rejected_calls"

@@ -79,8 +79,8 @@ def test_spans_and_metrics_go_to_the_providers_given_to_instrument(server, own_p
     assert span.name == f"chat {MODEL}"
     assert span.instrumentation_scope.name == "llmtrace"
     assert {
-        semconv.METRIC_OPERATION_DURATION,
-        semconv.METRIC_TOKEN_USAGE,
+        semconv.METRIC_INFERENCE_DURATION,
+        semconv.METRIC_INFERENCE_INPUT_TOKENS,
         semconv.METRIC_COST,
     } <= metric_names(reader)
     assert captured.spans == []

@@ -62,7 +62,7 @@ def test_create_is_one_client_span_with_request_response_and_usage(server, captu
     # Anthropic's input_tokens exclude cache reads and writes; the conventions include them.
     assert a[semconv.GEN_AI_USAGE_INPUT_TOKENS] == 150
     assert a[semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 100
-    assert a[semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] == 30
+    assert a[semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] == 30
     assert a[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 5
     assert a[semconv.GEN_AI_USAGE_COST_AMOUNT] > 0
     assert semconv.LLMTRACE_USAGE_ESTIMATED not in a

@@ -27,7 +27,7 @@ def assert_streamed_usage(span):
     # message_start: 20 input + 100 cache read + 30 cache write; message_delta: 7 output.
     assert a[semconv.GEN_AI_USAGE_INPUT_TOKENS] == 150
     assert a[semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 100
-    assert a[semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] == 30
+    assert a[semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] == 30
     assert a[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 7
     assert semconv.LLMTRACE_USAGE_ESTIMATED not in a
     assert a[semconv.GEN_AI_USAGE_COST_AMOUNT] > 0

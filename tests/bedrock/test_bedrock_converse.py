@@ -85,7 +85,7 @@ def test_converse_attributes_exact(captured, server: BedrockServer):
         "gen_ai.usage.input_tokens": 1520,
         "gen_ai.usage.output_tokens": 3,
         "gen_ai.usage.cache_read.input_tokens": 1000,
-        "gen_ai.usage.cache_creation.input_tokens": 500,
+        "gen_ai.usage.cache_write.input_tokens": 500,
         "aws.request_id": "req-1234",
     }
     # Converse names no model: never a guess.

@@ -162,7 +162,7 @@ def test_providers_given_to_instrument_get_spans_and_metrics(own_providers, capt
     assert captured.spans == []
     data = reader.get_metrics_data()
     names = {m.name for r in data.resource_metrics for s in r.scope_metrics for m in s.metrics}
-    assert {semconv.METRIC_OPERATION_DURATION, semconv.METRIC_TOKEN_USAGE} <= names
+    assert {semconv.METRIC_INFERENCE_DURATION, semconv.METRIC_INFERENCE_INPUT_TOKENS} <= names
 
 
 def test_prompt_linkage(captured, server: BedrockServer):

@@ -68,7 +68,7 @@ def test_anthropic_body(captured_content, server: BedrockServer):
     # the body's usage wins over the headers': it has the cache reads and writes
     assert attrs["gen_ai.usage.input_tokens"] == 350
     assert attrs["gen_ai.usage.cache_read.input_tokens"] == 300
-    assert attrs["gen_ai.usage.cache_creation.input_tokens"] == 40
+    assert attrs["gen_ai.usage.cache_write.input_tokens"] == 40
     assert attrs["gen_ai.usage.output_tokens"] == 7
     assert attrs["gen_ai.usage.cost.amount"] > 0
     assert attrs["llmtrace.response.tool_calls"] == ("weather",)

@@ -31,3 +31,13 @@ def test_operation_values_match() -> None:
     for name in dir(semconv):
         if name.startswith("OP_"):
             assert getattr(semconv, name) in values, name
+
+
+def test_openai_keys_match() -> None:
+    from opentelemetry.semconv._incubating.attributes import openai_attributes
+
+    assert semconv.OPENAI_API_TYPE == openai_attributes.OPENAI_API_TYPE
+    values = {v.value for v in openai_attributes.OpenaiApiTypeValues}
+    assert {semconv.OPENAI_API_CHAT_COMPLETIONS, semconv.OPENAI_API_RESPONSES} <= values
+    for name in ("OPENAI_REQUEST_SERVICE_TIER", "OPENAI_RESPONSE_SERVICE_TIER"):
+        assert getattr(semconv, name) == getattr(openai_attributes, name)

@@ -38,4 +38,4 @@ def test_chain_and_llm_spans_and_metrics_go_to_the_given_providers():
         for scope in resource.scope_metrics
         for metric in scope.metrics
     }
-    assert semconv.METRIC_OPERATION_DURATION in recorded
+    assert semconv.METRIC_INFERENCE_DURATION in recorded

@@ -50,16 +50,22 @@ def test_cached_and_reasoning_tokens_are_counted_apart(recorded: MetricCapture) 
         )
     with llmtrace.llm_call("gpt-4o", provider="openai") as call:
         call.record_usage(input_tokens=10, output_tokens=4)  # no details reported
-    details = totals(recorded, semconv.METRIC_TOKEN_DETAILS, semconv.GEN_AI_TOKEN_TYPE)
-    assert details == {
-        semconv.TOKEN_TYPE_CACHE_READ: 60,
-        semconv.TOKEN_TYPE_CACHE_CREATION: 5,
-        semconv.TOKEN_TYPE_REASONING: 30,
+    details = {
+        name: sum(point.value for _, point in recorded.points(name))
+        for name in (
+            semconv.METRIC_USAGE_CACHE_READ_INPUT_TOKENS,
+            semconv.METRIC_USAGE_CACHE_WRITE_INPUT_TOKENS,
+            semconv.METRIC_USAGE_REASONING_OUTPUT_TOKENS,
+        )
     }
-    assert recorded.metric(semconv.METRIC_TOKEN_DETAILS).unit == "{token}"
-    # The conventions' histogram keeps input and output only, so its sums add up.
-    usage = totals(recorded, semconv.METRIC_TOKEN_USAGE, semconv.GEN_AI_TOKEN_TYPE)
-    assert usage == {"input": 110, "output": 44}
+    assert list(details.values()) == [60, 5, 30]
+    assert recorded.metric(semconv.METRIC_USAGE_CACHE_READ_INPUT_TOKENS).unit == "{token}"
+    # The per-call histograms keep input and output only, so their sums add up.
+    usage = [
+        sum(point.sum for _, point in recorded.points(name))
+        for name in (semconv.METRIC_INFERENCE_INPUT_TOKENS, semconv.METRIC_INFERENCE_OUTPUT_TOKENS)
+    ]
+    assert usage == [110, 44]
 
 
 def test_zero_details_add_nothing(recorded: MetricCapture) -> None:
@@ -67,7 +73,12 @@ def test_zero_details_add_nothing(recorded: MetricCapture) -> None:
         call.record_usage(
             input_tokens=10, output_tokens=4, cached_input_tokens=0, reasoning_tokens=0
         )
-    assert recorded.points(semconv.METRIC_TOKEN_DETAILS) == []
+    for name in (
+        semconv.METRIC_USAGE_CACHE_READ_INPUT_TOKENS,
+        semconv.METRIC_USAGE_CACHE_WRITE_INPUT_TOKENS,
+        semconv.METRIC_USAGE_REASONING_OUTPUT_TOKENS,
+    ):
+        assert recorded.points(name) == []
 
 
 def test_prompt_variant_is_a_label(recorded: MetricCapture) -> None:
@@ -83,7 +94,7 @@ def test_prompt_variant_is_a_label(recorded: MetricCapture) -> None:
 
     # choose_variant() outside a trace holds for the rest of the context: keep it in a copy.
     chosen = contextvars.copy_context().run(call)
-    [(attributes, _)] = recorded.points(semconv.METRIC_OPERATION_DURATION)
+    [(attributes, _)] = recorded.points(semconv.METRIC_INFERENCE_DURATION)
     assert attributes[semconv.GEN_AI_PROMPT_NAME] == "qa"
     assert attributes[semconv.GEN_AI_PROMPT_VERSION] == "3"
     assert attributes[semconv.LLMTRACE_PROMPT_VARIANT] == chosen.variant
@@ -125,12 +136,15 @@ def test_sampled_out_calls_count_exactly_with_their_prompt() -> None:
     llmtrace.force_flush()
     assert spans.get_finished_spans() == ()  # every trace was sampled out
     capture = MetricCapture(reader)
-    [(attributes, point)] = capture.points(semconv.METRIC_OPERATION_DURATION)
+    [(attributes, point)] = capture.points(semconv.METRIC_INFERENCE_DURATION)
     assert point.count == 5
     assert attributes[semconv.GEN_AI_PROMPT_VERSION] == "v9"
     assert attributes[semconv.LLMTRACE_PROMPT_VARIANT] == "b"
-    usage = totals(capture, semconv.METRIC_TOKEN_USAGE, semconv.GEN_AI_TOKEN_TYPE)
-    assert usage == {"input": 35, "output": 15}
+    usage = [
+        sum(point.sum for _, point in capture.points(name))
+        for name in (semconv.METRIC_INFERENCE_INPUT_TOKENS, semconv.METRIC_INFERENCE_OUTPUT_TOKENS)
+    ]
+    assert usage == [35, 15]
     [(_, cost)] = capture.points(semconv.METRIC_COST)
     assert cost.value > 0
     provider.shutdown()

@@ -78,10 +78,8 @@ def test_serves_the_metrics_for_prometheus() -> None:
     assert handle.prometheus_url.endswith("/metrics")
     llm_calls(3)
     samples = scrape(handle.prometheus_url)
-    assert matching(samples, "gen_ai_client_operation_duration_seconds_count") == [3.0]
-    assert matching(samples, "gen_ai_client_token_usage_sum", 'gen_ai_token_type="input"') == [
-        300.0
-    ]
+    assert matching(samples, "gen_ai_client_inference_duration_seconds_count") == [3.0]
+    assert matching(samples, "gen_ai_client_inference_operation_input_tokens_sum") == [300.0]
     [cost] = matching(samples, "llmtrace_client_cost_USD_total", 'gen_ai_response_model="acme')
     assert cost == pytest.approx(3 * (100 * 1.0 + 10 * 4.0) / 1e6, rel=1e-12)
 
@@ -94,7 +92,7 @@ def test_environment_variables_choose_the_endpoint(monkeypatch: pytest.MonkeyPat
     handle = llmtrace.init(exporter="none", instrument=False)
     assert handle.prometheus_url == f"http://127.0.0.1:{port}/metrics"
     llm_calls(1)
-    assert matching(scrape(handle.prometheus_url), "gen_ai_client_operation_duration_seconds_count")
+    assert matching(scrape(handle.prometheus_url), "gen_ai_client_inference_duration_seconds_count")
 
 
 def test_llmtrace_variables_win_over_the_otel_ones() -> None:
@@ -188,7 +186,7 @@ def test_shutdown_frees_the_port_for_the_next_init() -> None:
     first = llmtrace.init(**options)  # type: ignore[arg-type]
     llm_calls(1)
     assert first.prometheus_url is not None
-    assert matching(scrape(first.prometheus_url), "gen_ai_client_operation_duration_seconds_count")
+    assert matching(scrape(first.prometheus_url), "gen_ai_client_inference_duration_seconds_count")
     llmtrace.shutdown()
     with pytest.raises(OSError):
         urllib.request.urlopen(first.prometheus_url, timeout=5)
@@ -197,7 +195,7 @@ def test_shutdown_frees_the_port_for_the_next_init() -> None:
     llm_calls(2)
     # A new provider: counts start again from zero (Prometheus sees a counter reset).
     assert matching(
-        scrape(second.prometheus_url), "gen_ai_client_operation_duration_seconds_count"
+        scrape(second.prometheus_url), "gen_ai_client_inference_duration_seconds_count"
     ) == [2.0]
 
 
@@ -245,7 +243,7 @@ def test_otlp_and_prometheus_together() -> None:
     assert handle.prometheus_url == f"http://127.0.0.1:{port}/metrics"
     llm_calls(3)
     samples = scrape(handle.prometheus_url)
-    assert matching(samples, "gen_ai_client_operation_duration_seconds_count") == [3.0]
+    assert matching(samples, "gen_ai_client_inference_duration_seconds_count") == [3.0]
     # The endpoint stops at once, even while the OTLP flush to the dead collector is still
     # running past shutdown_timeout: the next init() gets the port, and serves its own
     # counts only (never the old provider's on top).
@@ -254,6 +252,6 @@ def test_otlp_and_prometheus_together() -> None:
     assert again.prometheus_url == handle.prometheus_url
     llm_calls(1)
     samples = scrape(handle.prometheus_url)
-    assert matching(samples, "gen_ai_client_operation_duration_seconds_count") == [1.0]
+    assert matching(samples, "gen_ai_client_inference_duration_seconds_count") == [1.0]
     llmtrace.shutdown()
     silent.close()

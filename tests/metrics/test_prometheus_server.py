@@ -39,7 +39,6 @@ from prom_support import (
 )
 
 import llmtrace
-from llmtrace import semconv
 
 pytestmark = pytest.mark.prometheus
 
@@ -218,7 +217,7 @@ def scraped(prometheus: PrometheusServer) -> Iterator[Scraped]:
         assert port
         with prometheus.scrape(job, port):
             prometheus.wait_until_up(job)
-            total = f'sum(gen_ai_client_operation_duration_seconds_count{{job="{job}"}})'
+            total = f'sum(gen_ai_client_inference_duration_seconds_count{{job="{job}"}})'
             sent = workload(client, server)
             assert prometheus.wait_for(total, sent.calls) == sent.calls
             assert prometheus.wait_for(_cost(job), sent.chats * CHAT_COST + 3 * STREAM_COST)
@@ -251,7 +250,7 @@ def test_every_call_is_counted_also_when_sampled_out(scraped: Scraped) -> None:
     counts = {
         row["metric"].get("error_type", ""): float(row["value"][1])
         for row in scraped.query(
-            "sum by (error_type) (gen_ai_client_operation_duration_seconds_count"
+            "sum by (error_type) (gen_ai_client_inference_duration_seconds_count"
             f'{{job="{scraped.job}"}})'
         )
     }
@@ -264,31 +263,31 @@ def test_every_call_is_counted_also_when_sampled_out(scraped: Scraped) -> None:
 
 def test_token_sums_and_cost_match_what_was_sent(scraped: Scraped) -> None:
     prom, job, sent, n = scraped, scraped.job, scraped.sent, scraped.phases
-    tokens = {
-        row["metric"][semconv.GEN_AI_TOKEN_TYPE.replace(".", "_")]: float(row["value"][1])
-        for row in prom.query(
-            f'sum by (gen_ai_token_type) (gen_ai_client_token_usage_sum{{job="{job}"}})'
-        )
-    }
-    assert tokens == {
-        "input": n * (sent.chats * 25 + sent.streams * 12),
-        "output": n * (sent.chats * 9 + sent.streams * 4),
-    }
-    details = {
-        row["metric"]["gen_ai_token_type"]: float(row["value"][1])
-        for row in prom.query(
-            f'sum by (gen_ai_token_type) (llmtrace_client_token_details_total{{job="{job}"}})'
-        )
-    }
-    assert details == {
-        semconv.TOKEN_TYPE_CACHE_READ: n * sent.chats * 8,
-        semconv.TOKEN_TYPE_REASONING: n * sent.chats * 2,
-    }
+
+    def total(metric: str) -> float | None:
+        return prom.value(f'sum({metric}{{job="{job}"}})')
+
+    tokens = [
+        total("gen_ai_client_inference_operation_input_tokens_sum"),
+        total("gen_ai_client_inference_operation_output_tokens_sum"),
+    ]
+    assert tokens == [
+        n * (sent.chats * 25 + sent.streams * 12),
+        n * (sent.chats * 9 + sent.streams * 4),
+    ]
+    # The conventions' usage counters: the same totals, and the cached and reasoning parts.
+    assert total("gen_ai_client_inference_usage_input_tokens_total") == tokens[0]
+    assert total("gen_ai_client_inference_usage_output_tokens_total") == tokens[1]
+    details = [
+        total("gen_ai_client_inference_usage_cache_read_input_tokens_total"),
+        total("gen_ai_client_inference_usage_reasoning_output_tokens_total"),
+    ]
+    assert details == [n * sent.chats * 8, n * sent.chats * 2]
     cost = prom.value(_cost(job))
     assert cost is not None
     assert math.isclose(cost, n * (sent.chats * CHAT_COST + sent.streams * STREAM_COST))
     ttfc = prom.value(
-        f'sum(gen_ai_client_operation_time_to_first_chunk_seconds_count{{job="{job}"}})'
+        f'sum(gen_ai_client_inference_time_to_first_chunk_seconds_count{{job="{job}"}})'
     )
     assert ttfc == n * sent.streams
 
@@ -297,7 +296,7 @@ def test_prompt_version_and_variant_labels(scraped: Scraped) -> None:
     prom, job, n = scraped, scraped.job, scraped.phases
     rows = prom.query(
         "sum by (gen_ai_prompt_name, gen_ai_prompt_version, llmtrace_prompt_variant) "
-        f'(gen_ai_client_operation_duration_seconds_count{{job="{job}", gen_ai_prompt_name!=""}})'
+        f'(gen_ai_client_inference_duration_seconds_count{{job="{job}", gen_ai_prompt_name!=""}})'
     )
     counts = {
         (

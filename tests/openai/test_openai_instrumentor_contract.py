@@ -57,7 +57,10 @@ def test_spans_and_metrics_go_to_the_providers_given_to_instrument(own_providers
     assert span.name == "chat gpt-4o-mini"
     assert span.instrumentation_scope.name == "llmtrace"
     assert span.attributes[semconv.GEN_AI_USAGE_INPUT_TOKENS] > 0
-    assert {semconv.METRIC_OPERATION_DURATION, semconv.METRIC_TOKEN_USAGE} <= metric_names(reader)
+    assert {
+        semconv.METRIC_INFERENCE_DURATION,
+        semconv.METRIC_INFERENCE_INPUT_TOKENS,
+    } <= metric_names(reader)
 
 
 def test_given_providers_win_over_llmtrace_own_setup(own_providers, captured):

@@ -49,7 +49,7 @@ def test_text_is_kept_without_content_capture_for_the_estimate_of_a_cut_stream()
     chunks = sdk_chunks(bodies.chat_stream(("Hello", " there"), usage=False)[:-1])
     inv, _ = accumulate(chunks, capture=False, estimate_input=MESSAGES)
     assert inv.output_messages is None
-    assert inv.finish_reasons is None
+    assert inv.finish_reasons == ["error"]  # conventions: the choice never finished
     assert inv.usage is not None and inv.usage.estimated
     assert inv.usage.output_tokens == 2  # "Hello there"
 

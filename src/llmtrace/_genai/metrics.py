@@ -1,32 +1,41 @@
-"""GenAI client metrics: token usage, operation duration, time to first chunk, cost.
+"""GenAI client metrics: durations, time to first chunk, token usage, cost.
 
 ``init()`` calls ``configure(meter_provider)`` once; every finished LLM call
 (``LLMInvocation.stop()``/``fail()``) then calls ``record()``. Before
-``configure()`` recording is a no-op. The instruments follow the OpenTelemetry
-GenAI conventions (names, units, explicit bucket boundaries):
+``configure()`` recording is a no-op. The instruments follow the GenAI conventions
+of ``open-telemetry/semantic-conventions-genai`` (names, units, explicit bucket
+boundaries; ``docs/semconv.md`` names the version):
 
-- ``gen_ai.client.token.usage`` histogram, ``{token}``, one point per token type
-  (``gen_ai.token.type`` = ``input`` / ``output``)
-- ``gen_ai.client.operation.duration`` histogram, seconds (with ``error.type`` on failure);
-  its count is the number of calls, failed ones included
-- ``gen_ai.client.operation.time_to_first_chunk`` histogram, seconds, streams only
+- ``gen_ai.client.inference.duration`` histogram, seconds (``error.type`` on failure);
+  ``gen_ai.client.embeddings.duration`` for embeddings calls
+- ``gen_ai.client.inference.time_to_first_chunk`` histogram, seconds, streams only
+- ``gen_ai.client.inference.operation.input_tokens`` / ``.output_tokens`` histograms,
+  ``{token}``, one point per call (0 when no usage came back, e.g. a failed call);
+  ``gen_ai.client.embeddings.operation.input_tokens`` for embeddings calls
+- ``gen_ai.client.inference.usage.input_tokens`` / ``.output_tokens`` counters, and
+  ``.cache_read.input_tokens`` / ``.cache_write.input_tokens`` /
+  ``.reasoning.output_tokens`` when reported and not 0, by ``gen_ai.token.modality``
+  (``audio`` for the audio tokens a provider reports, ``unknown`` for the rest)
 - ``llmtrace.client.cost`` counter, USD, for calls with a known price
-- ``llmtrace.client.token.details`` counter, ``{token}``: the cached (``cache_read``,
-  ``cache_creation``) part of the input and the ``reasoning`` part of the output
 - ``llmtrace.budget.exceeded`` / ``llmtrace.budget.rejected_calls`` counters: budgets that
   went over their limit, calls refused with ``BudgetExceeded`` (``llmtrace.budget.name``)
 
+With ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai/dup`` (read by ``_semconv_compat``) the
+previous instruments are recorded too: ``gen_ai.client.token.usage`` (by
+``gen_ai.token.type``), ``gen_ai.client.operation.duration`` and
+``gen_ai.client.operation.time_to_first_chunk``.
+
 Every finished call is recorded, also when its trace is sampled out: the record comes
-from the invocation, not the span. Attributes are low-cardinality only: operation,
-provider, request and response model, server address and port, error type, prompt name,
-version and A/B variant. Never user or session ids, never content (``docs/metrics.md``
-says why).
+from the invocation, not the span. The duration histograms' count is the number of calls,
+failed ones included. Attributes are low-cardinality only: operation, provider, request
+and response model, server address and port, error type, prompt name, version and A/B
+variant. Never user or session ids, never content (``docs/metrics.md`` says why).
 
 For tests::
 
     with capture_metrics() as metrics:
         ...make LLM calls...
-    metrics.points(semconv.METRIC_TOKEN_USAGE)   # -> [(attributes, data point), ...]
+    metrics.points(semconv.METRIC_INFERENCE_INPUT_TOKENS)   # -> [(attributes, point), ...]
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.util.types import AttributeValue
 
-from .. import semconv
+from .. import _semconv_compat, semconv
 from .._prompts import prompt as prompts
 from .._runtime import INSTRUMENTATION_NAME, VERSION
 
@@ -54,72 +63,102 @@ DURATION_BUCKETS: tuple[float, ...] = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 )  # fmt: skip
 
-# (name, unit, description) of each histogram.
-_TOKEN_USAGE = (semconv.METRIC_TOKEN_USAGE, "{token}", "Number of input and output tokens used.")
-_DURATION = (semconv.METRIC_OPERATION_DURATION, "s", "GenAI operation duration.")
-_TIME_TO_FIRST_CHUNK = (
-    semconv.METRIC_TIME_TO_FIRST_CHUNK,
-    "s",
-    "Time to receive the first chunk of a streamed response.",
-)
 _PROMPT_KEYS = (
     semconv.GEN_AI_PROMPT_NAME,
     semconv.GEN_AI_PROMPT_VERSION,
     semconv.LLMTRACE_PROMPT_VARIANT,
 )
-_DETAIL_TYPES = (
-    ("cache_read_input_tokens", semconv.TOKEN_TYPE_CACHE_READ),
-    ("cache_creation_input_tokens", semconv.TOKEN_TYPE_CACHE_CREATION),
-    ("reasoning_output_tokens", semconv.TOKEN_TYPE_REASONING),
-)
+
+
+_S, _T = "s", "{token}"
+# attribute -> (instrument name, unit, description, histogram buckets or None for a counter)
+_CURRENT: dict[str, tuple[str, str, str, tuple[float, ...] | None]] = {
+    "inference_duration": (semconv.METRIC_INFERENCE_DURATION, _S,
+        "GenAI client inference operation duration.", DURATION_BUCKETS),
+    "embeddings_duration": (semconv.METRIC_EMBEDDINGS_DURATION, _S,
+        "GenAI client embeddings operation duration.", DURATION_BUCKETS),
+    "time_to_first_chunk": (semconv.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK, _S,
+        "Time to receive the first chunk of a streamed response.", DURATION_BUCKETS),
+    "input": (semconv.METRIC_INFERENCE_INPUT_TOKENS, _T,
+        "The number of input (prompt) tokens used per inference operation.", TOKEN_BUCKETS),
+    "output": (semconv.METRIC_INFERENCE_OUTPUT_TOKENS, _T,
+        "The number of output (completion) tokens used per inference operation.", TOKEN_BUCKETS),
+    "embeddings_input": (semconv.METRIC_EMBEDDINGS_INPUT_TOKENS, _T,
+        "The number of input tokens used per embeddings operation.", TOKEN_BUCKETS),
+    "usage_input": (semconv.METRIC_USAGE_INPUT_TOKENS, _T,
+        "The number of input (prompt) tokens used, including cached tokens.", None),
+    "usage_output": (semconv.METRIC_USAGE_OUTPUT_TOKENS, _T,
+        "The number of output (completion) tokens used, including reasoning tokens.", None),
+    "cache_read": (semconv.METRIC_USAGE_CACHE_READ_INPUT_TOKENS, _T,
+        "The number of input tokens served from a provider-managed cache.", None),
+    "cache_write": (semconv.METRIC_USAGE_CACHE_WRITE_INPUT_TOKENS, _T,
+        "The number of input tokens written to a provider-managed cache.", None),
+    "reasoning": (semconv.METRIC_USAGE_REASONING_OUTPUT_TOKENS, _T,
+        "The number of output tokens used for reasoning.", None),
+    "cost": (semconv.METRIC_COST, "USD",
+        "Cost of GenAI operations, from the prices llmtrace knows.", None),
+    "budget_exceeded": (semconv.METRIC_BUDGET_EXCEEDED, "{budget}",
+        "llmtrace budgets whose spend went over their limit.", None),
+    "budget_rejected": (semconv.METRIC_BUDGET_REJECTED_CALLS, "{call}",
+        "LLM calls refused with BudgetExceeded before they were sent.", None),
+}  # fmt: skip
+# The previous conventions' instruments, recorded only with ``gen_ai/dup``.
+_PREVIOUS: dict[str, tuple[str, str, str, tuple[float, ...] | None]] = {
+    "token_usage": (semconv.METRIC_TOKEN_USAGE, _T,
+        "Number of input and output tokens used.", TOKEN_BUCKETS),
+    "duration": (semconv.METRIC_OPERATION_DURATION, _S,
+        "GenAI operation duration.", DURATION_BUCKETS),
+    "time_to_first_chunk": (semconv.METRIC_TIME_TO_FIRST_CHUNK, _S,
+        "Time to receive the first chunk of a streamed response.", DURATION_BUCKETS),
+}  # fmt: skip
+
+
+def _create(owner: Any, meter: Any, table: dict[str, tuple[Any, ...]]) -> None:
+    for attribute, (name, unit, description, buckets) in table.items():
+        if buckets is None:
+            instrument = meter.create_counter(name, unit=unit, description=description)
+        else:
+            instrument = meter.create_histogram(
+                name, unit=unit, description=description,
+                explicit_bucket_boundaries_advisory=buckets,
+            )  # fmt: skip
+        setattr(owner, attribute, instrument)
+
+
+class _Previous:
+    """The instruments of the previous conventions (only with ``gen_ai/dup``)."""
+
+    __slots__ = tuple(_PREVIOUS)
+    token_usage: Histogram
+    duration: Histogram
+    time_to_first_chunk: Histogram
+
+    def __init__(self, meter: Any) -> None:
+        _create(self, meter, _PREVIOUS)
 
 
 class _Instruments:
-    __slots__ = (
-        "budget_exceeded",
-        "budget_rejected",
-        "cost",
-        "duration",
-        "provider",
-        "time_to_first_chunk",
-        "token_details",
-        "token_usage",
-    )
+    __slots__ = (*_CURRENT, "previous", "provider")
+    inference_duration: Histogram
+    embeddings_duration: Histogram
+    time_to_first_chunk: Histogram
+    input: Histogram
+    output: Histogram
+    embeddings_input: Histogram
+    usage_input: Counter
+    usage_output: Counter
+    cache_read: Counter
+    cache_write: Counter
+    reasoning: Counter
+    cost: Counter
+    budget_exceeded: Counter
+    budget_rejected: Counter
 
     def __init__(self, meter_provider: Any) -> None:
         meter = meter_provider.get_meter(INSTRUMENTATION_NAME, VERSION)
         self.provider = meter_provider
-        histogram = meter.create_histogram
-        self.token_usage: Histogram = histogram(
-            *_TOKEN_USAGE, explicit_bucket_boundaries_advisory=TOKEN_BUCKETS
-        )
-        self.duration: Histogram = histogram(
-            *_DURATION, explicit_bucket_boundaries_advisory=DURATION_BUCKETS
-        )
-        self.time_to_first_chunk: Histogram = histogram(
-            *_TIME_TO_FIRST_CHUNK, explicit_bucket_boundaries_advisory=DURATION_BUCKETS
-        )
-        self.cost: Counter = meter.create_counter(
-            semconv.METRIC_COST,
-            unit="USD",
-            description="Cost of GenAI operations, from the prices llmtrace knows.",
-        )
-        self.token_details: Counter = meter.create_counter(
-            semconv.METRIC_TOKEN_DETAILS,
-            unit="{token}",
-            description="Cached input tokens and reasoning output tokens (parts of the "
-            "input and output counts of gen_ai.client.token.usage).",
-        )
-        self.budget_exceeded: Counter = meter.create_counter(
-            semconv.METRIC_BUDGET_EXCEEDED,
-            unit="{budget}",
-            description="llmtrace budgets whose spend went over their limit.",
-        )
-        self.budget_rejected: Counter = meter.create_counter(
-            semconv.METRIC_BUDGET_REJECTED_CALLS,
-            unit="{call}",
-            description="LLM calls refused with BudgetExceeded before they were sent.",
-        )
+        _create(self, meter, _CURRENT)
+        self.previous = _Previous(meter) if _semconv_compat.previous_names else None
 
 
 _instruments: _Instruments | None = None
@@ -187,36 +226,35 @@ def _base_attributes(invocation: InvocationRecord) -> dict[str, AttributeValue]:
     return attributes
 
 
-# The attribute sets of one low-cardinality combination: (base, duration, input tokens,
-# output tokens, token details by type). Built once per combination and reused: the SDK
-# copies what it keeps, and these dicts are never mutated after they are built.
-_AttributeSets = tuple[
-    dict[str, AttributeValue],
-    dict[str, AttributeValue],
-    dict[str, AttributeValue],
-    dict[str, AttributeValue],
-    dict[str, dict[str, AttributeValue]],
-]
-_attribute_sets: dict[tuple[Any, ...], _AttributeSets] = {}
+class _Sets:
+    """The attribute sets of one low-cardinality combination, built once and reused.
+
+    The SDK copies what it keeps, and these dicts are never mutated after they are built.
+    """
+
+    __slots__ = ("base", "duration", "modal", "previous_input", "previous_output", "tokens")
+
+    def __init__(self, invocation: InvocationRecord) -> None:
+        base = self.base = _base_attributes(invocation)
+        duration = base
+        if invocation.error_type:
+            duration = {**base, semconv.ERROR_TYPE: invocation.error_type}
+        self.duration = duration
+        estimated: dict[str, AttributeValue] = {}
+        usage = invocation.usage
+        if usage is not None and usage.estimated:
+            estimated[semconv.LLMTRACE_USAGE_ESTIMATED] = True
+        self.tokens = {**duration, **estimated}
+        self.modal = {**base, **estimated, semconv.GEN_AI_TOKEN_MODALITY: "unknown"}
+        self.previous_input = {**base, **estimated, semconv.GEN_AI_TOKEN_TYPE: "input"}
+        self.previous_output = {**base, **estimated, semconv.GEN_AI_TOKEN_TYPE: "output"}
+
+
+_attribute_sets: dict[tuple[Any, ...], _Sets] = {}
 _ATTRIBUTE_SETS_LIMIT = 512
 
 
-def _build_sets(invocation: InvocationRecord) -> _AttributeSets:
-    base = _base_attributes(invocation)
-    duration = base
-    if invocation.error_type:
-        duration = {**base, semconv.ERROR_TYPE: invocation.error_type}
-    extra: dict[str, AttributeValue] = {}
-    usage = invocation.usage
-    if usage is not None and usage.estimated:
-        extra[semconv.LLMTRACE_USAGE_ESTIMATED] = True
-    inputs = {**base, **extra, semconv.GEN_AI_TOKEN_TYPE: "input"}
-    outputs = {**base, **extra, semconv.GEN_AI_TOKEN_TYPE: "output"}
-    details = {kind: {**base, semconv.GEN_AI_TOKEN_TYPE: kind} for _, kind in _DETAIL_TYPES}
-    return base, duration, inputs, outputs, details
-
-
-def _sets_for(invocation: InvocationRecord) -> _AttributeSets:
+def _sets_for(invocation: InvocationRecord) -> _Sets:
     usage = invocation.usage
     key = (
         invocation.operation,
@@ -232,13 +270,23 @@ def _sets_for(invocation: InvocationRecord) -> _AttributeSets:
     try:
         sets = _attribute_sets.get(key)
     except TypeError:  # an unhashable value where a string belongs: do not cache it
-        return _build_sets(invocation)
+        return _Sets(invocation)
     if sets is None:
-        sets = _build_sets(invocation)
+        sets = _Sets(invocation)
         if len(_attribute_sets) >= _ATTRIBUTE_SETS_LIMIT:
             _attribute_sets.clear()
         _attribute_sets[key] = sets
     return sets
+
+
+def _add_by_modality(counter: Counter, total: int, audio: int | None, sets: _Sets) -> None:
+    """``total`` tokens on ``counter``: reported audio ones as ``audio``, the rest ``unknown``."""
+    if audio:
+        counter.add(audio, {**sets.modal, semconv.GEN_AI_TOKEN_MODALITY: "audio"})
+        total -= audio
+        if total <= 0:
+            return
+    counter.add(total, sets.modal)
 
 
 def record(invocation: InvocationRecord, duration_s: float) -> None:
@@ -246,25 +294,54 @@ def record(invocation: InvocationRecord, duration_s: float) -> None:
     instruments = invocation.instruments or _instruments
     if instruments is None:
         return
-    attributes, duration, inputs, outputs, details = _sets_for(invocation)
-    instruments.duration.record(duration_s, duration)
+    sets = _sets_for(invocation)
     usage = invocation.usage
+    input_tokens = output_tokens = None
     if usage is not None:
-        if usage.input_tokens is not None:
-            instruments.token_usage.record(usage.input_tokens, inputs)
-        if usage.output_tokens is not None:
-            instruments.token_usage.record(usage.output_tokens, outputs)
-        for field, kind in _DETAIL_TYPES:
-            count = getattr(usage, field)
-            if count:  # None (not reported) and 0 add nothing
-                instruments.token_details.add(count, details[kind])
+        input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
+    if invocation.operation == semconv.OP_EMBEDDINGS:
+        instruments.embeddings_duration.record(duration_s, sets.duration)
+        instruments.embeddings_input.record(input_tokens or 0, sets.tokens)
+    else:
+        instruments.inference_duration.record(duration_s, sets.duration)
+        # Conventions: one point per operation, failed ones included (0 without usage).
+        instruments.input.record(input_tokens or 0, sets.tokens)
+        instruments.output.record(output_tokens or 0, sets.tokens)
+        audio_in = usage.input_audio_tokens if usage is not None else None
+        audio_out = usage.output_audio_tokens if usage is not None else None
+        _add_by_modality(instruments.usage_input, input_tokens or 0, audio_in, sets)
+        _add_by_modality(instruments.usage_output, output_tokens or 0, audio_out, sets)
+        if usage is not None:
+            if usage.cache_read_input_tokens:
+                instruments.cache_read.add(usage.cache_read_input_tokens, sets.modal)
+            if usage.cache_creation_input_tokens:
+                instruments.cache_write.add(usage.cache_creation_input_tokens, sets.modal)
+            if usage.reasoning_output_tokens:
+                instruments.reasoning.add(usage.reasoning_output_tokens, sets.modal)
     if invocation.time_to_first_chunk is not None:
-        instruments.time_to_first_chunk.record(invocation.time_to_first_chunk, attributes)
+        instruments.time_to_first_chunk.record(invocation.time_to_first_chunk, sets.base)
     cost = invocation.cost
     if cost is not None:
         total = cost.total
         if total > 0:
-            instruments.cost.add(total, attributes)
+            instruments.cost.add(total, sets.base)
+    previous = instruments.previous
+    if previous is not None:
+        _record_previous(previous, invocation, duration_s, sets)
+
+
+def _record_previous(
+    previous: _Previous, invocation: InvocationRecord, duration_s: float, sets: _Sets
+) -> None:
+    previous.duration.record(duration_s, sets.duration)
+    usage = invocation.usage
+    if usage is not None:
+        if usage.input_tokens is not None:
+            previous.token_usage.record(usage.input_tokens, sets.previous_input)
+        if usage.output_tokens is not None:
+            previous.token_usage.record(usage.output_tokens, sets.previous_output)
+    if invocation.time_to_first_chunk is not None:
+        previous.time_to_first_chunk.record(invocation.time_to_first_chunk, sets.base)
 
 
 def _budget_attributes(name: str | None) -> dict[str, AttributeValue]:

@@ -20,7 +20,7 @@ from typing import Any
 from opentelemetry.trace import Span
 from opentelemetry.util.types import AttributeValue
 
-from .. import semconv
+from .. import _semconv_compat, semconv
 from .._errors import internal_errors
 from .._serialize import to_json
 from .._spans import redacted
@@ -41,6 +41,7 @@ _REQUEST_KEYS: tuple[tuple[str, str], ...] = (
     ("frequency_penalty", semconv.GEN_AI_REQUEST_FREQUENCY_PENALTY),
     ("presence_penalty", semconv.GEN_AI_REQUEST_PRESENCE_PENALTY),
     ("encoding_formats", semconv.GEN_AI_REQUEST_ENCODING_FORMATS),
+    ("reasoning_level", semconv.GEN_AI_REQUEST_REASONING_LEVEL),
     ("output_type", semconv.GEN_AI_OUTPUT_TYPE),
     ("request_service_tier", semconv.OPENAI_REQUEST_SERVICE_TIER),
     ("conversation_id", semconv.GEN_AI_CONVERSATION_ID),
@@ -60,8 +61,10 @@ _USAGE_KEYS: tuple[tuple[str, str], ...] = (
     ("input_tokens", semconv.GEN_AI_USAGE_INPUT_TOKENS),
     ("output_tokens", semconv.GEN_AI_USAGE_OUTPUT_TOKENS),
     ("cache_read_input_tokens", semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-    ("cache_creation_input_tokens", semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
+    ("cache_creation_input_tokens", semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS),
     ("reasoning_output_tokens", semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+    ("input_audio_tokens", semconv.GEN_AI_USAGE_AUDIO_INPUT_TOKENS),
+    ("output_audio_tokens", semconv.GEN_AI_USAGE_AUDIO_OUTPUT_TOKENS),
 )
 # Content fields: serialised to JSON within the size budget, only with capture on.
 _CONTENT_KEYS: tuple[tuple[str, str], ...] = (
@@ -105,6 +108,7 @@ class InvocationRecord:
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
     encoding_formats: list[str] | None = None
+    reasoning_level: str | None = None
     output_type: str | None = None
     request_service_tier: str | None = None
     conversation_id: str | None = None
@@ -209,6 +213,10 @@ class InvocationRecord:
             for key, value in zip(_USAGE_ATTRIBUTES, _read_usage(usage), strict=False):
                 if value is not None:
                     attributes[key] = value
+            if usage.cache_creation_input_tokens is not None and _semconv_compat.previous_names:
+                attributes[semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = (
+                    usage.cache_creation_input_tokens
+                )
             if usage.estimated:
                 attributes[semconv.LLMTRACE_USAGE_ESTIMATED] = True
             cost = self.cost

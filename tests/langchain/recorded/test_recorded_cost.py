@@ -33,7 +33,7 @@ def genai_prices_cost(span_attributes: dict[str, object]) -> float:
         input_tokens=tokens(semconv.GEN_AI_USAGE_INPUT_TOKENS),
         output_tokens=tokens(semconv.GEN_AI_USAGE_OUTPUT_TOKENS),
         cache_read_tokens=tokens(semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-        cache_write_tokens=tokens(semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
+        cache_write_tokens=tokens(semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS),
         output_reasoning_tokens=tokens(semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
     )
     model = str(span_attributes[semconv.GEN_AI_RESPONSE_MODEL])

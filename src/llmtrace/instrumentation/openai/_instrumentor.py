@@ -46,6 +46,7 @@ from ._request import (
     endpoint_for,
     estimation_input,
     invocation_for,
+    request_body,
 )
 from ._response import apply_response, status_code_of
 from ._stream import OpenAIStreamHooks
@@ -126,7 +127,7 @@ class OpenAIPatch:
             if endpoint is None or (self.tracer is None and runtime.tracer() is None):
                 return None
             server = self.servers.lookup(instance)
-            body = getattr(options, "json_data", None)
+            body = request_body(options)
             inv = None
             with internal_errors:
                 inv = invocation_for(endpoint, body, server)
@@ -158,14 +159,15 @@ class OpenAIPatch:
         self, call: _Call, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         options = args[1] if len(args) > 1 else kwargs.get("options")
-        body = getattr(options, "json_data", None)
+        body = request_body(options)
         if call.inv.capture_content:
             add_request_content(call.inv, call.endpoint, body)
         if not call.stream:
             return args, kwargs
         call.estimate_input = estimation_input(call.endpoint, body)
-        if call.endpoint.kind in (CHAT, COMPLETION) and is_mapping(body):
-            new_body = _with_include_usage(body, getattr(options, "extra_json", None))
+        sent = getattr(options, "json_data", None)  # the body without extra_body
+        if call.endpoint.kind in (CHAT, COMPLETION) and is_mapping(sent):
+            new_body = _with_include_usage(sent, getattr(options, "extra_json", None))
             if new_body is not None and call.server.include_usage:
                 new_options = copy.copy(options)
                 new_options.json_data = new_body  # type: ignore[union-attr]

@@ -17,6 +17,7 @@ from typing import Any
 from ... import semconv
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import as_str as _str
+from ..._serialize import to_json
 from . import _messages as msg
 from ._providers import Server
 
@@ -39,6 +40,8 @@ _ENDPOINTS: dict[str, Endpoint] = {
     "/embeddings": Endpoint(EMBEDDINGS, semconv.OP_EMBEDDINGS),
     "/responses": Endpoint(RESPONSES, semconv.OP_CHAT),
 }
+# Tool definitions counted for an estimate: at most this many bytes of their JSON.
+_TOOLS_BUDGET = 65536
 # Longest first, so "/chat/completions" wins over "/completions" as a suffix.
 _SUFFIXES = sorted(_ENDPOINTS, key=len, reverse=True)
 
@@ -112,18 +115,29 @@ def invocation_for(endpoint: Endpoint, body: Any, server: Server) -> LLMInvocati
         inv.temperature = _float(value)
     if (value := get("top_p")) is not None:
         inv.top_p = _float(value)
-    stream = get("stream")
-    inv.stream = stream if isinstance(stream, bool) else None
+    # Conventions: ``gen_ai.request.stream`` if and only if streaming.
+    inv.stream = True if get("stream") is True else None
     if (value := get("service_tier")) is not None:
         tier = _str(value)
         inv.request_service_tier = tier if tier != "auto" else None
     if kind == RESPONSES:
+        inv.attributes[semconv.OPENAI_API_TYPE] = semconv.OPENAI_API_RESPONSES
+        previous = get("previous_response_id")
+        if previous is not None and isinstance(previous, str):
+            inv.attributes[semconv.GEN_AI_REQUEST_PREVIOUS_RESPONSE_ID] = previous
         inv.max_tokens = _int(get("max_output_tokens"))
+        reasoning = get("reasoning")
+        if reasoning is not None and isinstance(reasoning, Mapping):
+            inv.reasoning_level = _str(reasoning.get("effort"))
         text = get("text")
         if isinstance(text, Mapping) and isinstance(text.get("format"), Mapping):
             inv.output_type = _output_type(text["format"].get("type"))
         inv.conversation_id = _conversation_id(body)
         return inv
+    if kind == CHAT:
+        inv.attributes[semconv.OPENAI_API_TYPE] = semconv.OPENAI_API_CHAT_COMPLETIONS
+        if (value := get("reasoning_effort")) is not None:
+            inv.reasoning_level = _str(value)
     max_tokens = get("max_completion_tokens")
     if max_tokens is None:
         max_tokens = get("max_tokens")
@@ -133,7 +147,7 @@ def invocation_for(endpoint: Endpoint, body: Any, server: Server) -> LLMInvocati
         inv.seed = _int(value)
     if (value := get("stop")) is not None:
         inv.stop_sequences = _stop(value)
-    if (value := get("n")) is not None:
+    if (value := get("n")) is not None and value != 1:  # conventions: only when != 1
         inv.choice_count = _int(value)
     if (value := get("frequency_penalty")) is not None:
         inv.frequency_penalty = _float(value)
@@ -164,9 +178,39 @@ def add_request_content(inv: LLMInvocation, endpoint: Endpoint, body: Any) -> No
 _INPUT_KEYS = {CHAT: "messages", COMPLETION: "prompt", RESPONSES: "input"}
 
 
+def request_body(options: Any) -> Any:
+    """The JSON body the SDK sends: ``json_data`` with ``extra_body`` merged in, as it does."""
+    body = getattr(options, "json_data", None)
+    extra = getattr(options, "extra_json", None)
+    if extra and msg.is_mapping(extra) and msg.is_mapping(body):
+        return {**body, **extra}
+    return body
+
+
 def estimation_input(endpoint: Endpoint, body: Any) -> Any:
-    """What ``tokens.estimate_usage`` counts as the input of this request."""
+    """What ``tokens.estimate_usage`` counts as the input of this request.
+
+    Responses requests are billed for ``instructions`` and tool definitions as well as
+    ``input``: they are counted as messages before it.
+    """
     if not msg.is_mapping(body):
         return None
     key = _INPUT_KEYS.get(endpoint.kind)
-    return body.get(key) if key else None
+    value = body.get(key) if key else None
+    if endpoint.kind != RESPONSES:
+        return value
+    instructions, tools = body.get("instructions"), body.get("tools")
+    if instructions is None and not tools:
+        return value
+    messages: list[Any] = []
+    if isinstance(instructions, str):
+        messages.append({"role": "system", "content": instructions})
+    elif isinstance(instructions, list):
+        messages.extend(instructions)
+    if tools:
+        messages.append({"role": "system", "content": to_json(tools, _TOOLS_BUDGET)})
+    if isinstance(value, str):
+        messages.append({"role": "user", "content": value})
+    elif isinstance(value, list):
+        messages.extend(value)
+    return messages

@@ -102,6 +102,11 @@ class _Choice:
         return "".join(pieces)
 
 
+def _reason_or_error(reason: Any) -> str:
+    """A streamed choice's ``gen_ai.response.finish_reasons`` entry: "error" if unfinished."""
+    return reason if isinstance(reason, str) else "error"
+
+
 def _joined(pieces: list[Any]) -> str | None:
     """The text of the strings in ``pieces`` (others are skipped); None if there are none."""
     try:
@@ -272,8 +277,9 @@ class OpenAIStreamHooks(StreamHooks):
         self._finish_ids()
         accumulators = self._choices
         choices = [accumulators[i] for i in sorted(accumulators)]
-        reasons = [c.finish_reason for c in choices if isinstance(c.finish_reason, str)]
-        inv.finish_reasons = reasons or None
+        # Conventions: a choice the stream ended before it finished (closed early, error,
+        # connection reset) has finish reason "error", as its output message says.
+        inv.finish_reasons = [_reason_or_error(c.finish_reason) for c in choices] or None
         set_tool_calls(inv, [n for c in choices for _, n, _ in c.tool_calls.values() if n])
         inv.usage = usage_from_openai(self._usage)
         if inv.usage is None and (self._chunks or self._estimate_input is not None):
@@ -307,7 +313,9 @@ class OpenAIStreamHooks(StreamHooks):
         inv = self.inv
         if self._final is not None:
             apply_response(inv, RESPONSES, self._final)
-        elif self._last is not None:
+        else:  # ended before its final event: the conventions' "error" finish reason
+            inv.finish_reasons = ["error"]
+        if self._final is None and self._last is not None:
             inv.response_id = _str(get(self._last, "id"))
             inv.response_model = _str(get(self._last, "model"))
             if inv.capture_content:
