@@ -79,7 +79,10 @@ def test_spans_and_metrics_go_to_the_providers_given_to_instrument(
     (span,) = exporter.get_finished_spans()
     assert span.name == f"generate_content {MODEL}"
     assert span.attributes[semconv.GEN_AI_USAGE_INPUT_TOKENS] == 8
-    assert {semconv.METRIC_OPERATION_DURATION, semconv.METRIC_TOKEN_USAGE} <= metric_names(reader)
+    assert {
+        semconv.METRIC_INFERENCE_DURATION,
+        semconv.METRIC_INFERENCE_INPUT_TOKENS,
+    } <= metric_names(reader)
     assert captured.spans == []
 
 
