@@ -14,6 +14,8 @@ Scenario 1 decorates ``f(x) = x + 1``; scenario 2 a function taking a 2 KB
 prompt and 10 parameters and returning a 4 KB string. With the default 2 KB
 attribute budget llmtrace truncates those payloads (valid JSON, marked);
 ``trace_on_16k`` raises the budget so it serialises them whole, like the floor.
+Scenario 3 captures values far over the budget (a 1M-item list, a 200k-key dict,
+a 1M-element numpy array, a 3000x3000 RGB image) against ``trace_on`` of ``f(1)``.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ _EXPORTED_BY_OURS = (
     "trace_off",
     "trace_on",
     "trace_on_16k",
+    "trace_on list 1M ints",
+    "trace_on dict 200k keys",
+    "trace_on numpy 1M",
+    "trace_on image 3000x3000 RGB",
     "+ session processor",
     "+ attach/detach",
 )
@@ -221,6 +227,55 @@ def _loops_payload(tracer: Any) -> dict[str, Loop]:
     return loops
 
 
+def _loops_large(tracer: Any) -> dict[str, Loop]:
+    """Scenario 3: capture of values far larger than the 2 KB budget, against ``trace_on``
+    of ``f(1)``: the cost must follow the budget, not the value (about the same ratio)."""
+    values: dict[str, Any] = {
+        "list 1M ints": list(range(1_000_000)),
+        "dict 200k keys": {f"k{i}": i for i in range(200_000)},
+    }
+    try:
+        import numpy as np
+
+        values["numpy 1M"] = np.arange(1_000_000)
+        values["image 3000x3000 RGB"] = np.zeros((3000, 3000, 3), dtype=np.uint8)
+    except ImportError:
+        pass
+    on = llmtrace.trace(name="f", capture_input=True, capture_output=True)(f)
+    funcs: dict[str, Callable[[int], Any]] = {"span": lambda x: x, "trace_on": on}
+    loops = _loops_calling(funcs)
+    del loops["span"]
+    loops["span"] = _loops_trivial(tracer)["span"]
+
+    def loop_of(value: Any) -> Loop:
+        def echo(x: Any) -> Any:
+            return x
+
+        traced = llmtrace.trace(name="f", capture_input=True, capture_output=True)(echo)
+
+        def run(n: int) -> object:
+            for _ in repeat(None, n):
+                traced(value)
+            return None
+
+        return run
+
+    for name, value in values.items():
+        loops[f"trace_on {name}"] = loop_of(value)
+    return loops
+
+
+LARGE_TARGETS = {
+    name: ("<=2.0x trace_on", "trace_on", 2.0)
+    for name in (
+        "trace_on list 1M ints",
+        "trace_on dict 200k keys",
+        "trace_on numpy 1M",
+        "trace_on image 3000x3000 RGB",
+    )
+}
+
+
 def _with_budget(loop: Loop, max_bytes: int) -> Loop:
     def run(n: int) -> object:
         saved, runtime.max_attribute_bytes = runtime.max_attribute_bytes, max_bytes
@@ -257,6 +312,7 @@ def run(quick: bool) -> list[Row]:
             ("1 trivial f(x)", _loops_trivial, TARGETS),
             ("1b where capture-off time goes", _loops_anatomy, None),
             ("2 payload 2K/4K", _loops_payload, TARGETS),
+            ("3 values far over the budget", _loops_large, LARGE_TARGETS),
         ):
             counter = [0]
             loops = make(tracer)
