@@ -25,6 +25,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
+from . import _otel_env
 from ._errors import ConfigurationError, logger
 from ._processors import ContextAttributesProcessor, ExportProcessor
 from ._runtime import VERSION, runtime
@@ -266,7 +267,7 @@ def _choose_provider(settings: Settings) -> tuple[TracerProvider, bool]:
     if settings.tracer_provider is not None:
         logger.debug("llmtrace: using the tracer_provider passed to init()")
         return settings.tracer_provider, False
-    current = trace.get_tracer_provider()
+    current, loaded = _otel_env.global_provider(trace.get_tracer_provider)
     if isinstance(current, TracerProvider) and current not in _built_providers:
         logger.debug(
             "llmtrace: an SDK TracerProvider is already set; adding llmtrace's processors to it"
@@ -281,10 +282,13 @@ def _choose_provider(settings: Settings) -> tuple[TracerProvider, bool]:
     if settings.sample_rate is not None:
         sampler = ParentBased(TraceIdRatioBased(settings.sample_rate))
     provider = TracerProvider(
-        resource=Resource.create(resource_attributes), sampler=sampler, shutdown_on_exit=False
+        resource=Resource.create(resource_attributes),
+        sampler=sampler,
+        shutdown_on_exit=False,
+        span_limits=_otel_env.span_limits(),
     )
     _built_providers.add(provider)
-    if isinstance(current, trace.ProxyTracerProvider):
+    if isinstance(current, trace.ProxyTracerProvider) or not loaded:
         trace.set_tracer_provider(provider)
         logger.debug("llmtrace: installed a new global TracerProvider")
     elif current in _built_providers:
@@ -341,7 +345,11 @@ def _otlp_exporter(settings: Settings) -> SpanExporter:
 
         insecure = endpoint.startswith("http://") if endpoint else None
         return GrpcSpanExporter(
-            endpoint=endpoint, headers=headers, timeout=settings.export_timeout, insecure=insecure
+            endpoint=endpoint,
+            headers=headers,
+            timeout=settings.export_timeout,
+            insecure=insecure,
+            compression=_otel_env.otlp_compression("traces", "grpc"),
         )
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
         OTLPSpanExporter as HttpSpanExporter,
@@ -351,6 +359,7 @@ def _otlp_exporter(settings: Settings) -> SpanExporter:
         endpoint=_traces_url(endpoint) if endpoint else None,
         headers=headers,
         timeout=settings.export_timeout,
+        compression=_otel_env.otlp_compression("traces", "http"),
     )
 
 
@@ -392,6 +401,7 @@ def _otlp_meter_provider(settings: Settings) -> Any:
             headers=dict(settings.headers) or None,
             timeout=settings.export_timeout,
             insecure=endpoint.startswith("http://") if endpoint else None,
+            compression=_otel_env.otlp_compression("metrics", "grpc"),
         )
     else:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
@@ -400,7 +410,10 @@ def _otlp_meter_provider(settings: Settings) -> Any:
 
         url = endpoint.rstrip("/").removesuffix("/v1/traces") + "/v1/metrics" if endpoint else None
         exporter = HttpMetricExporter(
-            endpoint=url, headers=dict(settings.headers) or None, timeout=settings.export_timeout
+            endpoint=url,
+            headers=dict(settings.headers) or None,
+            timeout=settings.export_timeout,
+            compression=_otel_env.otlp_compression("metrics", "http"),
         )
     resource_attributes = dict(settings.resource_attributes)
     if settings.service_name:
@@ -410,7 +423,11 @@ def _otlp_meter_provider(settings: Settings) -> Any:
     reader = PeriodicExportingMetricReader(
         exporter, export_timeout_millis=settings.export_timeout * 1000
     )
-    return MeterProvider(metric_readers=[reader], resource=Resource.create(resource_attributes))
+    return MeterProvider(
+        metric_readers=[reader],
+        resource=Resource.create(resource_attributes),
+        exemplar_filter=_otel_env.exemplar_filter(),
+    )
 
 
 def _instrument(handle: Tracing) -> None:
