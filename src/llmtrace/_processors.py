@@ -45,6 +45,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Link, Status
 
 from ._errors import internal_errors, logger, report_internal_error, swallow
+from ._spool import Spool
 from .context import BAGGAGE_KEYS, SCOPE_KEY, SessionScope
 
 # Where the OpenTelemetry API keeps baggage in a Context; checked before the costlier
@@ -52,6 +53,7 @@ from .context import BAGGAGE_KEYS, SCOPE_KEY, SessionScope
 _BAGGAGE_CONTEXT_KEY = baggage._BAGGAGE_KEY
 
 _REMINDER_INTERVAL_S = 60.0
+_REPLAY_INTERVAL_S = 5.0  # while the spool holds batches and the collector looks down
 _SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -153,8 +155,15 @@ class ExportProcessor(SpanProcessor):
         max_batch_size: int = 512,
         shutdown_timeout_s: float = 5.0,
         exporter_factory: Callable[[], SpanExporter] | None = None,
+        spool: Spool | None = None,
     ) -> None:
         self.exporter = exporter
+        # Opt-in (init(spool_dir=...)): failed and left-over batches go to disk, not away.
+        self._spool = spool
+        self.spooled = 0
+        self._replay_at = 0.0
+        self._batch: Sequence[ReadableSpan] = ()
+        self._batch_spooled: Sequence[ReadableSpan] = ()
         self._factory = exporter_factory
         self._max_queue_size = max(1, max_queue_size)
         self._batch_size = max(1, min(max_batch_size, self._max_queue_size))
@@ -232,10 +241,11 @@ class ExportProcessor(SpanProcessor):
                 return True
             if self._stopping and not self._worker.is_alive():
                 return False
-            failed_before = self._failures.total
+            lost_before = self._failures.total + self.spooled
             self._flush_waiters.append(done)
             self._wake.set()
-        return done.wait(max(0.0, timeout_millis / 1000)) and self._failures.total == failed_before
+        finished = done.wait(max(0.0, timeout_millis / 1000))
+        return finished and self._failures.total + self.spooled == lost_before
 
     def shutdown(self) -> None:
         self.stop(self._shutdown_timeout_s)
@@ -246,7 +256,7 @@ class ExportProcessor(SpanProcessor):
             if self._stopping:
                 return not self._queue and not self._in_flight
             self._stopping = True
-            failed_before = self._failures.total
+            lost_before = self._failures.total + self.spooled
             self._wake.set()
         self._worker.join(max(0.0, timeout_s))
         complete = not self._worker.is_alive()
@@ -254,20 +264,24 @@ class ExportProcessor(SpanProcessor):
             with self._lock:
                 self._abandon = True
                 left, sending = len(self._queue), self._in_flight
+                remaining = [*self._queue, *(self._batch if sending else ())]
                 self._queue.clear()
-            self._drops.count(left)
-            logger.warning(
-                "llmtrace: shutdown timed out after %.1f s: %d queued span(s) dropped, "
-                "%d still being sent (collector unreachable or too slow?)",
-                timeout_s,
-                left,
-                sending,
-            )
+            if self._spool is not None:
+                self._spool_at_stop(remaining, timeout_s)
+            else:
+                self._drops.count(left)
+                logger.warning(
+                    "llmtrace: shutdown timed out after %.1f s: %d queued span(s) dropped, "
+                    "%d still being sent (collector unreachable or too slow?)",
+                    timeout_s,
+                    left,
+                    sending,
+                )
         try:
             self.exporter.shutdown()
         except Exception:  # noqa: BLE001 - an exporter failing to close must not reach the app
             logger.warning("llmtrace: the span exporter failed to shut down", exc_info=True)
-        return complete and self._failures.total == failed_before
+        return complete and self._failures.total + self.spooled == lost_before
 
     # -- worker ----------------------------------------------------------------------
     def _init_state(self) -> None:
@@ -291,6 +305,8 @@ class ExportProcessor(SpanProcessor):
                 stopping = self._stopping
             try:
                 self._export_queued()
+                if self._spool is not None:
+                    self._replay_spool()
             except Exception as exc:  # noqa: BLE001 - one bad batch must not stop all exports
                 report_internal_error(exc)
             finally:
@@ -308,6 +324,7 @@ class ExportProcessor(SpanProcessor):
                 count = min(self._batch_size, len(self._queue))
                 batch = [self._queue.popleft() for _ in range(count)]
                 self._in_flight = count
+                self._batch = batch
             try:
                 self._export(batch)
             finally:
@@ -329,16 +346,59 @@ class ExportProcessor(SpanProcessor):
         try:
             result = self.exporter.export(batch)
         except Exception as exc:  # noqa: BLE001 - a broken exporter loses the batch, not the app
-            self._failures.add(len(batch), f" ({type(exc).__qualname__})", exc)
+            if not self._to_spool(batch):
+                self._failures.add(len(batch), f" ({type(exc).__qualname__})", exc)
             return
         finally:
             otel_context.detach(token)
         if result is SpanExportResult.SUCCESS:
             self.exported += len(batch)
+            self._replay_at = 0.0  # the collector is back: send the spool now
             if self._failures.in_burst:
                 self._failures.end()
-        else:
+        elif not self._to_spool(batch):
             self._failures.add(len(batch))
+
+    # -- spool (opt-in) ----------------------------------------------------------------
+    def _to_spool(self, batch: Sequence[ReadableSpan]) -> bool:
+        """Write a batch the exporter gave up on to the spool; False when there is none."""
+        if self._spool is None:
+            return False
+        if batch is self._batch_spooled:  # already written by stop() when it timed out
+            return True
+        with internal_errors:
+            self._drops.count(self._spool.put(batch))
+            self.spooled += len(batch)
+            return True
+        return False
+
+    def _spool_at_stop(self, spans: list[ReadableSpan], timeout_s: float) -> None:
+        """stop() ran out of time (collector down): what is left goes to the spool."""
+        self._batch_spooled = self._batch
+        if self._to_spool(spans):
+            logger.warning(
+                "llmtrace: shutdown timed out after %.1f s: %d span(s) written to the spool "
+                "%s, to be sent when the collector is back",
+                timeout_s,
+                len(spans),
+                self._spool.directory if self._spool is not None else "",
+            )
+
+    def _replay_spool(self) -> None:
+        """Send spooled batches: at start, after a successful export, else every few seconds."""
+        spool = self._spool
+        now = time.monotonic()
+        if spool is None or self._abandon or now < self._replay_at:
+            return
+        self._replay_at = now + _REPLAY_INTERVAL_S
+        if not spool.pending():
+            return
+        token = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
+        try:
+            sent, _ = spool.replay(self.exporter.export)
+        finally:
+            otel_context.detach(token)
+        self.exported += sent
 
     # -- fork ------------------------------------------------------------------------
     def _after_fork(self) -> None:
@@ -352,6 +412,8 @@ class ExportProcessor(SpanProcessor):
         self.exported = 0
         self._abandon = False
         self._replace_exporter = self._factory is not None
+        if self._spool is not None:
+            self._spool.after_fork()
         if not self._stopping:
             self._start_worker()
 

@@ -29,6 +29,7 @@ from . import _otel_env
 from ._errors import ConfigurationError, logger
 from ._processors import ContextAttributesProcessor, ExportProcessor
 from ._runtime import VERSION, runtime
+from ._spool import open_spool
 from .config import KNOWN_INSTRUMENTATIONS, Settings, resolve_settings
 from .console import ConsoleTreeProcessor
 
@@ -73,6 +74,11 @@ class Tracing:
     def failed_spans(self) -> int:
         """Spans in export batches the collector rejected or never answered (after retries)."""
         return sum(getattr(p, "failed", 0) for p in self._processors)
+
+    @property
+    def spooled_spans(self) -> int:
+        """Spans written to the on-disk spool (``spool_dir``) because the collector was down."""
+        return sum(getattr(p, "spooled", 0) for p in self._processors)
 
     @property
     def exported_spans(self) -> int:
@@ -189,6 +195,8 @@ def init(
     export_timeout: float | None = None,
     max_queue_size: int | None = None,
     shutdown_timeout: float | None = None,
+    spool_dir: str | os.PathLike[str] | None = None,
+    spool_max_bytes: int | None = None,
     model_version: str | None = None,
     prices: Any = None,
     prompt_interop: bool | None = None,
@@ -314,6 +322,7 @@ def _export_processors(settings: Settings) -> list[SpanProcessor]:
                 shutdown_timeout_s=settings.shutdown_timeout,
                 # A forked child builds its own exporter: no connection shared with the parent.
                 exporter_factory=lambda: _otlp_exporter(settings),
+                spool=open_spool(settings),
             )
         )
     elif name == "custom":
@@ -322,6 +331,7 @@ def _export_processors(settings: Settings) -> list[SpanProcessor]:
                 settings.exporter,
                 settings.max_queue_size,
                 shutdown_timeout_s=settings.shutdown_timeout,
+                spool=open_spool(settings),
             )
         )
     if settings.console_enabled:

@@ -51,6 +51,8 @@ class Settings(BaseModel):
     export_timeout: float = Field(default=10.0, gt=0, le=600)
     max_queue_size: int = Field(default=2048, ge=1, le=10_000_000)
     shutdown_timeout: float = Field(default=5.0, gt=0, le=600)
+    spool_dir: str | None = None
+    spool_max_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024, le=1024**4)
     disabled: bool = False
     model_version: str | None = None
     prices: Any = None  # dict or path to a TOML/JSON price file (see pricing.py)
@@ -106,6 +108,15 @@ class Settings(BaseModel):
     def _lowercase_headers(cls, value: dict[str, str]) -> dict[str, str]:
         # gRPC metadata keys must be lowercase; HTTP header names are case-insensitive.
         return {key.lower(): val for key, val in value.items()}
+
+    @field_validator("spool_dir", mode="before")
+    @classmethod
+    def _check_spool_dir(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, (str, os.PathLike)):
+            raise ValueError("must be the path of a directory")
+        return os.fspath(value)
 
     @field_validator("prices")
     @classmethod
@@ -171,6 +182,8 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "export_timeout": ("LLMTRACE_EXPORT_TIMEOUT",),
     "max_queue_size": ("LLMTRACE_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_QUEUE_SIZE"),
     "shutdown_timeout": ("LLMTRACE_SHUTDOWN_TIMEOUT",),
+    "spool_dir": ("LLMTRACE_SPOOL_DIR",),
+    "spool_max_bytes": ("LLMTRACE_SPOOL_MAX_BYTES",),
     "disabled": ("OTEL_SDK_DISABLED", "LLMTRACE_DISABLED"),
     "model_version": ("LLMTRACE_MODEL_VERSION",),
     "prices": ("LLMTRACE_PRICES_FILE",),
