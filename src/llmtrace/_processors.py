@@ -53,6 +53,7 @@ from .context import BAGGAGE_KEYS, SCOPE_KEY, SessionScope
 _BAGGAGE_CONTEXT_KEY = baggage._BAGGAGE_KEY
 
 _REMINDER_INTERVAL_S = 60.0
+_FORK_WAIT_S = 5.0  # longest fork() waits for a gRPC export in flight (a hung collector)
 _REPLAY_INTERVAL_S = 5.0  # while the spool holds batches and the collector looks down
 _SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -156,8 +157,14 @@ class ExportProcessor(SpanProcessor):
         shutdown_timeout_s: float = 5.0,
         exporter_factory: Callable[[], SpanExporter] | None = None,
         spool: Spool | None = None,
+        quiesce_on_fork: bool = False,
     ) -> None:
         self.exporter = exporter
+        # gRPC (unlike HTTP) cannot fork while a thread is inside a call: fork() waits
+        # (bounded) for the export in flight, and none starts until the fork is done.
+        self._quiesce_on_fork = quiesce_on_fork
+        self._export_gate = threading.Lock()
+        self._gate_held_for_fork = False
         # Opt-in (init(spool_dir=...)): failed and left-over batches go to disk, not away.
         self._spool = spool
         self.spooled = 0
@@ -344,7 +351,8 @@ class ExportProcessor(SpanProcessor):
             batch = encodable(batch)
         token = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
         try:
-            result = self.exporter.export(batch)
+            with self._export_gate:
+                result = self.exporter.export(batch)
         except Exception as exc:  # noqa: BLE001 - a broken exporter loses the batch, not the app
             if not self._to_spool(batch):
                 self._failures.add(len(batch), f" ({type(exc).__qualname__})", exc)
@@ -395,16 +403,32 @@ class ExportProcessor(SpanProcessor):
             return
         token = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
         try:
-            sent, _ = spool.replay(self.exporter.export)
+            sent, _ = spool.replay(self._gated_export)
         finally:
             otel_context.detach(token)
         self.exported += sent
 
+    def _gated_export(self, batch: Sequence[ReadableSpan]) -> SpanExportResult:
+        with self._export_gate:
+            return self.exporter.export(batch)
+
     # -- fork ------------------------------------------------------------------------
+    def _before_fork(self) -> None:
+        """In the parent, just before fork(): let the export in flight finish (bounded)."""
+        if self._quiesce_on_fork and self._pid == os.getpid():
+            self._gate_held_for_fork = self._export_gate.acquire(timeout=_FORK_WAIT_S)
+
+    def _after_fork_in_parent(self) -> None:
+        if self._gate_held_for_fork:
+            self._gate_held_for_fork = False
+            self._export_gate.release()
+
     def _after_fork(self) -> None:
         """In a forked child: fresh lock, queue, counters, worker and (if possible) exporter."""
         if self._pid == os.getpid():
             return
+        self._export_gate = threading.Lock()
+        self._gate_held_for_fork = False
         self._init_state()
         self._queue.clear()
         self._drops.reset()
@@ -423,12 +447,24 @@ def _register_fork_hook(processor: ExportProcessor) -> None:
         return
     ref = weakref.ref(processor)
 
+    def before() -> None:
+        alive = ref()
+        if alive is not None:
+            alive._before_fork()
+
+    def after_in_parent() -> None:
+        alive = ref()
+        if alive is not None:
+            alive._after_fork_in_parent()
+
     def after_in_child() -> None:
         alive = ref()
         if alive is not None:
             alive._after_fork()
 
-    os.register_at_fork(after_in_child=after_in_child)
+    os.register_at_fork(
+        before=before, after_in_parent=after_in_parent, after_in_child=after_in_child
+    )
 
 
 # -- strings the OTLP encoder accepts ---------------------------------------------------------

@@ -323,6 +323,7 @@ def _export_processors(settings: Settings) -> list[SpanProcessor]:
                 # A forked child builds its own exporter: no connection shared with the parent.
                 exporter_factory=lambda: _otlp_exporter(settings),
                 spool=open_spool(settings),
+                quiesce_on_fork=settings.protocol == "grpc",
             )
         )
     elif name == "custom":
