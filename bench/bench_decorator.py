@@ -14,8 +14,9 @@ Scenario 1 decorates ``f(x) = x + 1``; scenario 2 a function taking a 2 KB
 prompt and 10 parameters and returning a 4 KB string. With the default 2 KB
 attribute budget llmtrace truncates those payloads (valid JSON, marked);
 ``trace_on_16k`` raises the budget so it serialises them whole, like the floor.
-Scenario 3 captures values far over the budget (a 1M-item list, a 200k-key dict,
-a 1M-element numpy array, a 3000x3000 RGB image) against ``trace_on`` of ``f(1)``.
+Scenario 3 captures values over the budget in small/large pairs of one shape (a 1k and
+a 1M-item list, dict and numpy array; a 32x32 and a 3000x3000 RGB image): the cost
+must follow the budget, so each large one is targeted at <=1.5x its small one.
 """
 
 from __future__ import annotations
@@ -52,15 +53,23 @@ PARAMS: dict[str, Any] = {
     "stream": False,
 }
 
+# Scenario 3's variants (see _loops_large).
+_LARGE_VARIANTS = (
+    "trace_on list 1k ints",
+    "trace_on list 1M ints",
+    "trace_on dict 1k keys",
+    "trace_on dict 1M keys",
+    "trace_on numpy 1k",
+    "trace_on numpy 1M",
+    "trace_on image 32x32 RGB",
+    "trace_on image 3000x3000 RGB",
+)
 # Variants whose spans go to llmtrace's provider (the rest use the plain one).
 _EXPORTED_BY_OURS = (
     "trace_off",
     "trace_on",
     "trace_on_16k",
-    "trace_on list 1M ints",
-    "trace_on dict 200k keys",
-    "trace_on numpy 1M",
-    "trace_on image 3000x3000 RGB",
+    *_LARGE_VARIANTS,
     "+ session processor",
     "+ attach/detach",
 )
@@ -228,31 +237,33 @@ def _loops_payload(tracer: Any) -> dict[str, Loop]:
 
 
 def _loops_large(tracer: Any) -> dict[str, Loop]:
-    """Scenario 3: capture of values far larger than the 2 KB budget, against ``trace_on``
-    of ``f(1)``: the cost must follow the budget, not the value (about the same ratio)."""
+    """Scenario 3: values over the 2 KB budget, each small/large pair of the same shape.
+
+    The large one is 1,000 times the small one (or more); both are cut to the budget, so
+    the cost must follow the budget, not the value: the pair's ratio stays near 1.
+    """
     values: dict[str, Any] = {
+        "list 1k ints": list(range(1_000)),
         "list 1M ints": list(range(1_000_000)),
-        "dict 200k keys": {f"k{i}": i for i in range(200_000)},
+        "dict 1k keys": {f"k{i}": i for i in range(1_000)},
+        "dict 1M keys": {f"k{i}": i for i in range(1_000_000)},
     }
     try:
         import numpy as np
 
+        values["numpy 1k"] = np.arange(1_000)
         values["numpy 1M"] = np.arange(1_000_000)
+        values["image 32x32 RGB"] = np.zeros((32, 32, 3), dtype=np.uint8)
         values["image 3000x3000 RGB"] = np.zeros((3000, 3000, 3), dtype=np.uint8)
     except ImportError:
         pass
-    on = llmtrace.trace(name="f", capture_input=True, capture_output=True)(f)
-    funcs: dict[str, Callable[[int], Any]] = {"span": lambda x: x, "trace_on": on}
-    loops = _loops_calling(funcs)
-    del loops["span"]
-    loops["span"] = _loops_trivial(tracer)["span"]
+
+    def echo(x: Any) -> Any:
+        return x
+
+    traced = llmtrace.trace(name="f", capture_input=True, capture_output=True)(echo)
 
     def loop_of(value: Any) -> Loop:
-        def echo(x: Any) -> Any:
-            return x
-
-        traced = llmtrace.trace(name="f", capture_input=True, capture_output=True)(echo)
-
         def run(n: int) -> object:
             for _ in repeat(None, n):
                 traced(value)
@@ -260,18 +271,18 @@ def _loops_large(tracer: Any) -> dict[str, Loop]:
 
         return run
 
-    for name, value in values.items():
-        loops[f"trace_on {name}"] = loop_of(value)
+    loops = {"span": _loops_trivial(tracer)["span"]}
+    loops.update({f"trace_on {name}": loop_of(value) for name, value in values.items()})
     return loops
 
 
 LARGE_TARGETS = {
-    name: ("<=2.0x trace_on", "trace_on", 2.0)
-    for name in (
-        "trace_on list 1M ints",
-        "trace_on dict 200k keys",
-        "trace_on numpy 1M",
-        "trace_on image 3000x3000 RGB",
+    f"trace_on {large}": ("<=1.5x small", f"trace_on {small}", 1.5)
+    for small, large in (
+        ("list 1k ints", "list 1M ints"),
+        ("dict 1k keys", "dict 1M keys"),
+        ("numpy 1k", "numpy 1M"),
+        ("image 32x32 RGB", "image 3000x3000 RGB"),
     )
 }
 

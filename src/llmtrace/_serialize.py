@@ -258,10 +258,14 @@ def _lower_bound(value: Any, limit: int, depth: int) -> int:
                     return total
             return total
         for item in value:
-            more = _lower_bound(item, limit - total, depth + 1)
-            if more < 0:
-                return -1
-            total += more
+            item_kind = type(item)
+            if item_kind is str:
+                total += len(item) + 1  # the separator is already counted
+            elif item_kind not in _SCALARS:  # scalars: counted with the separators
+                more = _lower_bound(item, limit - total, depth + 1)
+                if more < 0:
+                    return -1
+                total += more - 1
             if total > limit:
                 return total
         return total
@@ -364,8 +368,13 @@ def _cut_tree(
         value_kind = _kind(value)
         if value_kind == "mapping":
             return _cut_mapping(value, max_str, max_items, depth, active, budget)
-        if value_kind == "items" or (value_kind == "array" and _has_rows(value)):
+        if value_kind == "array" and _has_rows(value):
+            size = getattr(value, "size", None)
+            if isinstance(size, int) and size <= budget.left:  # small: one tolist() call
+                return _cut_tree(value.tolist(), max_str, max_items, depth, active, budget)
             # Iterating an array yields its rows (views) or scalars: nothing is copied.
+            return _cut_items(value, len(value), max_str, max_items, depth, active, budget)
+        if value_kind == "items":
             return _cut_items(value, len(value), max_str, max_items, depth, active, budget)
         converted = _convert(value, value_kind, budget)
         if isinstance(converted, str):
