@@ -218,10 +218,9 @@ def _claim_pid(name: str) -> int:
 
 
 def _alive(pid: int) -> bool:
-    if pid <= 0:
+    # Our own pid at start-up is a previous run's (containers reuse pid 1): not alive.
+    if pid <= 0 or pid == os.getpid():
         return False
-    if pid == os.getpid():
-        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

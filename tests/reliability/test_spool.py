@@ -194,3 +194,12 @@ def test_an_unusable_spool_directory_variable_warns_and_spooling_is_off(
     assert sum("LLMTRACE_SPOOL_DIR" in r.getMessage() for r in caplog.records) == 1
     assert handle.spooled_spans == 0
     assert not (blocker / "spool").exists()
+
+
+def test_a_claim_left_under_this_pid_by_a_previous_run_is_sent_again(tmp_path: Path) -> None:
+    # In a container the app is often pid 1 at every start: the previous run's claim
+    # carries the pid this process has now.
+    Spool(tmp_path, max_bytes=10**9).put(_batch(2, "pid1"))  # type: ignore[arg-type]
+    (path,) = _spooled(tmp_path)
+    path.rename(path.with_name(path.name + f".{os.getpid()}.claim"))
+    assert _spooled(Spool(tmp_path, max_bytes=10**9).directory) == [path]
