@@ -257,15 +257,17 @@ def _lower_bound(value: Any, limit: int, depth: int) -> int:
                 if total > limit:
                     return total
             return total
-        for item in value:
+        for item in value:  # brackets and separators are counted above
             item_kind = type(item)
             if item_kind is str:
-                total += len(item) + 1  # the separator is already counted
-            elif item_kind not in _SCALARS:  # scalars: counted with the separators
+                total += len(item) + 2
+            elif item_kind in _SCALARS:
+                total += 1
+            else:
                 more = _lower_bound(item, limit - total, depth + 1)
                 if more < 0:
                     return -1
-                total += more - 1
+                total += more
             if total > limit:
                 return total
         return total
