@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -104,7 +105,7 @@ def test_children_forked_while_exporting_over_grpc_lose_nothing(
     try:
         assert receiver.stdout is not None and receiver.stdout.readline().strip() == "ready"
         extra = {} if fork_support == "default" else {"GRPC_ENABLE_FORK_SUPPORT": fork_support}
-        app = subprocess.run(
+        app = subprocess.Popen(
             [
                 sys.executable,
                 "-c",
@@ -113,15 +114,22 @@ def test_children_forked_while_exporting_over_grpc_lose_nothing(
                 str(children),
                 str(per_child),
             ],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             env=_clean_env(**extra),
-            timeout=180,  # a child stuck in gRPC would hang the app's waitpid()
+            start_new_session=True,  # its own process group: hung children can be killed
         )
+        try:
+            out, err = app.communicate(timeout=180)
+        except subprocess.TimeoutExpired:
+            os.killpg(app.pid, signal.SIGKILL)  # the app and every child it forked
+            app.communicate()
+            pytest.fail("the prefork app hung: a child stuck in gRPC never exited")
     finally:
         receiver.communicate("", timeout=30)
-    assert app.returncode == 0, app.stderr[-3000:]
-    result = json.loads(app.stdout.strip().splitlines()[-1])
+    assert app.returncode == 0, err[-3000:]
+    result = json.loads(out.strip().splitlines()[-1])
     assert result["statuses"] == [0] * children
     assert result["flushed"] is True
     names = json.loads(names_file.read_text())
