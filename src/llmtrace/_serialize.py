@@ -214,7 +214,8 @@ def _scan(value: Any, max_bytes: int) -> tuple[int, bool]:
         return 0, True
     if kind is not dict and kind is not list and kind is not tuple:
         return _lower_bound(value, max_bytes, 0), False
-    if 2 * len(value) > max_bytes + 1:  # every item takes at least two bytes
+    # Every item takes at least two bytes (`1,`), every dict item five (`"":1,`).
+    if (5 if kind is dict else 2) * len(value) > max_bytes + 1:
         return max_bytes + 1, False
     items: Any = value.values() if kind is dict else value
     size = 0
