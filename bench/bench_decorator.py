@@ -14,6 +14,9 @@ Scenario 1 decorates ``f(x) = x + 1``; scenario 2 a function taking a 2 KB
 prompt and 10 parameters and returning a 4 KB string. With the default 2 KB
 attribute budget llmtrace truncates those payloads (valid JSON, marked);
 ``trace_on_16k`` raises the budget so it serialises them whole, like the floor.
+Scenario 3 captures values over the budget in small/large pairs of one shape (a 1k and
+a 1M-item list, dict and numpy array; a 32x32 and a 3000x3000 RGB image): the cost
+must follow the budget, so each large one is targeted at <=1.5x its small one.
 """
 
 from __future__ import annotations
@@ -50,11 +53,23 @@ PARAMS: dict[str, Any] = {
     "stream": False,
 }
 
+# Scenario 3's variants (see _loops_large).
+_LARGE_VARIANTS = (
+    "trace_on list 1k ints",
+    "trace_on list 1M ints",
+    "trace_on dict 1k keys",
+    "trace_on dict 1M keys",
+    "trace_on numpy 1k",
+    "trace_on numpy 1M",
+    "trace_on image 32x32 RGB",
+    "trace_on image 3000x3000 RGB",
+)
 # Variants whose spans go to llmtrace's provider (the rest use the plain one).
 _EXPORTED_BY_OURS = (
     "trace_off",
     "trace_on",
     "trace_on_16k",
+    *_LARGE_VARIANTS,
     "+ session processor",
     "+ attach/detach",
 )
@@ -221,6 +236,57 @@ def _loops_payload(tracer: Any) -> dict[str, Loop]:
     return loops
 
 
+def _loops_large(tracer: Any) -> dict[str, Loop]:
+    """Scenario 3: values over the 2 KB budget, each small/large pair of the same shape.
+
+    The large one is 1,000 times the small one (or more); both are cut to the budget, so
+    the cost must follow the budget, not the value: the pair's ratio stays near 1.
+    """
+    values: dict[str, Any] = {
+        "list 1k ints": list(range(1_000)),
+        "list 1M ints": list(range(1_000_000)),
+        "dict 1k keys": {f"k{i}": i for i in range(1_000)},
+        "dict 1M keys": {f"k{i}": i for i in range(1_000_000)},
+    }
+    try:
+        import numpy as np
+
+        values["numpy 1k"] = np.arange(1_000)
+        values["numpy 1M"] = np.arange(1_000_000)
+        values["image 32x32 RGB"] = np.zeros((32, 32, 3), dtype=np.uint8)
+        values["image 3000x3000 RGB"] = np.zeros((3000, 3000, 3), dtype=np.uint8)
+    except ImportError:
+        pass
+
+    def echo(x: Any) -> Any:
+        return x
+
+    traced = llmtrace.trace(name="f", capture_input=True, capture_output=True)(echo)
+
+    def loop_of(value: Any) -> Loop:
+        def run(n: int) -> object:
+            for _ in repeat(None, n):
+                traced(value)
+            return None
+
+        return run
+
+    loops = {"span": _loops_trivial(tracer)["span"]}
+    loops.update({f"trace_on {name}": loop_of(value) for name, value in values.items()})
+    return loops
+
+
+LARGE_TARGETS = {
+    f"trace_on {large}": ("<=1.5x small", f"trace_on {small}", 1.5)
+    for small, large in (
+        ("list 1k ints", "list 1M ints"),
+        ("dict 1k keys", "dict 1M keys"),
+        ("numpy 1k", "numpy 1M"),
+        ("image 32x32 RGB", "image 3000x3000 RGB"),
+    )
+}
+
+
 def _with_budget(loop: Loop, max_bytes: int) -> Loop:
     def run(n: int) -> object:
         saved, runtime.max_attribute_bytes = runtime.max_attribute_bytes, max_bytes
@@ -257,6 +323,7 @@ def run(quick: bool) -> list[Row]:
             ("1 trivial f(x)", _loops_trivial, TARGETS),
             ("1b where capture-off time goes", _loops_anatomy, None),
             ("2 payload 2K/4K", _loops_payload, TARGETS),
+            ("3 values far over the budget", _loops_large, LARGE_TARGETS),
         ):
             counter = [0]
             loops = make(tracer)

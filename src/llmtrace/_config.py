@@ -78,6 +78,8 @@ class Settings(BaseModel):
     max_queue_size: int = Field(default=2048, ge=1, le=10_000_000)
     # None: 5 s, longer while a reachable collector is still accepting (see _setup.py).
     shutdown_timeout: float | None = Field(default=None, gt=0, le=600)
+    spool_dir: str | None = None
+    spool_max_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024, le=1024**4)
     disabled: bool = False
     model_version: str | None = None
     prices: Any = None  # dict or path to a TOML/JSON price file (see pricing.py)
@@ -181,6 +183,15 @@ class Settings(BaseModel):
                 )
         return {host.strip().lower(): providers.by_alias(name) for host, name in value.items()}
 
+    @field_validator("spool_dir", mode="before")
+    @classmethod
+    def _check_spool_dir(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, (str, os.PathLike)):
+            raise ValueError("must be the path of a directory")
+        return os.fspath(value)
+
     @field_validator("prices")
     @classmethod
     def _check_prices(cls, value: Any) -> Any:
@@ -267,6 +278,8 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "export_timeout": ("LLMTRACE_EXPORT_TIMEOUT",),
     "max_queue_size": ("LLMTRACE_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_QUEUE_SIZE"),
     "shutdown_timeout": ("LLMTRACE_SHUTDOWN_TIMEOUT",),
+    "spool_dir": ("LLMTRACE_SPOOL_DIR",),
+    "spool_max_bytes": ("LLMTRACE_SPOOL_MAX_BYTES",),
     "disabled": ("OTEL_SDK_DISABLED", "LLMTRACE_DISABLED"),
     "model_version": ("LLMTRACE_MODEL_VERSION",),
     "prices": ("LLMTRACE_PRICES_FILE",),

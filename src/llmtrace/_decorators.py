@@ -217,7 +217,16 @@ def _generator_shell(spec: _Spec) -> Callable[..., Any]:
             try:
                 to_send = yield item
             except GeneratorExit:
-                inner.close()
+                # The span ends exactly once even when the generator's clean-up raises
+                # or ignores GeneratorExit (close() then raises RuntimeError).
+                traced.attach()
+                try:
+                    inner.close()
+                except BaseException as exc:
+                    _end(traced, exc)
+                    raise
+                finally:
+                    traced.detach()
                 _finish(traced, items)
                 raise
             except BaseException as exc:  # noqa: BLE001 - forwarded into the wrapped generator
@@ -268,7 +277,14 @@ def _async_generator_shell(spec: _Spec) -> Callable[..., Any]:
             try:
                 to_send = yield item
             except GeneratorExit:
-                await inner.aclose()
+                traced.attach()
+                try:
+                    await inner.aclose()
+                except BaseException as exc:
+                    _end(traced, exc)
+                    raise
+                finally:
+                    traced.detach()
                 _finish(traced, items)
                 raise
             except BaseException as exc:  # noqa: BLE001 - forwarded into the wrapped generator

@@ -41,8 +41,11 @@ class CheckedMetricExporter(OTLPMetricExporter):
         endpoint: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        compression: Any = None,
     ) -> None:
-        super().__init__(endpoint=endpoint, headers=headers, timeout=timeout)
+        super().__init__(
+            endpoint=endpoint, headers=headers, timeout=timeout, compression=compression
+        )
         self.metrics_url = endpoint
         self._check_headers = dict(headers or {})
         self._check_timeout = min(timeout or _CHECK_TIMEOUT_S, _CHECK_TIMEOUT_S)

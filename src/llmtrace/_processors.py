@@ -54,6 +54,7 @@ from opentelemetry.trace import Link, Status
 
 from ._context import BAGGAGE_KEYS, SCOPE_KEY, SessionScope
 from ._errors import internal_errors, logger, report_internal_error, swallow
+from ._spool import Spool
 
 # Where the OpenTelemetry API keeps baggage in a Context; checked before the costlier
 # baggage.get_all(), since almost no span has baggage.
@@ -65,6 +66,8 @@ _REMINDER_INTERVAL_S = 60.0
 HEALTHY_QUEUE_FACTOR = 16
 # How often a patient stop() re-checks that the collector is still worth waiting for.
 _PATIENCE_POLL_S = 0.1
+_FORK_WAIT_S = 5.0  # longest fork() waits for a gRPC export in flight (a hung collector)
+_REPLAY_INTERVAL_S = 5.0  # while the spool holds batches and the collector looks down
 _SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -172,8 +175,21 @@ class ExportProcessor(SpanProcessor):
         exporter_factory: Callable[[], SpanExporter] | None = None,
         shutdown_patience_s: float | None = None,
         reachable: Callable[[], bool] | None = None,
+        spool: Spool | None = None,
+        quiesce_on_fork: bool = False,
     ) -> None:
         self.exporter = exporter
+        # gRPC (unlike HTTP) cannot fork while a thread is inside a call: fork() waits
+        # (bounded) for the export in flight, and none starts until the fork is done.
+        self._quiesce_on_fork = quiesce_on_fork
+        self._export_gate = threading.Lock()
+        self._gate_held_for_fork = False
+        # Opt-in (init(spool_dir=...)): failed and left-over batches go to disk, not away.
+        self._spool = spool
+        self.spooled = 0
+        self._replay_at = 0.0
+        self._batch: Sequence[ReadableSpan] = ()
+        self._batch_spooled: Sequence[ReadableSpan] = ()
         self._factory = exporter_factory
         self._max_queue_size = max(1, max_queue_size)
         self._batch_size = max(1, min(max_batch_size, self._max_queue_size))
@@ -200,6 +216,7 @@ class ExportProcessor(SpanProcessor):
         self.exported = 0
         self._stop_called: bool
         self._failed_before_stop: int
+        self._lost_before_stop: int
         self._init_state()
         self._stopping = False
         self._abandon = False
@@ -260,10 +277,11 @@ class ExportProcessor(SpanProcessor):
                 return True
             if self._stopping and not self._worker.is_alive():
                 return False
-            failed_before = self._failures.total
+            lost_before = self._failures.total + self.spooled
             self._flush_waiters.append(done)
             self._wake.set()
-        return done.wait(max(0.0, timeout_millis / 1000)) and self._failures.total == failed_before
+        finished = done.wait(max(0.0, timeout_millis / 1000))
+        return finished and self._failures.total + self.spooled == lost_before
 
     def shutdown(self) -> None:
         self.stop(self._shutdown_timeout_s, self._shutdown_patience_s)
@@ -275,6 +293,7 @@ class ExportProcessor(SpanProcessor):
                 return
             self._stopping = True
             self._failed_before_stop = self._failures.total
+            self._lost_before_stop = self._failures.total + self.spooled
             self._wake.set()
 
     def stop(self, timeout_s: float, patience_s: float | None = None) -> bool:
@@ -291,6 +310,7 @@ class ExportProcessor(SpanProcessor):
         started = time.monotonic()
         self.begin_stop()
         failed_before = self._failed_before_stop
+        lost_before = self._lost_before_stop
         self._worker.join(max(0.0, timeout_s))
         if patience_s is not None and patience_s > timeout_s and self._worker.is_alive():
             self._wait_while_worth_it(started + patience_s, failed_before)
@@ -299,20 +319,24 @@ class ExportProcessor(SpanProcessor):
             with self._lock:
                 self._abandon = True
                 left, sending = len(self._queue), self._in_flight
+                remaining = [*self._queue, *(self._batch if sending else ())]
                 self._queue.clear()
-            self._drops.count(left)
-            logger.warning(
-                "llmtrace: shutdown timed out after %.1f s: %d queued span(s) dropped, "
-                "%d still being sent (collector unreachable or too slow?)",
-                time.monotonic() - started,
-                left,
-                sending,
-            )
+            if self._spool is not None:
+                self._spool_at_stop(remaining, timeout_s)
+            else:
+                self._drops.count(left)
+                logger.warning(
+                    "llmtrace: shutdown timed out after %.1f s: %d queued span(s) dropped, "
+                    "%d still being sent (collector unreachable or too slow?)",
+                    time.monotonic() - started,
+                    left,
+                    sending,
+                )
         try:
             self.exporter.shutdown()
         except Exception:  # noqa: BLE001 - an exporter failing to close must not reach the app
             logger.warning("llmtrace: the span exporter failed to shut down", exc_info=True)
-        return complete and self._failures.total == failed_before
+        return complete and self._failures.total + self.spooled == lost_before
 
     def _wait_while_worth_it(self, until: float, failed_before: int) -> None:
         """Past the stop timeout: wait while the collector is reachable and not failing."""
@@ -344,6 +368,7 @@ class ExportProcessor(SpanProcessor):
         self._replace_exporter = False
         self._stop_called = False
         self._failed_before_stop = 0
+        self._lost_before_stop = 0
 
     def _start_worker(self) -> None:
         self._worker = threading.Thread(target=self._run, name="llmtrace-export", daemon=True)
@@ -358,6 +383,8 @@ class ExportProcessor(SpanProcessor):
                 stopping = self._stopping
             try:
                 self._export_queued()
+                if self._spool is not None:
+                    self._replay_spool()
             except Exception as exc:  # noqa: BLE001 - one bad batch must not stop all exports
                 report_internal_error(exc)
             finally:
@@ -375,6 +402,7 @@ class ExportProcessor(SpanProcessor):
                 count = min(self._batch_size, len(self._queue))
                 batch = [self._queue.popleft() for _ in range(count)]
                 self._in_flight = count
+                self._batch = batch
             try:
                 self._export(batch)
             finally:
@@ -394,27 +422,88 @@ class ExportProcessor(SpanProcessor):
             batch = encodable(batch)
         token = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
         try:
-            result = self.exporter.export(batch)
+            with self._export_gate:
+                result = self.exporter.export(batch)
         except Exception as exc:  # noqa: BLE001 - a broken exporter loses the batch, not the app
             self._limit = self._max_queue_size
-            self._failures.add(len(batch), f" ({type(exc).__qualname__})", exc)
+            if not self._to_spool(batch):
+                self._failures.add(len(batch), f" ({type(exc).__qualname__})", exc)
             return
         finally:
             otel_context.detach(token)
         if result is SpanExportResult.SUCCESS:
             self.exported += len(batch)
             self._limit = self._max_queue_size * HEALTHY_QUEUE_FACTOR
+            self._replay_at = 0.0  # the collector is back: send the spool now
             if self._failures.in_burst:
                 self._failures.end()
         else:
             self._limit = self._max_queue_size
-            self._failures.add(len(batch))
+            if not self._to_spool(batch):
+                self._failures.add(len(batch))
+
+    # -- spool (opt-in) ----------------------------------------------------------------
+    def _to_spool(self, batch: Sequence[ReadableSpan]) -> bool:
+        """Write a batch the exporter gave up on to the spool; False when there is none."""
+        if self._spool is None:
+            return False
+        if batch is self._batch_spooled:  # already written by stop() when it timed out
+            return True
+        with internal_errors:
+            self._drops.count(self._spool.put(batch))
+            self.spooled += len(batch)
+            return True
+        return False
+
+    def _spool_at_stop(self, spans: list[ReadableSpan], timeout_s: float) -> None:
+        """stop() ran out of time (collector down): what is left goes to the spool."""
+        self._batch_spooled = self._batch
+        if self._to_spool(spans):
+            logger.warning(
+                "llmtrace: shutdown timed out after %.1f s: %d span(s) written to the spool "
+                "%s, to be sent when the collector is back",
+                timeout_s,
+                len(spans),
+                self._spool.directory if self._spool is not None else "",
+            )
+
+    def _replay_spool(self) -> None:
+        """Send spooled batches: at start, after a successful export, else every few seconds."""
+        spool = self._spool
+        now = time.monotonic()
+        if spool is None or self._abandon or now < self._replay_at:
+            return
+        self._replay_at = now + _REPLAY_INTERVAL_S
+        if not spool.pending():
+            return
+        token = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
+        try:
+            sent, _ = spool.replay(self._gated_export)
+        finally:
+            otel_context.detach(token)
+        self.exported += sent
+
+    def _gated_export(self, batch: Sequence[ReadableSpan]) -> SpanExportResult:
+        with self._export_gate:
+            return self.exporter.export(batch)
 
     # -- fork ------------------------------------------------------------------------
+    def _before_fork(self) -> None:
+        """In the parent, just before fork(): let the export in flight finish (bounded)."""
+        if self._quiesce_on_fork and self._pid == os.getpid():
+            self._gate_held_for_fork = self._export_gate.acquire(timeout=_FORK_WAIT_S)
+
+    def _after_fork_in_parent(self) -> None:
+        if self._gate_held_for_fork:
+            self._gate_held_for_fork = False
+            self._export_gate.release()
+
     def _after_fork(self) -> None:
         """In a forked child: fresh lock, queue, counters, worker and (if possible) exporter."""
         if self._pid == os.getpid():
             return
+        self._export_gate = threading.Lock()
+        self._gate_held_for_fork = False
         self._init_state()
         self._queue.clear()
         self._drops.reset()
@@ -422,6 +511,8 @@ class ExportProcessor(SpanProcessor):
         self.exported = 0
         self._abandon = False
         self._replace_exporter = self._factory is not None
+        if self._spool is not None:
+            self._spool.after_fork()
         if not self._stopping:
             self._start_worker()
 
@@ -431,12 +522,24 @@ def _register_fork_hook(processor: ExportProcessor) -> None:
         return
     ref = weakref.ref(processor)
 
+    def before() -> None:
+        alive = ref()
+        if alive is not None:
+            alive._before_fork()
+
+    def after_in_parent() -> None:
+        alive = ref()
+        if alive is not None:
+            alive._after_fork_in_parent()
+
     def after_in_child() -> None:
         alive = ref()
         if alive is not None:
             alive._after_fork()
 
-    os.register_at_fork(after_in_child=after_in_child)
+    os.register_at_fork(
+        before=before, after_in_parent=after_in_parent, after_in_child=after_in_child
+    )
 
 
 # -- strings the OTLP encoder accepts ---------------------------------------------------------

@@ -15,6 +15,8 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider, Tracer, TracerProvider
 
+from ._otel_env import check_import_time_variables
+
 INSTRUMENTATION_NAME = "llmtrace"
 VERSION = "0.1.0"
 
@@ -28,13 +30,24 @@ def _global_provider_reader() -> Callable[[], TracerProvider | None]:
     API's module global gives the same answer, so that is used unless that
     variable asks the API to load a provider itself.
     """
-    if "OTEL_PYTHON_TRACER_PROVIDER" in os.environ or not hasattr(trace, "_TRACER_PROVIDER"):
-        return trace.get_tracer_provider
 
     def read() -> TracerProvider | None:
         return trace._TRACER_PROVIDER
 
-    return read
+    if not hasattr(trace, "_TRACER_PROVIDER"):
+        return trace.get_tracer_provider
+    if "OTEL_PYTHON_TRACER_PROVIDER" not in os.environ:
+        return read
+
+    def load() -> TracerProvider | None:
+        from ._otel_env import global_provider
+
+        provider, loaded = global_provider(trace.get_tracer_provider)
+        if not loaded:  # warned once; from now on, as if the variable were not set
+            runtime._global_provider = read
+        return provider  # type: ignore[no-any-return]
+
+    return load
 
 
 def _env_flag(*names: str) -> bool:
@@ -97,3 +110,4 @@ class Runtime:
 
 
 runtime = Runtime()
+check_import_time_variables()

@@ -28,11 +28,13 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
+from . import _otel_env
 from ._config import INSTRUMENTATIONS, KNOWN_INSTRUMENTATIONS, Settings, resolve_settings
 from ._console import ConsoleTreeProcessor
 from ._errors import ConfigurationError, internal_errors, logger
 from ._processors import ContextAttributesProcessor, ExportProcessor
 from ._runtime import VERSION, runtime
+from ._spool import open_spool
 from .instrumentation import switch_off, switch_on
 
 # shutdown_timeout left unset: exit-time flushing gives up after DEFAULT_SHUTDOWN_TIMEOUT s
@@ -90,6 +92,11 @@ class Tracing:
     def failed_spans(self) -> int:
         """Spans in export batches the collector rejected or never answered (after retries)."""
         return sum(getattr(p, "failed", 0) for p in self._processors)
+
+    @property
+    def spooled_spans(self) -> int:
+        """Spans written to the on-disk spool (``spool_dir``) because the collector was down."""
+        return sum(getattr(p, "spooled", 0) for p in self._processors)
 
     @property
     def exported_spans(self) -> int:
@@ -256,6 +263,8 @@ def init(
     export_timeout: float | None = None,
     max_queue_size: int | None = None,
     shutdown_timeout: float | None = None,
+    spool_dir: str | os.PathLike[str] | None = None,
+    spool_max_bytes: int | None = None,
     model_version: str | None = None,
     prices: Any = None,
     prompt_interop: bool | None = None,
@@ -339,7 +348,7 @@ def _choose_provider(settings: Settings) -> tuple[TracerProvider, bool]:
     if settings.tracer_provider is not None:
         logger.debug("llmtrace: using the tracer_provider passed to init()")
         return settings.tracer_provider, False
-    current = trace.get_tracer_provider()
+    current, loaded = _otel_env.global_provider(trace.get_tracer_provider)
     if isinstance(current, TracerProvider) and current not in _built_providers:
         logger.debug(
             "llmtrace: an SDK TracerProvider is already set; adding llmtrace's processors to it"
@@ -354,10 +363,13 @@ def _choose_provider(settings: Settings) -> tuple[TracerProvider, bool]:
     if settings.sample_rate is not None:
         sampler = ParentBased(TraceIdRatioBased(settings.sample_rate))
     provider = TracerProvider(
-        resource=Resource.create(resource_attributes), sampler=sampler, shutdown_on_exit=False
+        resource=Resource.create(resource_attributes),
+        sampler=sampler,
+        shutdown_on_exit=False,
+        span_limits=_otel_env.span_limits(),
     )
     _built_providers.add(provider)
-    if isinstance(current, trace.ProxyTracerProvider):
+    if isinstance(current, trace.ProxyTracerProvider) or not loaded:
         trace.set_tracer_provider(provider)
         logger.debug("llmtrace: installed a new global TracerProvider")
     elif current in _built_providers:
@@ -377,7 +389,10 @@ def _export_processors(settings: Settings) -> list[SpanProcessor]:
     # up the others.
     processors: list[SpanProcessor] = []
     timeout, patience = _shutdown_limits(settings, None)
+    # The spool (if any) belongs to one exporter: the OTLP endpoint, or the only exporter.
+    spooled = "otlp" if "otlp" in settings.exporters else settings.exporters[0]
     for exporter in settings.exporters:
+        spool = open_spool(settings) if exporter is spooled else None
         if exporter == "otlp":
             processors.append(
                 ExportProcessor(
@@ -388,6 +403,8 @@ def _export_processors(settings: Settings) -> list[SpanProcessor]:
                     exporter_factory=lambda: _otlp_exporter(settings),
                     shutdown_patience_s=patience,
                     reachable=_reachability_probe(settings),
+                    spool=spool,
+                    quiesce_on_fork=settings.protocol == "grpc",
                 )
             )
         elif not isinstance(exporter, str):
@@ -397,6 +414,7 @@ def _export_processors(settings: Settings) -> list[SpanProcessor]:
                     settings.max_queue_size,
                     shutdown_timeout_s=timeout,
                     shutdown_patience_s=patience,
+                    spool=spool,
                 )
             )
     if settings.console_enabled:
@@ -443,7 +461,11 @@ def _otlp_exporter(settings: Settings) -> SpanExporter:
 
         insecure = endpoint.startswith("http://") if endpoint else None
         return GrpcSpanExporter(
-            endpoint=endpoint, headers=headers, timeout=settings.export_timeout, insecure=insecure
+            endpoint=endpoint,
+            headers=headers,
+            timeout=settings.export_timeout,
+            insecure=insecure,
+            compression=_otel_env.otlp_compression("traces", "grpc"),
         )
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
         OTLPSpanExporter as HttpSpanExporter,
@@ -453,6 +475,7 @@ def _otlp_exporter(settings: Settings) -> SpanExporter:
         endpoint=_traces_url(endpoint) if endpoint else None,
         headers=headers,
         timeout=settings.export_timeout,
+        compression=_otel_env.otlp_compression("traces", "http"),
     )
 
 
@@ -487,6 +510,7 @@ def _choose_meter_provider(settings: Settings) -> tuple[Any, bool, Any]:
                     metric_readers=readers,
                     resource=Resource.create(resource_attributes),
                     shutdown_on_exit=False,
+                    exemplar_filter=_otel_env.exemplar_filter(),
                 )
                 owns = True
                 prometheus = next((r for r in readers if hasattr(r, "url")), None)
@@ -529,6 +553,7 @@ def _otlp_metric_reader(settings: Settings) -> Any:
             headers=dict(settings.headers) or None,
             timeout=settings.export_timeout,
             insecure=endpoint.startswith("http://") if endpoint else None,
+            compression=_otel_env.otlp_compression("metrics", "grpc"),
         )
     else:
         from ._metrics_export import CheckedMetricExporter
@@ -536,7 +561,10 @@ def _otlp_metric_reader(settings: Settings) -> Any:
         url = endpoint.rstrip("/").removesuffix("/v1/traces") + "/v1/metrics" if endpoint else None
         # Steps aside (one warning) where the endpoint takes traces only: Phoenix, MLflow.
         exporter = CheckedMetricExporter(
-            endpoint=url, headers=dict(settings.headers) or None, timeout=settings.export_timeout
+            endpoint=url,
+            headers=dict(settings.headers) or None,
+            timeout=settings.export_timeout,
+            compression=_otel_env.otlp_compression("metrics", "http"),
         )
     # The reader's own export timeout defaults to 30 s; a dead collector must cost no more
     # than export_timeout per attempt here either.

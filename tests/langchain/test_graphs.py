@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import warnings
 from typing import Any, TypedDict
 
@@ -12,7 +13,7 @@ from langchain_core.agents import AgentAction, AgentFinish
 from langchain_core.callbacks import CallbackManager
 from langchain_core.messages import AIMessage
 from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.tools import tool
 from lc_helpers import (
     ToolCallingFakeChatModel,
@@ -28,6 +29,7 @@ from llmtrace import semconv
 
 langgraph_graph = pytest.importorskip("langgraph.graph")
 StateGraph, START, END = langgraph_graph.StateGraph, langgraph_graph.START, langgraph_graph.END
+PY310 = sys.version_info < (3, 11)
 
 
 class State(TypedDict):
@@ -51,8 +53,11 @@ def _graph(model: Any, *, use_async: bool = False) -> Any:
     def answer(state: State) -> dict[str, str]:
         return {"answer": model.invoke(state["question"]).content}
 
-    async def aanswer(state: State) -> dict[str, str]:
-        message = await model.ainvoke(state["question"])
+    async def aanswer(state: State, config: RunnableConfig) -> dict[str, str]:
+        # Before Python 3.11 LangGraph cannot hand an async node's config (and so the
+        # callbacks passed to ainvoke) down implicitly; its docs say to pass it on.
+        # Auto-instrumentation needs neither (test_langgraph_graph_instrumented).
+        message = await model.ainvoke(state["question"], config if PY310 else None)
         return {"answer": message.content}
 
     graph = StateGraph(State)

@@ -111,7 +111,8 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
             # LangGraph's internal plumbing: no span; its children attach to our parent.
             run = Run(run_id, self, parent, parent_ctx, "hidden", name)
             run.kind_override = override
-            registry.add(run)
+            if registry.add(run):
+                fill_slot(run, "chain")
             return
         kind = ex.chain_kind(
             parent.kind_override if parent else None, parent is not None, override, serialized
@@ -146,6 +147,7 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
         if not registry.add(run):
             traced.span.end()
             return
+        fill_slot(run, "chain")  # Python 3.10 LangGraph nodes (see _scope.node_scope)
         if prompt and parent is not None:
             parent.prompt = prompt
         if traced._capture_input and traced.is_recording and not _deferred(inputs, kwargs):

@@ -107,6 +107,9 @@ def _patch_langgraph(module: Any) -> None:
     with _lock, internal_errors:
         if _scopes_on:
             _wrap(module.__name__, "_set_config_context", _scope.bridge)
+            if sys.version_info < (3, 11):  # no create_task(context=): see node_scope
+                _wrap(module.__name__, "RunnableCallable.ainvoke", _scope.node_scope)
+                _wrap(module.__name__, "RunnableSeq.ainvoke", _scope.node_scope)
 
 
 def uninstall_scopes() -> None:

@@ -67,10 +67,10 @@ def body_context(run: Run) -> Context:
     return run.context
 
 
-def fill_slot(run: Run) -> None:
-    """Called by the handler at a model or retriever run's start: claim an empty bracket."""
+def fill_slot(run: Run, kind: str | None = None) -> None:
+    """Called by the handler at a run's start: claim an empty bracket of the run's kind."""
     slot = otel_context.get_value(SLOT_KEY)
-    if isinstance(slot, Slot) and slot.run_id is None and slot.kind == run.kind:
+    if isinstance(slot, Slot) and slot.run_id is None and slot.kind == (kind or run.kind):
         slot.run_id = run.run_id
         slot.context = body_context(run)
         # Undone by the bracket's detach at the end of this step (same context).
@@ -166,6 +166,28 @@ def async_slot_scope(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any
 
     if runtime.tracer() is None:
         return wrapped(*args, **kwargs)
+    return run()
+
+
+def node_scope(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """Python 3.10: brackets LangGraph's ``RunnableSeq`` / ``RunnableCallable.ainvoke``.
+
+    Before 3.11 ``asyncio.create_task`` takes no ``context``, so LangGraph awaits an
+    async node's body in the caller's context and never calls ``_set_config_context``
+    (``bridge``); the node's run, started first inside the call, claims this bracket
+    instead and is current while the body runs. A callable that starts no run of its
+    own (``trace=False``) gets no bracket.
+    """
+    if runtime.tracer() is None or not getattr(instance, "trace", True):
+        return wrapped(*args, **kwargs)
+
+    async def run() -> Any:
+        token = otel_context.attach(otel_context.set_value(SLOT_KEY, Slot("chain")))
+        try:
+            return await wrapped(*args, **kwargs)
+        finally:
+            otel_context.detach(token)
+
     return run()
 
 
