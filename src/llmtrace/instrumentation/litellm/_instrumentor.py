@@ -20,19 +20,19 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
 import wrapt
-from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
-from opentelemetry.trace import SpanKind, Tracer
+from opentelemetry.trace import Tracer
+from opentelemetry.util.types import AttributeValue
 
 from ... import semconv
 from ..._errors import internal_errors, swallow
 from ..._genai import metrics
 from ..._genai.lifecycle import LLMInvocation
 from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
-from ..._spans import record_error
+from ..._spans import start as start_span
 from ..._streams import AsyncStreamProxy, StreamProxy
 from ..openai._request import CHAT, Endpoint, add_request_content
 from ..openai._response import apply_response, status_code_of
@@ -192,29 +192,20 @@ class LiteLLMPatch:
 
     # -- the Router --------------------------------------------------------------------------
     def _router_span(self, method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
-        tracer = self.tracer or runtime.tracer()
-        if tracer is None:
-            return None
-        attributes = {}
-        model = kwargs.get("model", args[0] if args else None)
-        if isinstance(model, str):
-            attributes[semconv.LLMTRACE_LITELLM_MODEL_GROUP] = model
-        name = f"{semconv.LLMTRACE_LITELLM_ROUTER_SPAN} {method}"
-        return tracer.start_span(name, kind=SpanKind.INTERNAL, attributes=attributes)
+        """A ``task`` span (roll-ups of its attempts land on it), current while it runs."""
+        traced = None
+        with internal_errors:
+            attributes: dict[str, AttributeValue] = {}
+            model = kwargs.get("model", args[0] if args else None)
+            if isinstance(model, str):
+                attributes[semconv.LLMTRACE_LITELLM_MODEL_GROUP] = model
+            name = f"{semconv.LLMTRACE_LITELLM_ROUTER_SPAN} {method}"
+            traced = start_span(name, "task", attributes, False, False, tracer=self.tracer)
+            if traced is not None:
+                traced.attach()
+        return traced
 
     def router_wrapper(self, method: str, asynchronous: bool) -> Callable[..., Any]:
-        def open_span(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
-            span = None
-            with internal_errors:
-                span = self._router_span(method, args, kwargs)
-            return span
-
-        def close_span(span: Any, exc: BaseException | None) -> None:
-            with internal_errors:
-                if exc is not None:
-                    record_error(span, exc)
-                span.end()
-
         if asynchronous:
 
             async def route_async(
@@ -223,18 +214,15 @@ class LiteLLMPatch:
                 args: tuple[Any, ...],
                 kwargs: dict[str, Any],
             ) -> Any:
-                if not is_instrumentation_enabled():
+                traced = self._router_span(method, args, kwargs)
+                if traced is None:
                     return await wrapped(*args, **kwargs)
-                span = open_span(args, kwargs)
-                if span is None:
-                    return await wrapped(*args, **kwargs)
-                with trace.use_span(span, end_on_exit=False, record_exception=False):
-                    try:
-                        result = await wrapped(*args, **kwargs)
-                    except BaseException as exc:
-                        close_span(span, exc)
-                        raise
-                close_span(span, None)
+                try:
+                    result = await wrapped(*args, **kwargs)
+                except BaseException as exc:
+                    traced.end(exc)
+                    raise
+                traced.end()
                 return result
 
             return route_async
@@ -245,18 +233,15 @@ class LiteLLMPatch:
             args: tuple[Any, ...],
             kwargs: dict[str, Any],
         ) -> Any:
-            if not is_instrumentation_enabled():
+            traced = self._router_span(method, args, kwargs)
+            if traced is None:
                 return wrapped(*args, **kwargs)
-            span = open_span(args, kwargs)
-            if span is None:
-                return wrapped(*args, **kwargs)
-            with trace.use_span(span, end_on_exit=False, record_exception=False):
-                try:
-                    result = wrapped(*args, **kwargs)
-                except BaseException as exc:
-                    close_span(span, exc)
-                    raise
-            close_span(span, None)
+            try:
+                result = wrapped(*args, **kwargs)
+            except BaseException as exc:
+                traced.end(exc)
+                raise
+            traced.end()
             return result
 
         return route
