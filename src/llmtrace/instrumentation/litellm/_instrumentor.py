@@ -53,8 +53,12 @@ _FUNCTIONS: tuple[tuple[str, Endpoint, bool], ...] = (
     ("embedding", EMBEDDINGS_ENDPOINT, False),
     ("aembedding", EMBEDDINGS_ENDPOINT, True),
 )
-_ROUTER_METHODS = (("completion", False), ("acompletion", True))
-_ROUTER_METHODS += (("embedding", False), ("aembedding", True))
+_ROUTER_METHODS: tuple[tuple[str, bool], ...] = (
+    ("completion", False),
+    ("acompletion", True),
+    ("embedding", False),
+    ("aembedding", True),
+)
 
 
 class _Call:
@@ -275,9 +279,10 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _uninstrument(self, **kwargs: Any) -> None:
         import litellm
+        from litellm.router import Router
 
         for name, _, _ in _FUNCTIONS:
             unwrap(litellm, name)
         for name, _ in _ROUTER_METHODS:
-            unwrap(litellm.Router, name)
+            unwrap(Router, name)
         LiteLLMInstrumentor._patch = None
