@@ -8,6 +8,8 @@ import wrapt
 from litellm_bodies import USER, anthropic_message, chat_body, embedding_body
 from openai_support import LocalServer
 from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -22,6 +24,7 @@ from llmtrace.instrumentation.litellm import (
     is_instrumented,
     uninstrument_litellm,
 )
+from llmtrace.instrumentation.litellm._request import provider_name
 from llmtrace.testing import SpanCapture
 
 A = semconv
@@ -216,18 +219,66 @@ def test_suppressed_calls_make_no_spans(server: LocalServer, captured: SpanCaptu
     assert captured.spans == []
 
 
-def test_tracer_provider_given_to_instrument(server: LocalServer) -> None:
+def test_providers_given_to_instrument(server: LocalServer, captured: SpanCapture) -> None:
     uninstrument_litellm()
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    LiteLLMInstrumentor().instrument(tracer_provider=provider, skip_dep_check=True)
+    reader = InMemoryMetricReader()
+    LiteLLMInstrumentor().instrument(
+        tracer_provider=provider,
+        meter_provider=MeterProvider(metric_readers=[reader]),
+        skip_dep_check=True,
+    )
     try:
         server.add(chat_body())
         _openai(server)
     finally:
         LiteLLMInstrumentor().uninstrument()
     assert [s.name for s in exporter.get_finished_spans()] == ["chat gpt-4o-mini"]
+    assert captured.spans == []  # nor does the openai SDK's span appear in llmtrace's own
+    data = reader.get_metrics_data()
+    names = {
+        metric.name
+        for resource in (data.resource_metrics if data else ())
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+    }
+    assert {A.METRIC_OPERATION_DURATION, A.METRIC_TOKEN_USAGE} <= names
+
+
+def test_init_instruments_litellm() -> None:
+    uninstrument_litellm()
+    llmtrace.init(exporter="none", instrument=["litellm"])
+    assert is_instrumented()
+
+
+def test_litellm_provider_names_are_in_the_registry() -> None:
+    """Every LiteLLM provider name we document maps to a registry row (priced or not)."""
+    expected = {
+        "openai": "openai",
+        "anthropic": "anthropic",
+        "together_ai": "together_ai",
+        "hosted_vllm": "vllm",
+        "azure": "azure.ai.openai",
+        "azure_ai": "azure.ai.inference",
+        "bedrock": "aws.bedrock",
+        "vertex_ai": "gcp.vertex_ai",
+        "gemini": "gcp.gemini",
+        "mistral": "mistral_ai",
+        "groq": "groq",
+        "deepseek": "deepseek",
+        "xai": "x_ai",
+        "fireworks_ai": "fireworks",
+        "cohere_chat": "cohere",
+        "ollama_chat": "ollama",
+        "openrouter": "openrouter",
+        "text-completion-openai": "openai",
+    }
+    for name, provider in expected.items():
+        assert provider_name(name, None, None) == provider, name
+        known, _ = providers.price_id(provider)
+        assert known, provider
 
 
 def test_uninstrument_restores_litellm(server: LocalServer, captured: SpanCapture) -> None:
