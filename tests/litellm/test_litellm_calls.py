@@ -295,3 +295,13 @@ def test_uninstrument_restores_litellm(server: LocalServer, captured: SpanCaptur
     instrument_litellm()
     instrument_litellm()  # idempotent
     assert is_instrumented()
+
+
+def test_positional_arguments(server: LocalServer, captured_content: SpanCapture) -> None:
+    server.add(chat_body())
+    litellm.completion(
+        "openai/gpt-4o-mini", USER, api_base=server.base_url, api_key="sk-test", max_retries=0
+    )
+    attrs = _only_llm_span(captured_content).attributes
+    assert attrs[A.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini"
+    assert "Say hello" in str(attrs[A.GEN_AI_INPUT_MESSAGES])

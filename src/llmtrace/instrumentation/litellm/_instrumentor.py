@@ -64,12 +64,12 @@ _ROUTER_METHODS: tuple[tuple[str, bool], ...] = (
 class _Call:
     """One traced call: the invocation and what its stream needs."""
 
-    __slots__ = ("endpoint", "estimate_input", "hide_usage", "inv")
+    __slots__ = ("body", "endpoint", "hide_usage", "inv")
 
-    def __init__(self, inv: LLMInvocation, endpoint: Endpoint, estimate_input: Any) -> None:
+    def __init__(self, inv: LLMInvocation, endpoint: Endpoint, body: dict[str, Any]) -> None:
         self.inv = inv
         self.endpoint = endpoint
-        self.estimate_input = estimate_input
+        self.body = body  # the call's arguments by name
         self.hide_usage = False
 
 
@@ -100,7 +100,7 @@ class LiteLLMPatch:
                 swallow(exc)
                 inv = LLMInvocation(operation=endpoint.operation, provider=target.provider)
             inv.instruments = self.instruments
-            call = _Call(inv, endpoint, body.get("messages"))
+            call = _Call(inv, endpoint, body)
             if inv.stream and endpoint.kind == CHAT and "stream_options" not in body:
                 call.hide_usage = reports_stream_usage(target)
             return call
@@ -115,7 +115,7 @@ class LiteLLMPatch:
             return None
         with internal_errors:
             if inv.capture_content:
-                add_request_content(inv, call.endpoint, arguments(call.endpoint.kind, (), kwargs))
+                add_request_content(inv, call.endpoint, call.body)
         if call.hide_usage:
             kwargs = {**kwargs, "stream_options": {"include_usage": True}}
         inv.attach(exclusive=True)
@@ -135,7 +135,8 @@ class LiteLLMPatch:
         inv.detach()
         try:
             if isinstance(result, self._stream_type):
-                hooks = OpenAIStreamHooks(inv, CHAT, call.hide_usage, call.estimate_input)
+                messages = call.body.get("messages")
+                hooks = OpenAIStreamHooks(inv, CHAT, call.hide_usage, messages)
                 if asynchronous:
                     return AsyncStreamProxy(result, hooks)
                 return StreamProxy(result, hooks)
@@ -278,8 +279,9 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         LiteLLMInstrumentor._patch = patch
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        import litellm
         from litellm.router import Router
+
+        import litellm
 
         for name, _, _ in _FUNCTIONS:
             unwrap(litellm, name)
