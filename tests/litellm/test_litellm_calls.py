@@ -305,3 +305,14 @@ def test_positional_arguments(server: LocalServer, captured_content: SpanCapture
     attrs = _only_llm_span(captured_content).attributes
     assert attrs[A.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini"
     assert "Say hello" in str(attrs[A.GEN_AI_INPUT_MESSAGES])
+
+
+def test_prompt_linkage(server: LocalServer, captured: SpanCapture) -> None:
+    greet = llmtrace.Prompt("greet", "Hello {name}!", variant="warm")
+    server.add(chat_body())
+    with llmtrace.use_prompt(greet):
+        _openai(server)
+    attrs = _only_llm_span(captured).attributes
+    assert attrs[A.GEN_AI_PROMPT_NAME] == "greet"
+    assert attrs[A.GEN_AI_PROMPT_VERSION] == greet.version
+    assert attrs[A.LLMTRACE_PROMPT_VARIANT] == "warm"
