@@ -316,3 +316,12 @@ def test_prompt_linkage(server: LocalServer, captured: SpanCapture) -> None:
     assert attrs[A.GEN_AI_PROMPT_NAME] == "greet"
     assert attrs[A.GEN_AI_PROMPT_VERSION] == greet.version
     assert attrs[A.LLMTRACE_PROMPT_VARIANT] == "warm"
+
+
+def test_raising_budget_stops_the_next_call(server: LocalServer, captured: SpanCapture) -> None:
+    server.add(chat_body())
+    with llmtrace.budget(0.000001, on_exceed="raise"):
+        _openai(server)  # $0.0000027: over the limit once it is priced
+        with pytest.raises(llmtrace.BudgetExceeded):
+            _openai(server)
+    assert len(server.requests) == 1  # refused before reaching the provider
