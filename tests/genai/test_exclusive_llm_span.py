@@ -20,13 +20,3 @@ def test_no_llm_span_opens_beneath_an_exclusive_one(captured: SpanCapture) -> No
     after.stop()
     assert [s.name for s in captured.spans] == ["chat claude-x", "chat gpt-4o"]
 
-
-def test_a_plain_attach_still_nests_llm_spans(captured: SpanCapture) -> None:
-    outer = LLMInvocation(operation="chat", provider="anthropic", request_model="claude-x")
-    assert outer.start()
-    outer.attach()
-    inner = LLMInvocation(operation="chat", provider="openai", request_model="gpt-4o")
-    assert inner.start()
-    inner.stop()
-    outer.stop()
-    assert len(captured.spans) == 2

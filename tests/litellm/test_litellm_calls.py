@@ -3,8 +3,11 @@ usage counted once, cost, errors passed through, content off by default."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import types
+
 import pytest
-import wrapt
 from litellm_bodies import USER, anthropic_message, chat_body, embedding_body
 from openai_support import LocalServer
 from opentelemetry.instrumentation.utils import suppress_instrumentation
@@ -283,11 +286,12 @@ def test_litellm_provider_names_are_in_the_registry() -> None:
 
 def test_uninstrument_restores_litellm(server: LocalServer, captured: SpanCapture) -> None:
     assert is_instrumented()
-    assert isinstance(litellm.completion, wrapt.FunctionWrapper)
+    assert type(litellm.completion) is not types.FunctionType  # wrapped
+    assert type(litellm.Router.completion) is not types.FunctionType
     uninstrument_litellm()
     assert not is_instrumented()
-    assert not isinstance(litellm.completion, wrapt.FunctionWrapper)
-    assert not isinstance(litellm.Router.completion, wrapt.FunctionWrapper)
+    assert type(litellm.completion) is types.FunctionType  # LiteLLM's own again
+    assert type(litellm.Router.completion) is types.FunctionType
     server.add(chat_body())
     _openai(server)
     # only the openai SDK's span: LiteLLM's is gone, and nothing suppresses the SDK's
@@ -325,3 +329,23 @@ def test_raising_budget_stops_the_next_call(server: LocalServer, captured: SpanC
         with pytest.raises(llmtrace.BudgetExceeded):
             _openai(server)
     assert len(server.requests) == 1  # refused before reaching the provider
+
+
+def test_litellm_is_patched_when_imported_later() -> None:
+    """init() does not import LiteLLM (seconds of import time); importing it patches it."""
+    code = (
+        "import os, sys, types\n"
+        "os.environ['LITELLM_LOCAL_MODEL_COST_MAP'] = 'True'\n"
+        "from llmtrace.instrumentation.litellm import instrument_litellm\n"
+        "instrument_litellm()\n"
+        "assert 'litellm' not in sys.modules\n"
+        "import litellm\n"
+        "assert type(litellm.completion) is not types.FunctionType\n"
+        "assert type(litellm.Router.acompletion) is not types.FunctionType\n"
+        "print('patched')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("patched")

@@ -11,7 +11,8 @@
 
 Patches ``litellm.completion``, ``acompletion``, ``embedding``, ``aembedding`` (so a
 ``from litellm import completion`` done BEFORE instrumenting keeps the unpatched
-function) and the ``Router``'s methods of the same names. Also available as the
+function) and the ``Router``'s methods of the same names, when LiteLLM is imported
+(at once if it already is: instrumenting never imports it). Also available as the
 ``llmtrace_litellm`` ``opentelemetry_instrumentor`` entry point
 (``LiteLLMInstrumentor``). What ends up on the spans: ``docs/litellm.md``.
 """

@@ -16,6 +16,7 @@ Router makes (its retries and fallbacks go through ``litellm.completion`` /
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
@@ -76,13 +77,21 @@ class _Call:
 class LiteLLMPatch:
     """The wrappers and what they share (resolved once, at instrument time)."""
 
-    def __init__(self, tracer: Tracer | None = None, instruments: Any = None) -> None:
-        import litellm
-
+    def __init__(self, litellm: Any, tracer: Tracer | None = None, instruments: Any = None) -> None:
         self.targets = TargetTable(litellm.get_llm_provider)
         self._stream_type: type = litellm.CustomStreamWrapper
         self.tracer = tracer
         self.instruments = instruments
+
+    def apply(self, litellm: Any) -> None:
+        """Wrap LiteLLM's functions and the Router's methods with this patch."""
+        for name, endpoint, asynchronous in _FUNCTIONS:
+            wrap = self.async_wrapper if asynchronous else self.sync_wrapper
+            wrapt.wrap_function_wrapper(litellm, name, wrap(endpoint))
+        for name, asynchronous in _ROUTER_METHODS:
+            wrapt.wrap_function_wrapper(
+                litellm, f"Router.{name}", self.router_wrapper(name, asynchronous)
+            )
 
     # -- phases shared by both shells (sans I/O) ------------------------------------------
     def prepare(
@@ -252,10 +261,29 @@ class LiteLLMPatch:
         return route
 
 
-class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """OpenTelemetry instrumentor (entry point ``llmtrace_litellm``) for LiteLLM."""
+class _Pending:
+    """What to patch LiteLLM with once it is imported (``init()`` does not import it:
+    importing LiteLLM takes seconds, so an application pays for it only if it uses it)."""
 
-    _patch: LiteLLMPatch | None = None
+    settings: tuple[Tracer | None, Any] | None = None
+    patch: LiteLLMPatch | None = None
+    hooked = False
+
+
+def _on_import(litellm: Any) -> None:
+    """wrapt's post-import hook: apply the pending patch (once; hooks cannot be removed)."""
+    if _Pending.settings is None or _Pending.patch is not None:
+        return
+    patch = LiteLLMPatch(litellm, *_Pending.settings)
+    patch.apply(litellm)
+    _Pending.patch = patch
+
+
+class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """OpenTelemetry instrumentor (entry point ``llmtrace_litellm``) for LiteLLM.
+
+    Patches LiteLLM when it is imported, or at once when it already is.
+    """
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("litellm >= 1.60",)
@@ -263,22 +291,23 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         tracer_provider = kwargs.get("tracer_provider")
         meter_provider = kwargs.get("meter_provider")
-        patch = LiteLLMPatch(
+        _Pending.settings = (
             tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None,
             metrics.instruments_for(meter_provider) if meter_provider else None,
         )
-        for name, endpoint, asynchronous in _FUNCTIONS:
-            wrapper = (
-                patch.async_wrapper(endpoint) if asynchronous else patch.sync_wrapper(endpoint)
-            )
-            wrapt.wrap_function_wrapper("litellm", name, wrapper)
-        for name, asynchronous in _ROUTER_METHODS:
-            wrapt.wrap_function_wrapper(
-                "litellm", f"Router.{name}", patch.router_wrapper(name, asynchronous)
-            )
-        LiteLLMInstrumentor._patch = patch
+        if not _Pending.hooked:
+            _Pending.hooked = True
+            wrapt.register_post_import_hook(_on_import, "litellm")  # runs now if imported
+        else:
+            module = sys.modules.get("litellm")
+            if module is not None:
+                _on_import(module)
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        _Pending.settings = None
+        if _Pending.patch is None:
+            return
+        _Pending.patch = None
         from litellm.router import Router
 
         import litellm
@@ -287,4 +316,3 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             unwrap(litellm, name)
         for name, _ in _ROUTER_METHODS:
             unwrap(Router, name)
-        LiteLLMInstrumentor._patch = None
