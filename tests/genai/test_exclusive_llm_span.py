@@ -19,4 +19,3 @@ def test_no_llm_span_opens_beneath_an_exclusive_one(captured: SpanCapture) -> No
     assert after.start()  # detached again: spans open as usual
     after.stop()
     assert [s.name for s in captured.spans] == ["chat claude-x", "chat gpt-4o"]
-

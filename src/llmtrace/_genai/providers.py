@@ -46,9 +46,7 @@ class Provider:
 
 
 PROVIDERS: tuple[Provider, ...] = (
-    Provider(
-        "openai", "openai", hosts=("api.openai.com",), aliases=("text-completion-openai",)
-    ),
+    Provider("openai", "openai", hosts=("api.openai.com",), aliases=("text-completion-openai",)),
     Provider(
         "azure.ai.openai",
         "azure",
