@@ -53,6 +53,7 @@ _EXPORTS: dict[str, str] = {
     "instrument_anthropic": ".instrumentation.anthropic",
     "instrument_google_genai": ".instrumentation.google_genai",
     "instrument_langchain": ".instrumentation.langchain",
+    "instrument_litellm": ".instrumentation.litellm",
     "instrument_openai": ".instrumentation.openai",
     "judge": ".eval",
     "llm_call": "._manual",
@@ -70,6 +71,7 @@ _EXPORTS: dict[str, str] = {
     "uninstrument_anthropic": ".instrumentation.anthropic",
     "uninstrument_google_genai": ".instrumentation.google_genai",
     "uninstrument_langchain": ".instrumentation.langchain",
+    "uninstrument_litellm": ".instrumentation.litellm",
     "uninstrument_openai": ".instrumentation.openai",
     "use_prompt": "._prompts.prompt",
 }
@@ -126,6 +128,8 @@ if TYPE_CHECKING:
     )
     from .instrumentation.langchain import instrument_langchain as instrument_langchain
     from .instrumentation.langchain import uninstrument_langchain as uninstrument_langchain
+    from .instrumentation.litellm import instrument_litellm as instrument_litellm
+    from .instrumentation.litellm import uninstrument_litellm as uninstrument_litellm
     from .instrumentation.openai import instrument_openai as instrument_openai
     from .instrumentation.openai import uninstrument_openai as uninstrument_openai
 

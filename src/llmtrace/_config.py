@@ -41,6 +41,7 @@ INSTRUMENTATIONS: dict[str, str] = {
     "bedrock": "botocore",
     "anthropic": "anthropic",
     "google_genai": "google.genai",
+    "litellm": "litellm",
 }
 KNOWN_INSTRUMENTATIONS = tuple(INSTRUMENTATIONS)
 METRIC_EXPORTERS = ("otlp", "prometheus")

@@ -193,6 +193,10 @@ LLMTRACE_LANGCHAIN_AGENT_FINISH_EVENT: Final = "llmtrace.langchain.agent_finish"
 LLMTRACE_LANGCHAIN_RETRY_EVENT: Final = "llmtrace.langchain.retry"
 LLMTRACE_LANGCHAIN_RETRY_ATTEMPT: Final = "llmtrace.langchain.retry.attempt"
 LLMTRACE_RETRIEVAL_DOCUMENT_COUNT: Final = "llmtrace.retrieval.document_count"
+# LiteLLM: the provider name LiteLLM resolved; the Router span around its attempts.
+LLMTRACE_LITELLM_PROVIDER: Final = "llmtrace.litellm.provider"
+LLMTRACE_LITELLM_MODEL_GROUP: Final = "llmtrace.litellm.model_group"
+LLMTRACE_LITELLM_ROUTER_SPAN: Final = "litellm.router"
 
 # --- Metrics ------------------------------------------------------------------------------
 # semantic-conventions-genai (docs/semconv.md says which version): inference and embeddings

@@ -40,6 +40,10 @@ from .record import InvocationRecord
 # Wrappers around an LLM call (the LangChain handler) can put a Mapping of extra
 # attributes under this context key; the next LLM span started beneath picks them up.
 LLM_SPAN_ATTRIBUTES_KEY = otel_context.create_key("llmtrace.llm_span_attributes")
+# An integration whose call is itself the LLM span (LiteLLM) sets this key while the
+# call runs: LLM spans started beneath (the openai SDK LiteLLM calls) are not opened, so
+# the call yields one LLM span and one cost. Other instrumentations are not affected.
+INSIDE_LLM_SPAN_KEY = otel_context.create_key("llmtrace.inside_llm_span")
 _CLIENT = SpanKind.CLIENT
 
 
@@ -96,17 +100,20 @@ class LLMInvocation(InvocationRecord):
         the call. ``context`` is the current context when the caller already has it at
         hand; ``tracer`` one an instrumentor was given (else llmtrace's own).
         """
+        # One context lookup serves the parent, handed-down attributes and the SDK
+        # (which would otherwise look it up again for its sampler).
+        ctx = otel_context.get_current() if context is None else context
+        if ctx.get(INSIDE_LLM_SPAN_KEY) is not None:  # a span above already is the LLM span
+            self._done = True
+            return False
         if check_budget:
             _hooks.before_call()
         self._done = True  # until the span is open: stop() and fail() then do nothing
         with internal_errors:
             if tracer is None:
                 tracer = runtime.tracer()
-            # One context lookup serves the parent, handed-down attributes and the SDK
-            # (which would otherwise look it up again for its sampler).
             if tracer is None or not is_instrumentation_enabled():
                 return False
-            ctx = otel_context.get_current() if context is None else context
             self.capture_content = runtime.capture_content
             self.content_limit = runtime.max_attribute_bytes
             self._started_at = time.perf_counter()
@@ -125,10 +132,16 @@ class LLMInvocation(InvocationRecord):
             return True
         return False
 
-    def attach(self) -> None:
-        """Make the span current (so e.g. HTTP client spans nest under it)."""
+    def attach(self, *, exclusive: bool = False) -> None:
+        """Make the span current (so e.g. HTTP client spans nest under it).
+
+        ``exclusive``: no LLM span opens beneath it (``INSIDE_LLM_SPAN_KEY``).
+        """
         if self.span is not None and self._token is None:
-            self._token = otel_context.attach(trace.set_span_in_context(self.span))
+            ctx = trace.set_span_in_context(self.span)
+            if exclusive:
+                ctx = otel_context.set_value(INSIDE_LLM_SPAN_KEY, True, ctx)
+            self._token = otel_context.attach(ctx)
 
     def detach(self) -> None:
         token, self._token = self._token, None

@@ -46,7 +46,7 @@ class Provider:
 
 
 PROVIDERS: tuple[Provider, ...] = (
-    Provider("openai", "openai", hosts=("api.openai.com",)),
+    Provider("openai", "openai", hosts=("api.openai.com",), aliases=("text-completion-openai",)),
     Provider(
         "azure.ai.openai",
         "azure",
@@ -76,7 +76,9 @@ PROVIDERS: tuple[Provider, ...] = (
         aliases=("google_vertexai", "vertexai", "vertex_ai"),
     ),
     Provider("gcp.gen_ai", "google"),
-    Provider("cohere", "cohere", hosts=("api.cohere.com", "api.cohere.ai")),
+    Provider(
+        "cohere", "cohere", hosts=("api.cohere.com", "api.cohere.ai"), aliases=("cohere_chat",)
+    ),
     Provider("deepseek", "deepseek", hosts=("api.deepseek.com",)),
     Provider("groq", "groq", hosts=("api.groq.com",)),
     Provider("mistral_ai", "mistral", hosts=("api.mistral.ai",), aliases=("mistral", "mistralai")),
@@ -91,7 +93,7 @@ PROVIDERS: tuple[Provider, ...] = (
     Provider("cerebras", "cerebras", hosts=("api.cerebras.ai",)),
     Provider("ibm.watsonx.ai", None, aliases=("ibm", "watsonx")),
     # Local and self-hosted servers: the user's hardware, no list price.
-    Provider("ollama", None, local_port=11434),
+    Provider("ollama", None, local_port=11434, aliases=("ollama_chat",)),
     Provider("lm_studio", None, local_port=1234),
     Provider("vllm", None, local_port=8000, aliases=("hosted_vllm",)),
     Provider(UNKNOWN, None),

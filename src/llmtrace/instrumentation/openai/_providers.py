@@ -66,6 +66,12 @@ def _forget_servers() -> None:
 providers.on_change(_forget_servers)
 
 
+def accepts_include_usage(host: str, port: int | None) -> bool:
+    """Whether ``stream_options.include_usage`` may be sent to this host (the allow-list)."""
+    lowered, hosts = host.lower(), _usage_hosts
+    return lowered in hosts or f"{lowered}:{port}" in hosts
+
+
 def reset_usage_hosts() -> None:
     """Back to the default allow-list (api.openai.com only); for tests."""
     global _usage_hosts, _usage_generation
