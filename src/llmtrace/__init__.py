@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "init": "._setup",
     "instrument_langchain": ".instrumentation.langchain",
     "instrument_openai": ".instrumentation.openai",
+    "instrument_openai_agents": ".instrumentation.openai_agents",
     "judge": ".eval",
     "llm_call": "._manual",
     "model_version": "._prompts.prompt",
@@ -65,6 +66,7 @@ _EXPORTS: dict[str, str] = {
     "trace_reference": "._evaluation",
     "uninstrument_langchain": ".instrumentation.langchain",
     "uninstrument_openai": ".instrumentation.openai",
+    "uninstrument_openai_agents": ".instrumentation.openai_agents",
     "use_prompt": "._prompts.prompt",
 }
 
@@ -112,6 +114,12 @@ if TYPE_CHECKING:
     from .instrumentation.langchain import uninstrument_langchain as uninstrument_langchain
     from .instrumentation.openai import instrument_openai as instrument_openai
     from .instrumentation.openai import uninstrument_openai as uninstrument_openai
+    from .instrumentation.openai_agents import (
+        instrument_openai_agents as instrument_openai_agents,
+    )
+    from .instrumentation.openai_agents import (
+        uninstrument_openai_agents as uninstrument_openai_agents,
+    )
 
 
 def __getattr__(name: str) -> Any:
