@@ -93,7 +93,8 @@ class LLMTraceProcessor(TracingProcessor):
     # -- the SDK's interface ----------------------------------------------------------------
     def on_trace_start(self, trace: Trace) -> None:
         with internal_errors:
-            if not self._tracing():
+            # Registered twice (add_trace_processor after set_trace_processors([it])): once.
+            if not self._tracing() or str(trace.trace_id) in self._nodes:
                 return
             name = str(getattr(trace, "name", None) or "Agent workflow")
             extra: dict[str, AttributeValue] = {
@@ -114,7 +115,7 @@ class LLMTraceProcessor(TracingProcessor):
 
     def on_span_start(self, span: Span[Any]) -> None:
         with internal_errors:
-            if not self._tracing():
+            if not self._tracing() or str(span.span_id) in self._nodes:
                 return
             parent = self._parent(span)
             parent_ctx = parent.context if parent is not None else otel_context.get_current()
@@ -148,15 +149,16 @@ class LLMTraceProcessor(TracingProcessor):
                 _record_handoff(node.agent, data, span.error)
             traced = node.traced
             if traced is None:
+                # An error on a span without its own (a turn, a guardrail, a model call)
+                # is its agent's: e.g. "Guardrail tripwire triggered" on the turn.
+                if span.error and node.agent is not None:
+                    _record_error(node.agent, span.error)
                 return
             try:
                 if kind == "function" and traced.is_recording:
                     _record_tool_content(traced, data)
-                error = span.error
-                if error and traced.is_recording:
-                    message = str(error.get("message") or "error")[:512]
-                    traced.span.set_status(Status(StatusCode.ERROR, message))
-                    traced.set_attribute(semconv.ERROR_TYPE, _ERROR_TYPE)
+                if span.error:
+                    _record_error(traced, span.error)
             finally:  # a failed extraction must not leave the span open
                 traced.end()
 
@@ -245,6 +247,13 @@ class LLMTraceProcessor(TracingProcessor):
             if otel_context.get_current() is node.context:
                 otel_context.detach(token)  # type: ignore[arg-type]
         return node
+
+
+def _record_error(traced: TracedSpan, error: Mapping[str, Any]) -> None:
+    if traced.is_recording:
+        message = str(error.get("message") or "error")[:512]
+        traced.span.set_status(Status(StatusCode.ERROR, message))
+        traced.set_attribute(semconv.ERROR_TYPE, _ERROR_TYPE)
 
 
 def _tool_attributes(data: Any) -> dict[str, AttributeValue]:
