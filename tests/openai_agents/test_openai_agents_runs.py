@@ -5,6 +5,7 @@ under its agent span; roll-ups on the agents and the workflow; budgets stop a ru
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import agents_support as wire
@@ -20,11 +21,14 @@ from agents import (
     function_tool,
     input_guardrail,
 )
+from openai_support import LocalServer
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
 import llmtrace
 from llmtrace import semconv
+from llmtrace.instrumentation.openai import uninstrument_openai
 from llmtrace.instrumentation.openai_agents import uninstrument_openai_agents
 from llmtrace.testing import SpanCapture
 
@@ -150,9 +154,10 @@ async def test_budget_stops_the_run_at_its_next_model_call(
     captured: SpanCapture, local_server: Any, api: str, streamed: bool
 ) -> None:
     wire.script(local_server, api, streamed)
-    with pytest.raises(llmtrace.BudgetExceeded), llmtrace.budget(
-        max_usd=CALL_COST / 2, on_exceed="raise"
-    ) as spent:
+    with (
+        pytest.raises(llmtrace.BudgetExceeded),
+        llmtrace.budget(max_usd=CALL_COST / 2, on_exceed="raise") as spent,
+    ):
         await run(make_agents(local_server, api), streamed)
     assert spent.spent_usd == pytest.approx(CALL_COST)
     assert len(local_server.requests) == 1  # the second model call was never sent
@@ -180,3 +185,77 @@ async def test_uninstrumented_runs_keep_only_the_openai_spans(
     assert await run(make_agents(local_server, "responses"), False) == wire.ANSWER
     assert sorted(captured.names()) == ["chat gpt-4o"] * 3 + ["ledger lookup"]
 
+
+@pytest.mark.parametrize(("api", "streamed"), MODES)
+async def test_without_the_openai_instrumentation_the_sdk_model_span_is_the_llm_span(
+    captured: SpanCapture, local_server: Any, api: str, streamed: bool
+) -> None:
+    uninstrument_openai()
+    wire.script(local_server, api, streamed)
+    await run(make_agents(local_server, api), streamed)
+    llm = "chat" if api == "responses" else "chat gpt-4o"  # a response span has no model
+    workflow = captured.find("invoke_workflow Agent workflow")
+    assert shape(captured, workflow) == [
+        "invoke_workflow Agent workflow",
+        "  invoke_agent Triage",
+        f"    {llm}",
+        "  invoke_agent Billing",
+        f"    {llm}",
+        "    execute_tool get_balance",
+        "      ledger lookup",
+        f"    {llm}",
+    ]
+    for chat in captured.by_name(llm):
+        assert attrs(chat)[semconv.GEN_AI_USAGE_INPUT_TOKENS] == 100
+        assert attrs(chat)[semconv.GEN_AI_USAGE_OUTPUT_TOKENS] == 20
+        if api == "responses":  # chat spans record the requested model at most
+            assert attrs(chat)[semconv.GEN_AI_RESPONSE_MODEL] == wire.MODEL
+        assert attrs(chat)[semconv.GEN_AI_USAGE_COST_AMOUNT] == pytest.approx(CALL_COST)
+    assert attrs(workflow)[semconv.LLMTRACE_COST_TOTAL] == pytest.approx(3 * CALL_COST)
+
+
+async def test_concurrent_runs_keep_their_own_trees(captured: SpanCapture) -> None:
+    servers = [LocalServer(), LocalServer()]
+    try:
+        for server in servers:
+            wire.script(server, "chat", True)
+
+        async def one(name: str, server: Any) -> Any:
+            with llmtrace.span(name):
+                return await run(make_agents(server, "chat"), True)
+
+        answers = await asyncio.gather(one("first", servers[0]), one("second", servers[1]))
+    finally:
+        for server in servers:
+            server.close()
+    assert answers == [wire.ANSWER, wire.ANSWER]
+    for name in ("first", "second"):
+        assert shape(captured, captured.find(name)) == [
+            name,
+            "  invoke_workflow Agent workflow",
+            "    invoke_agent Triage",
+            "      chat gpt-4o",
+            "    invoke_agent Billing",
+            "      chat gpt-4o",
+            "      execute_tool get_balance",
+            "        ledger lookup",
+            "      chat gpt-4o",
+        ]
+
+
+def test_run_sync(captured: SpanCapture, local_server: Any) -> None:
+    wire.script(local_server, "responses", False)
+    with llmtrace.span("caller"):
+        result = Runner.run_sync(make_agents(local_server, "responses"), "What is my balance?")
+    assert result.final_output == wire.ANSWER
+    caller = captured.find("caller")
+    assert [s.name for s in captured.children(caller)] == ["invoke_workflow Agent workflow"]
+    billing = captured.find("invoke_agent Billing")
+    assert attrs(billing)[semconv.LLMTRACE_LLM_CALL_COUNT] == 2
+
+
+async def test_suppressed_runs_make_no_spans(captured: SpanCapture, local_server: Any) -> None:
+    wire.script(local_server, "responses", False)
+    with suppress_instrumentation():
+        assert await run(make_agents(local_server, "responses"), False) == wire.ANSWER
+    assert captured.spans == []

@@ -31,6 +31,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
     BaseInstrumentor,
 )
 
+from ..._genai import metrics
 from ..._runtime import INSTRUMENTATION_NAME, VERSION
 from .. import switch_off, switch_on
 from . import _patches
@@ -65,10 +66,14 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         global _registered
         import agents
 
-        tracer_provider = kwargs.get("tracer_provider")
+        tracer_provider, meter_provider = (
+            kwargs.get("tracer_provider"),
+            kwargs.get("meter_provider"),
+        )
         processor.tracer = (
             tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None
         )
+        processor.instruments = metrics.instruments_for(meter_provider) if meter_provider else None
         _patches.install()
         processor.enabled = True
         if not _registered:
@@ -79,7 +84,7 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _uninstrument(self, **kwargs: Any) -> None:
         processor.enabled = False
-        processor.tracer = None
+        processor.tracer = processor.instruments = None
         _patches.uninstall()
 
 

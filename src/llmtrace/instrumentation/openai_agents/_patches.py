@@ -80,9 +80,7 @@ def _guardrail_wrapper(source: str) -> Callable[..., Awaitable[Any]]:
     return run
 
 
-def _guardrail_event(
-    guardrail: Any, source: str, result: Any, error: BaseException | None
-) -> None:
+def _guardrail_event(guardrail: Any, source: str, result: Any, error: BaseException | None) -> None:
     span = trace.get_current_span()
     if not span.is_recording():
         return

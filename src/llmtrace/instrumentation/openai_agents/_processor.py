@@ -12,6 +12,7 @@ function               ``execute_tool {tool name}`` (``gen_ai.tool.*``)
 custom                 a ``task`` span named after it
 handoff                a ``llmtrace.agent.handoff`` event on the handing-off agent's span
 response, generation   nothing: the ``openai`` client call inside is the LLM span
+                       (this span is, when llmtrace's openai instrumentation is off)
 guardrail              nothing: ``gen_ai.guardrail.result`` events (see ``_patches``)
 task, turn, others     nothing: their children nest under the nearest span above
 =====================  ==============================================================
@@ -30,6 +31,7 @@ Memory is bounded: open entries are dropped (oldest first) past ``MAX_OPEN``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections import OrderedDict
@@ -45,9 +47,10 @@ from opentelemetry.util.types import AttributeValue
 
 from ... import semconv
 from ..._errors import internal_errors
-from ..._genai.lifecycle import LLM_SPAN_ATTRIBUTES_KEY
+from ..._genai.lifecycle import LLM_SPAN_ATTRIBUTES_KEY, LLMInvocation
 from ..._runtime import runtime
 from ..._spans import TracedSpan, span_name, start, static_attributes
+from ._model import finish_model_call, openai_instrumented, start_model_call
 
 MAX_OPEN = 10_000
 _AGENT, _TOOL, _TASK, _WORKFLOW = "agent", "tool", "task", "workflow"
@@ -59,7 +62,7 @@ _ERROR_TYPE = "_OTHER"  # the SDK reports span errors as messages, not exception
 class _Node:
     """One open SDK trace or span: its llmtrace span (if any) and its context."""
 
-    __slots__ = ("agent", "agent_name", "context", "token", "tool_call_id", "traced")
+    __slots__ = ("agent", "agent_name", "context", "inv", "token", "tool_call_id", "traced")
 
     def __init__(
         self,
@@ -74,6 +77,7 @@ class _Node:
         self.agent_name = agent_name
         self.token: object | None = None
         self.tool_call_id: str | None = None
+        self.inv: LLMInvocation | None = None  # a model call's LLM span, when we make it
 
 
 class LLMTraceProcessor(TracingProcessor):
@@ -87,6 +91,7 @@ class LLMTraceProcessor(TracingProcessor):
     def __init__(self) -> None:
         self.enabled = False
         self.tracer: Tracer | None = None
+        self.instruments: Any = None  # metric instruments of a meter_provider given
         self._nodes: OrderedDict[str, _Node] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -131,11 +136,15 @@ class LLMTraceProcessor(TracingProcessor):
                 traced = self._start(str(data.name), _TOOL, _tool_attributes(data), parent_ctx)
             elif kind == "custom":
                 traced = self._start(str(data.name), _TASK, None, parent_ctx)
-            elif kind in _MODEL_TYPES and agent_name is not None:
-                # The openai span beneath names its agent (a hand-down the lifecycle reads).
-                parent_ctx = otel_context.set_value(
-                    LLM_SPAN_ATTRIBUTES_KEY, {semconv.GEN_AI_AGENT_NAME: agent_name}, parent_ctx
-                )
+            elif kind in _MODEL_TYPES:
+                if agent_name is not None:
+                    # The LLM span beneath names its agent (a hand-down the lifecycle reads).
+                    parent_ctx = otel_context.set_value(
+                        LLM_SPAN_ATTRIBUTES_KEY, {semconv.GEN_AI_AGENT_NAME: agent_name}, parent_ctx
+                    )
+                if not openai_instrumented():  # else the openai span inside is the LLM span
+                    self._open_model_call(str(span.span_id), data, parent_ctx, agent, agent_name)
+                    return
             self._open(str(span.span_id), traced, parent_ctx, agent, agent_name)
 
     def on_span_end(self, span: Span[Any]) -> None:
@@ -147,6 +156,8 @@ class LLMTraceProcessor(TracingProcessor):
             kind = getattr(data, "type", None)
             if kind == "handoff" and node.agent is not None:
                 _record_handoff(node.agent, data, span.error)
+            if node.inv is not None:
+                finish_model_call(node.inv, data, span.error)
             traced = node.traced
             if traced is None:
                 # An error on a span without its own (a turn, a guardrail, a model call)
@@ -184,6 +195,8 @@ class LLMTraceProcessor(TracingProcessor):
             nodes = list(self._nodes.values())
             self._nodes.clear()
         for node in reversed(nodes):
+            if node.inv is not None:
+                node.inv.stop()
             if node.traced is not None:
                 node.traced.end()
 
@@ -233,10 +246,30 @@ class LLMTraceProcessor(TracingProcessor):
             while len(self._nodes) > MAX_OPEN:
                 evicted.append(self._nodes.popitem(last=False)[1])
         for stale in evicted:
+            if stale.inv is not None:
+                stale.inv.stop()
             if stale.traced is not None:
                 stale.traced.end()
         # Current from here to the matching end, as the SDK's own span is.
         node.token = otel_context.attach(context)
+
+    def _open_model_call(
+        self,
+        key: str,
+        data: Any,
+        parent: Context,
+        agent: TracedSpan | None,
+        agent_name: str | None,
+    ) -> None:
+        inv = start_model_call(data, parent, self.tracer)
+        if inv is not None:
+            inv.instruments = self.instruments
+            if inv.span is not None:
+                parent = trace.set_span_in_context(inv.span, parent)
+        self._open(key, None, parent, agent, agent_name)
+        node = self._nodes.get(key)
+        if node is not None:
+            node.inv = inv
 
     def _close(self, key: str) -> _Node | None:
         with self._lock:
@@ -267,10 +300,8 @@ def _record_tool_content(traced: TracedSpan, data: Any) -> None:
     if traced._capture_input and data.input is not None:
         arguments = data.input
         if isinstance(arguments, str):
-            try:
+            with contextlib.suppress(ValueError):  # not JSON: recorded as the text it is
                 arguments = json.loads(arguments)
-            except ValueError:
-                pass  # not JSON: recorded as the text it is
         traced.set_input(arguments)
     if traced._capture_output and data.output is not None:
         traced.set_output(data.output)
