@@ -32,7 +32,7 @@ CHAT_USAGE = {
 
 
 # -- Responses API --------------------------------------------------------------------------
-def _function_item(call: tuple[str, str, str], status: str = "completed") -> dict[str, Any]:
+def function_item(call: tuple[str, str, str], status: str = "completed") -> dict[str, Any]:
     call_id, name, arguments = call
     return {
         "type": "function_call",
@@ -44,7 +44,7 @@ def _function_item(call: tuple[str, str, str], status: str = "completed") -> dic
     }
 
 
-def _message_item(text: str, status: str = "completed") -> dict[str, Any]:
+def message_item(text: str, status: str = "completed") -> dict[str, Any]:
     return {
         "type": "message",
         "id": "msg_1",
@@ -144,9 +144,9 @@ def response_events(item: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 RESPONSES_SCRIPT = [
-    [_function_item(HANDOFF_CALL)],
-    [_function_item(TOOL_CALL)],
-    [_message_item(ANSWER)],
+    [function_item(HANDOFF_CALL)],
+    [function_item(TOOL_CALL)],
+    [message_item(ANSWER)],
 ]
 
 

@@ -54,7 +54,7 @@ def uninstall() -> None:
 def _restore(cls: type, name: str) -> None:
     # From the class dict: a wrapped classmethod must get its classmethod object back.
     attribute = cls.__dict__.get(name)
-    if isinstance(attribute, wrapt.ObjectProxy):
+    if isinstance(attribute, wrapt.FunctionWrapper):
         setattr(cls, name, attribute.__wrapped__)
 
 

@@ -1,0 +1,140 @@
+"""The instrumentor's contract and the processor's edges, with the SDK's public tracing
+API (``agents.trace``, ``custom_span``) and a real run where one is needed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import agents
+import agents_support as wire
+import openai
+import pytest
+import wrapt
+from agents import Agent, OpenAIResponsesModel, Runner, function_tool
+from agents.tool_context import ToolContext
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
+
+import llmtrace
+from llmtrace import semconv
+from llmtrace.instrumentation.openai_agents import (
+    OpenAIAgentsInstrumentor,
+    _processor,
+    instrument_openai_agents,
+    is_instrumented,
+    trace_processor,
+    uninstrument_openai_agents,
+)
+from llmtrace.testing import SpanCapture
+
+
+def test_sdk_traces_and_custom_spans(captured: SpanCapture) -> None:
+    with llmtrace.span("caller"):
+        with agents.trace("Support flow", group_id="conversation-7"):
+            with agents.custom_span("lookup", {"k": 1}):
+                with llmtrace.span("inside"):
+                    pass
+    workflow = captured.find("invoke_workflow Support flow")
+    assert captured.parent_of(workflow) is captured.find("caller")
+    assert workflow.attributes[semconv.GEN_AI_CONVERSATION_ID] == "conversation-7"
+    assert workflow.attributes[semconv.GEN_AI_WORKFLOW_NAME] == "Support flow"
+    lookup = captured.find("lookup")
+    assert captured.parent_of(lookup) is workflow
+    assert captured.parent_of(captured.find("inside")) is lookup
+    assert len(trace_processor()) == 0
+
+
+def test_contexts_are_restored(captured: SpanCapture) -> None:
+    from opentelemetry import trace
+
+    before = trace.get_current_span()
+    with agents.trace("flow"), agents.custom_span("step"):
+        assert trace.get_current_span() is not before
+    assert trace.get_current_span() is before
+
+
+def test_registered_twice_traces_once(captured: SpanCapture) -> None:
+    agents.add_trace_processor(trace_processor())  # now in the SDK's list twice
+    with agents.trace("flow"), agents.custom_span("step"):
+        pass
+    assert sorted(captured.names()) == ["invoke_workflow flow", "step"]
+
+
+def test_uninstrumented_makes_no_spans_and_restores_the_sdk(captured: SpanCapture) -> None:
+    uninstrument_openai_agents()
+    assert not is_instrumented()
+    assert isinstance(ToolContext.__dict__["from_agent_context"], classmethod)
+    assert not isinstance(agents.InputGuardrail.__dict__["run"], wrapt.FunctionWrapper)
+    with agents.trace("flow"), agents.custom_span("step"):
+        pass
+    assert captured.spans == []
+    instrument_openai_agents()
+    instrument_openai_agents()  # idempotent
+    with agents.trace("flow"):
+        pass
+    assert captured.names() == ["invoke_workflow flow"]
+
+
+def test_spans_go_to_the_tracer_provider_given_to_instrument(captured: SpanCapture) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    uninstrument_openai_agents()
+    instrumentor = OpenAIAgentsInstrumentor()
+    instrumentor.instrument(tracer_provider=provider, skip_dep_check=True)
+    try:
+        with agents.trace("flow"), agents.custom_span("step"):
+            pass
+    finally:
+        instrumentor.uninstrument()
+    assert sorted(s.name for s in exporter.get_finished_spans()) == ["invoke_workflow flow", "step"]
+    assert captured.spans == []
+
+
+def test_open_spans_are_bounded(captured: SpanCapture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_processor, "MAX_OPEN", 2)
+    with agents.trace("flow"):
+        spans = [agents.custom_span(f"s{i}") for i in range(4)]
+        for span in spans:
+            span.start()
+        assert len(trace_processor()) == 2
+        for span in spans:
+            span.finish()
+    assert len(trace_processor()) == 0
+    assert sorted(captured.names()) == ["invoke_workflow flow", "s0", "s1", "s2", "s3"]
+
+
+def test_internal_errors_never_reach_the_sdk(captured: SpanCapture, lenient: None) -> None:
+    class Broken:
+        @property
+        def span_id(self) -> str:
+            raise RuntimeError("bug")
+
+    trace_processor().on_span_start(Broken())  # type: ignore[arg-type]
+    trace_processor().on_span_end(Broken())  # type: ignore[arg-type]
+    trace_processor().on_trace_start(Broken())  # type: ignore[arg-type]
+
+
+@function_tool
+def failing_lookup(account: str) -> str:
+    """Always fails."""
+    raise ValueError("ledger down")
+
+
+async def test_a_failing_tool_marks_its_span(captured: SpanCapture, local_server: Any) -> None:
+    local_server.add(wire.response([wire.function_item(("call_f", "failing_lookup", "{}"))]))
+    local_server.add(wire.response([wire.message_item(wire.ANSWER)]))
+    client = openai.AsyncOpenAI(base_url=local_server.base_url, api_key="sk-test", max_retries=0)
+    agent = Agent(
+        name="Clerk",
+        model=OpenAIResponsesModel(model="gpt-4o", openai_client=client),
+        tools=[failing_lookup],
+    )
+    result = await Runner.run(agent, "balance?")
+    assert result.final_output == wire.ANSWER  # the SDK told the model the tool failed
+    tool = captured.find("execute_tool failing_lookup")
+    assert tool.status.status_code is StatusCode.ERROR
+    assert tool.attributes[semconv.ERROR_TYPE] == "_OTHER"
+    assert tool.attributes[semconv.GEN_AI_TOOL_CALL_ID] == "call_f"
