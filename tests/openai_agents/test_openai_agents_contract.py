@@ -10,7 +10,15 @@ import agents_support as wire
 import openai
 import pytest
 import wrapt
-from agents import Agent, OpenAIResponsesModel, Runner, function_tool
+from agents import (
+    Agent,
+    OpenAIResponsesModel,
+    Runner,
+    ToolGuardrailFunctionOutput,
+    function_tool,
+    tool_input_guardrail,
+    tool_output_guardrail,
+)
 from agents.tool_context import ToolContext
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -138,3 +146,63 @@ async def test_a_failing_tool_marks_its_span(captured: SpanCapture, local_server
     assert tool.status.status_code is StatusCode.ERROR
     assert tool.attributes[semconv.ERROR_TYPE] == "_OTHER"
     assert tool.attributes[semconv.GEN_AI_TOOL_CALL_ID] == "call_f"
+
+
+@tool_input_guardrail
+def no_secrets(data: Any) -> ToolGuardrailFunctionOutput:
+    return ToolGuardrailFunctionOutput.allow(output_info="clean")
+
+
+@tool_output_guardrail
+def short_answers(data: Any) -> ToolGuardrailFunctionOutput:
+    return ToolGuardrailFunctionOutput.reject_content("too long", output_info="long")
+
+
+@function_tool(tool_input_guardrails=[no_secrets], tool_output_guardrails=[short_answers])
+def guarded_lookup(account: str) -> str:
+    """A guarded tool."""
+    return "$10"
+
+
+async def test_tool_guardrails_are_events_on_the_tool_span(
+    captured: SpanCapture, local_server: Any
+) -> None:
+    local_server.add(wire.response([wire.function_item(("call_g", "guarded_lookup", "{}"))]))
+    local_server.add(wire.response([wire.message_item(wire.ANSWER)]))
+    client = openai.AsyncOpenAI(base_url=local_server.base_url, api_key="sk-test", max_retries=0)
+    agent = Agent(
+        name="Clerk",
+        model=OpenAIResponsesModel(model="gpt-4o", openai_client=client),
+        tools=[guarded_lookup],
+    )
+    await Runner.run(agent, "balance?")
+    tool = captured.find("execute_tool guarded_lookup")
+    events = [dict(e.attributes or {}) for e in tool.events]
+    assert events == [
+        {
+            semconv.GEN_AI_GUARDRAIL_SOURCE: "tool_input",
+            semconv.GEN_AI_GUARDRAIL_COMPONENT_NAME: "no_secrets",
+            semconv.GEN_AI_GUARDRAIL_RESULT_TYPE: "behavior",
+            semconv.GEN_AI_GUARDRAIL_RESULT_VALUE: "allow",
+        },
+        {
+            semconv.GEN_AI_GUARDRAIL_SOURCE: "tool_output",
+            semconv.GEN_AI_GUARDRAIL_COMPONENT_NAME: "short_answers",
+            semconv.GEN_AI_GUARDRAIL_RESULT_TYPE: "behavior",
+            semconv.GEN_AI_GUARDRAIL_RESULT_VALUE: "reject_content",
+        },
+    ]
+    assert {e.name for e in tool.events} == {semconv.GEN_AI_GUARDRAIL_RESULT_EVENT}
+
+
+def test_never_switches_the_sdk_tracing_back_on(captured: SpanCapture) -> None:
+    agents.set_tracing_disabled(True)
+    try:
+        uninstrument_openai_agents()
+        instrument_openai_agents()
+        with agents.trace("flow"), agents.custom_span("step"):
+            pass
+        assert agents.tracing.get_trace_provider().create_trace("probe").trace_id == "no-op"
+    finally:
+        agents.set_tracing_disabled(False)
+    assert captured.spans == []

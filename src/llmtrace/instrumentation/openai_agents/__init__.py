@@ -25,6 +25,7 @@ entry point. Requires the ``llmtrace[openai-agents]`` extra.
 from __future__ import annotations
 
 from collections.abc import Collection
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
@@ -46,7 +47,7 @@ __all__ = [
     "uninstrument_openai_agents",
 ]
 
-_DEPENDENCIES = ("openai-agents >= 0.24",)
+_DEPENDENCIES = ("openai-agents >= 0.20",)
 _registered = False
 
 
@@ -64,6 +65,11 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         global _registered
+        # Another top-level module named ``agents`` must not be imported for nothing.
+        try:
+            version("openai-agents")
+        except PackageNotFoundError:
+            raise ModuleNotFoundError("openai-agents is not installed") from None
         import agents
 
         tracer_provider, meter_provider = (
