@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from opentelemetry import trace
 
 agents = pytest.importorskip("agents", reason="openai-agents is not installed")
 
@@ -36,6 +37,8 @@ def instrumented() -> Iterator[None]:
         uninstrument_openai_agents()
         uninstrument_openai()
         assert len(trace_processor()) == 0, "a span of the SDK was left open"
+        # No span left current in the test's context (a context attached and never undone).
+        assert not trace.get_current_span().get_span_context().is_valid
 
 
 @pytest.fixture

@@ -102,16 +102,20 @@ def test_spans_go_to_the_tracer_provider_given_to_instrument(captured: SpanCaptu
 
 
 def test_open_spans_are_bounded(captured: SpanCapture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentelemetry import trace
+
     monkeypatch.setattr(_processor, "MAX_OPEN", 2)
+    before = trace.get_current_span()
     with agents.trace("flow"):
         spans = [agents.custom_span(f"s{i}") for i in range(4)]
         for span in spans:
-            span.start()
-        assert len(trace_processor()) == 2
-        for span in spans:
-            span.finish()
+            span.start(mark_as_current=True)
+        assert len(trace_processor()) == 2  # the trace and s0 were ended early
+        for span in reversed(spans):
+            span.finish(reset_current=True)
     assert len(trace_processor()) == 0
     assert sorted(captured.names()) == ["invoke_workflow flow", "s0", "s1", "s2", "s3"]
+    assert trace.get_current_span() is before  # every context undone, evicted ones too
 
 
 def test_internal_errors_never_reach_the_sdk(captured: SpanCapture, lenient: None) -> None:

@@ -93,6 +93,8 @@ class LLMTraceProcessor(TracingProcessor):
         self.tracer: Tracer | None = None
         self.instruments: Any = None  # metric instruments of a meter_provider given
         self._nodes: OrderedDict[str, _Node] = OrderedDict()
+        # Nodes evicted while open, kept only to undo their context when the SDK ends them.
+        self._evicted: OrderedDict[str, _Node] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- the SDK's interface ----------------------------------------------------------------
@@ -194,6 +196,7 @@ class LLMTraceProcessor(TracingProcessor):
         with self._lock:
             nodes = list(self._nodes.values())
             self._nodes.clear()
+            self._evicted.clear()
         for node in reversed(nodes):
             if node.inv is not None:
                 node.inv.stop()
@@ -244,12 +247,17 @@ class LLMTraceProcessor(TracingProcessor):
         with self._lock:
             self._nodes[key] = node
             while len(self._nodes) > MAX_OPEN:
-                evicted.append(self._nodes.popitem(last=False)[1])
+                old_key, old_node = self._nodes.popitem(last=False)
+                evicted.append(old_node)
+                self._evicted[old_key] = old_node
+                if len(self._evicted) > 4 * MAX_OPEN:  # small entries: bounded further out
+                    self._evicted.popitem(last=False)
         for stale in evicted:
             if stale.inv is not None:
                 stale.inv.stop()
             if stale.traced is not None:
                 stale.traced.end()
+            stale.inv = stale.traced = stale.agent = None
         # Current from here to the matching end, as the SDK's own span is.
         node.token = otel_context.attach(context)
 
@@ -274,6 +282,10 @@ class LLMTraceProcessor(TracingProcessor):
     def _close(self, key: str) -> _Node | None:
         with self._lock:
             node = self._nodes.pop(key, None)
+            if node is None and self._evicted:
+                evicted = self._evicted.pop(key, None)
+                if evicted is not None and evicted.token is not None:
+                    node = evicted  # its span already ended: only its context to undo
         if node is not None and node.token is not None:
             token, node.token = node.token, None
             # Only where it was attached and still current (the SDK ends spans in order).
