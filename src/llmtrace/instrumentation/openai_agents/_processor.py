@@ -187,7 +187,8 @@ class LLMTraceProcessor(TracingProcessor):
         node = self._nodes.get(str(getattr(sdk_span, "span_id", "")))
         if node is None or node.traced is None or node.tool_call_id is not None:
             return
-        if isinstance(call_id, str) and call_id and node.traced._kind == _TOOL:
+        is_function = getattr(getattr(sdk_span, "span_data", None), "type", None) == "function"
+        if is_function and isinstance(call_id, str) and call_id:
             node.tool_call_id = call_id
             node.traced.set_attribute(semconv.GEN_AI_TOOL_CALL_ID, call_id)
 
