@@ -12,10 +12,13 @@ import pytest
 import wrapt
 from agents import (
     Agent,
+    GuardrailFunctionOutput,
     OpenAIResponsesModel,
+    OutputGuardrailTripwireTriggered,
     Runner,
     ToolGuardrailFunctionOutput,
     function_tool,
+    output_guardrail,
     tool_input_guardrail,
     tool_output_guardrail,
 )
@@ -210,3 +213,29 @@ def test_never_switches_the_sdk_tracing_back_on(captured: SpanCapture) -> None:
     finally:
         agents.set_tracing_disabled(False)
     assert captured.spans == []
+
+
+@output_guardrail
+def no_numbers(ctx: Any, agent: Any, output: Any) -> GuardrailFunctionOutput:
+    return GuardrailFunctionOutput(output_info=None, tripwire_triggered="$" in str(output))
+
+
+async def test_output_guardrail(captured: SpanCapture, local_server: Any) -> None:
+    local_server.add(wire.response([wire.message_item(wire.ANSWER)]))
+    client = openai.AsyncOpenAI(base_url=local_server.base_url, api_key="sk-test", max_retries=0)
+    agent = Agent(
+        name="Clerk",
+        model=OpenAIResponsesModel(model="gpt-4o", openai_client=client),
+        output_guardrails=[no_numbers],
+    )
+    with pytest.raises(OutputGuardrailTripwireTriggered):
+        await Runner.run(agent, "balance?")
+    clerk = captured.find("invoke_agent Clerk")
+    (event,) = (e for e in clerk.events if e.name == semconv.GEN_AI_GUARDRAIL_RESULT_EVENT)
+    assert dict(event.attributes or {}) == {
+        semconv.GEN_AI_GUARDRAIL_SOURCE: "output",
+        semconv.GEN_AI_GUARDRAIL_COMPONENT_NAME: "no_numbers",
+        semconv.GEN_AI_GUARDRAIL_RESULT_TYPE: "tripwire_triggered",
+        semconv.GEN_AI_GUARDRAIL_RESULT_VALUE: "true",
+    }
+    assert clerk.status.status_code is StatusCode.ERROR
