@@ -192,18 +192,6 @@ class LLMTraceProcessor(TracingProcessor):
             node.tool_call_id = call_id
             node.traced.set_attribute(semconv.GEN_AI_TOOL_CALL_ID, call_id)
 
-    def clear(self) -> None:
-        """End every open span (uninstrumenting, tests)."""
-        with self._lock:
-            nodes = list(self._nodes.values())
-            self._nodes.clear()
-            self._evicted.clear()
-        for node in reversed(nodes):
-            if node.inv is not None:
-                node.inv.stop()
-            if node.traced is not None:
-                node.traced.end()
-
     def __len__(self) -> int:
         return len(self._nodes)
 
