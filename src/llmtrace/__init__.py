@@ -55,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "instrument_langchain": ".instrumentation.langchain",
     "instrument_litellm": ".instrumentation.litellm",
     "instrument_openai": ".instrumentation.openai",
+    "instrument_openai_agents": ".instrumentation.openai_agents",
     "judge": ".eval",
     "llm_call": "._manual",
     "model_version": "._prompts.prompt",
@@ -73,6 +74,7 @@ _EXPORTS: dict[str, str] = {
     "uninstrument_langchain": ".instrumentation.langchain",
     "uninstrument_litellm": ".instrumentation.litellm",
     "uninstrument_openai": ".instrumentation.openai",
+    "uninstrument_openai_agents": ".instrumentation.openai_agents",
     "use_prompt": "._prompts.prompt",
 }
 
@@ -132,6 +134,12 @@ if TYPE_CHECKING:
     from .instrumentation.litellm import uninstrument_litellm as uninstrument_litellm
     from .instrumentation.openai import instrument_openai as instrument_openai
     from .instrumentation.openai import uninstrument_openai as uninstrument_openai
+    from .instrumentation.openai_agents import (
+        instrument_openai_agents as instrument_openai_agents,
+    )
+    from .instrumentation.openai_agents import (
+        uninstrument_openai_agents as uninstrument_openai_agents,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -42,6 +42,7 @@ INSTRUMENTATIONS: dict[str, str] = {
     "anthropic": "anthropic",
     "google_genai": "google.genai",
     "litellm": "litellm",
+    "openai_agents": "agents",
 }
 KNOWN_INSTRUMENTATIONS = tuple(INSTRUMENTATIONS)
 METRIC_EXPORTERS = ("otlp", "prometheus")

@@ -198,6 +198,19 @@ LLMTRACE_LITELLM_PROVIDER: Final = "llmtrace.litellm.provider"
 LLMTRACE_LITELLM_MODEL_GROUP: Final = "llmtrace.litellm.model_group"
 LLMTRACE_LITELLM_ROUTER_SPAN: Final = "litellm.router"
 
+# --- OpenAI Agents SDK (llmtrace.instrumentation.openai_agents) ---------------------------
+# The conventions' guardrail result event (docs/gen-ai/gen-ai-guardrails.md).
+GEN_AI_GUARDRAIL_RESULT_EVENT: Final = "gen_ai.guardrail.result"
+GEN_AI_GUARDRAIL_COMPONENT_NAME: Final = "gen_ai.guardrail.component.name"
+GEN_AI_GUARDRAIL_SOURCE: Final = "gen_ai.guardrail.source"
+GEN_AI_GUARDRAIL_RESULT_TYPE: Final = "gen_ai.guardrail.result.type"
+GEN_AI_GUARDRAIL_RESULT_VALUE: Final = "gen_ai.guardrail.result.value"
+# A handoff between agents: an event on the handing-off agent's span (no convention yet).
+LLMTRACE_AGENT_HANDOFF_EVENT: Final = "llmtrace.agent.handoff"
+LLMTRACE_HANDOFF_FROM_AGENT: Final = "llmtrace.handoff.from_agent"
+LLMTRACE_HANDOFF_TO_AGENT: Final = "llmtrace.handoff.to_agent"
+LLMTRACE_OPENAI_AGENTS_TRACE_ID: Final = "llmtrace.openai_agents.trace_id"
+
 # --- Metrics ------------------------------------------------------------------------------
 # semantic-conventions-genai (docs/semconv.md says which version): inference and embeddings
 # durations, time to first chunk, per-operation token histograms, token usage counters.
