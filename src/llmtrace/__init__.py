@@ -50,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     "force_flush": "._setup",
     "init": "._setup",
     "instrument_langchain": ".instrumentation.langchain",
+    "instrument_mcp": ".instrumentation.mcp",
     "instrument_openai": ".instrumentation.openai",
     "judge": ".eval",
     "llm_call": "._manual",
@@ -64,6 +65,7 @@ _EXPORTS: dict[str, str] = {
     "trace": "._decorators",
     "trace_reference": "._evaluation",
     "uninstrument_langchain": ".instrumentation.langchain",
+    "uninstrument_mcp": ".instrumentation.mcp",
     "uninstrument_openai": ".instrumentation.openai",
     "use_prompt": "._prompts.prompt",
 }
@@ -110,7 +112,9 @@ if TYPE_CHECKING:
     from .eval import judge as judge
     from .instrumentation.langchain import instrument_langchain as instrument_langchain
     from .instrumentation.langchain import uninstrument_langchain as uninstrument_langchain
+    from .instrumentation.mcp import instrument_mcp as instrument_mcp
     from .instrumentation.openai import instrument_openai as instrument_openai
+    from .instrumentation.mcp import uninstrument_mcp as uninstrument_mcp
     from .instrumentation.openai import uninstrument_openai as uninstrument_openai
 
 

@@ -35,7 +35,11 @@ ExporterName = Literal["otlp", "console", "none"]
 # Instrumentation name -> the library it instruments (it is skipped when that is not
 # importable). Its instrumentor is the ``opentelemetry_instrumentor`` entry point
 # ``llmtrace_<name>`` (pyproject.toml): a new provider adds a row here and an entry point.
-INSTRUMENTATIONS: dict[str, str] = {"openai": "openai", "langchain": "langchain_core"}
+INSTRUMENTATIONS: dict[str, str] = {
+    "openai": "openai",
+    "langchain": "langchain_core",
+    "mcp": "mcp",
+}
 KNOWN_INSTRUMENTATIONS = tuple(INSTRUMENTATIONS)
 METRIC_EXPORTERS = ("otlp", "prometheus")
 _SECRET_SETTINGS = frozenset({"headers"})
