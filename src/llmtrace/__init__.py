@@ -113,8 +113,8 @@ if TYPE_CHECKING:
     from .instrumentation.langchain import instrument_langchain as instrument_langchain
     from .instrumentation.langchain import uninstrument_langchain as uninstrument_langchain
     from .instrumentation.mcp import instrument_mcp as instrument_mcp
-    from .instrumentation.openai import instrument_openai as instrument_openai
     from .instrumentation.mcp import uninstrument_mcp as uninstrument_mcp
+    from .instrumentation.openai import instrument_openai as instrument_openai
     from .instrumentation.openai import uninstrument_openai as uninstrument_openai
 
 

@@ -12,20 +12,23 @@ from __future__ import annotations
 import signal
 import sys
 
-import llmtrace
 from mcp_span_file import JsonLinesExporter
 
+import llmtrace
 
-def build(port: int) -> object:
+
+def build(port: int) -> tuple[object, dict[str, object]]:
+    """The server and the keyword arguments its ``run()`` needs for HTTP."""
     try:
-        from mcp.server.fastmcp import FastMCP as Server  # mcp 1.x
+        from mcp.server.fastmcp import FastMCP  # mcp 1.x: host/port are settings
     except ImportError:
-        from mcp.server.mcpserver import MCPServer as Server  # type: ignore[no-redef]  # mcp 2.x
+        from mcp.server.mcpserver import MCPServer  # mcp 2.x: host/port go to run()
 
-    try:
-        server = Server("llmtrace-test", host="127.0.0.1", port=port)
-    except TypeError:  # 2.x takes host/port at run()
-        server = Server("llmtrace-test")
+        server: object = MCPServer("llmtrace-test")
+        http_kwargs: dict[str, object] = {"host": "127.0.0.1", "port": port}
+    else:
+        server = FastMCP("llmtrace-test", host="127.0.0.1", port=port)
+        http_kwargs = {}
 
     @server.tool()
     def add(a: int, b: int) -> int:
@@ -38,7 +41,7 @@ def build(port: int) -> object:
         """Always fails."""
         raise ValueError("boom")
 
-    return server
+    return server, http_kwargs
 
 
 def main() -> None:
@@ -46,7 +49,7 @@ def main() -> None:
     port = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     # Instrument before the server registers its tools (docs/mcp.md).
     llmtrace.init(exporter=JsonLinesExporter(spans_file), service_name="mcp-tool-server")
-    server = build(port)
+    server, http_kwargs = build(port)
     if transport == "stdio":
         server.run(transport="stdio")  # type: ignore[attr-defined]
     else:
@@ -54,10 +57,7 @@ def main() -> None:
         # SIGTERM again: this handler turns it into a normal exit, so llmtrace's exit hook
         # flushes the last spans (without it the default action kills the process first).
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        try:
-            server.run(transport="streamable-http")  # type: ignore[attr-defined]
-        except TypeError:
-            server.run(transport="streamable-http", host="127.0.0.1", port=port)  # type: ignore[attr-defined]
+        server.run(transport="streamable-http", **http_kwargs)  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

@@ -30,9 +30,31 @@ from ..._spans import record_error
 from . import _attributes as attrs
 from ._attributes import Transport
 
-# write stream -> transport (from the transport functions); session -> transport.
-_STREAMS: weakref.WeakKeyDictionary[Any, Transport] = weakref.WeakKeyDictionary()
+# Transports opened and not yet given to a session: id(write stream) -> (stream, transport).
+# Some SDK streams cannot be weakly referenced, so the entry is taken out when a session
+# is built on the stream, and the table is bounded for transports never used.
+_STREAMS: dict[int, tuple[Any, Transport]] = {}
+_STREAMS_LIMIT = 64
 _SESSIONS: weakref.WeakKeyDictionary[Any, Transport] = weakref.WeakKeyDictionary()
+
+
+def _remember(write_stream: Any, transport: Transport) -> None:
+    while len(_STREAMS) >= _STREAMS_LIMIT:
+        _STREAMS.pop(next(iter(_STREAMS)))
+    _STREAMS[id(write_stream)] = (write_stream, transport)
+
+
+def register_session(session: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """A ``ClientSession`` built with these arguments: look its transport up."""
+    write_stream = args[1] if len(args) > 1 else kwargs.get("write_stream")
+    entry = _STREAMS.get(id(write_stream)) if write_stream is not None else None
+    if entry is not None and entry[0] is write_stream:
+        del _STREAMS[id(write_stream)]
+        _SESSIONS[session] = entry[1]
+
+
+def transport_of(session: Any) -> Transport | None:
+    return _SESSIONS.get(session)
 
 
 class _TransportCM:
@@ -48,7 +70,7 @@ class _TransportCM:
         streams = await self._cm.__aenter__()
         with internal_errors:
             if isinstance(streams, tuple) and len(streams) >= 2:
-                _STREAMS[streams[1]] = self._transport(streams)
+                _remember(streams[1], self._transport(streams))
         return streams
 
     async def __aexit__(self, *exc_info: Any) -> Any:
@@ -80,10 +102,7 @@ def session_init_wrapper(
     """``ClientSession(read_stream, write_stream, ...)``: look its transport up."""
     result = wrapped(*args, **kwargs)
     with internal_errors:
-        write_stream = args[1] if len(args) > 1 else kwargs.get("write_stream")
-        transport = _STREAMS.get(write_stream) if write_stream is not None else None
-        if transport is not None:
-            _SESSIONS[instance] = transport
+        register_session(instance, args, kwargs)
     return result
 
 
@@ -156,7 +175,7 @@ class ClientPatch:
             tool = tool if isinstance(tool, str) else None
             ctx = otel_context.get_current()
             attributes = attrs.tool_attributes(tool)
-            attributes.update(attrs.client_transport_attributes(_SESSIONS.get(instance)))
+            attributes.update(attrs.client_transport_attributes(transport_of(instance)))
             current = trace.get_current_span(ctx)
             if _adoptable(current):
                 call = _ToolCall(current, owned=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 from collections.abc import Collection
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -46,6 +47,14 @@ def _has(module: str, name: str) -> bool:
     return hasattr(importlib.import_module(module), name)
 
 
+def _wrap(targets: list[tuple[str, str, Any]]) -> None:
+    for module, name, wrapper in targets:
+        wrapt.wrap_function_wrapper(module, name, wrapper)
+    MCPInstrumentor._wrapped = tuple(
+        (module, *name.rpartition(".")[::2]) for module, name, _ in targets
+    )
+
+
 class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """OpenTelemetry instrumentor (entry point ``llmtrace_mcp``) for the mcp SDK."""
 
@@ -56,10 +65,12 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         if mcp_major() >= 2:
-            MCPInstrumentor._wrapped = ()  # the SDK's own spans are the ones (docs/mcp.md)
+            self._instrument_native()
             return
         tracer_provider = kwargs.get("tracer_provider")
-        tracer = tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None
+        tracer = (
+            tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None
+        )
         from mcp.client.session import ClientSession
 
         can_inject = "meta" in inspect.signature(ClientSession.call_tool).parameters
@@ -71,10 +82,31 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             (_STDIO, "stdio_client", _client.stdio_wrapper),
             (_SERVER, "Server.call_tool", server.decorator_wrapper()),
         ]
-        targets += [(_HTTP, name, _client.http_wrapper) for name in _HTTP_CLIENTS if _has(_HTTP, name)]
-        for module, name, wrapper in targets:
-            wrapt.wrap_function_wrapper(module, name, wrapper)
-        MCPInstrumentor._wrapped = tuple((module, *name.rpartition(".")[::2]) for module, name, _ in targets)
+        targets += [
+            (_HTTP, name, _client.http_wrapper) for name in _HTTP_CLIENTS if _has(_HTTP, name)
+        ]
+        _wrap(targets)
+
+    @staticmethod
+    def _instrument_native() -> None:
+        """mcp 2.x: enrich the SDK's own spans (``_native``), open none."""
+        from . import _native
+
+        targets: list[tuple[str, str, Any]] = [
+            (_SESSION, "ClientSession.call_tool", _native.call_tool_wrapper(_client.transport_of)),
+            (
+                _SESSION,
+                "ClientSession.__init__",
+                _native.session_init_wrapper(_client.register_session),
+            ),
+            (_STDIO, "stdio_client", _client.stdio_wrapper),
+            (_SERVER, "Server.__init__", _native.server_init_wrapper),
+        ]
+        targets += [
+            (_HTTP, name, _client.http_wrapper) for name in _HTTP_CLIENTS if _has(_HTTP, name)
+        ]
+        _wrap(targets)
+        _native.add_enricher()
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for module, owner, attribute in MCPInstrumentor._wrapped:
@@ -83,3 +115,5 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 target = getattr(target, owner)
             unwrap(target, attribute)
         MCPInstrumentor._wrapped = ()
+        if "llmtrace.instrumentation.mcp._native" in sys.modules:
+            sys.modules["llmtrace.instrumentation.mcp._native"].Switch.on = False

@@ -68,14 +68,17 @@ class ServerPatch:
             return None
 
     @staticmethod
-    def end(span: Span, token: object, result: Any = None, exc: BaseException | None = None) -> None:
+    def end(
+        span: Span, token: object, result: Any = None, exc: BaseException | None = None
+    ) -> None:
         with internal_errors:
             otel_context.detach(token)  # type: ignore[arg-type]
             if span.is_recording():
                 if exc is not None:
                     code = attrs.protocol_error_code(exc)
                     span.set_attribute(
-                        semconv.ERROR_TYPE, str(code) if code is not None else type(exc).__qualname__
+                        semconv.ERROR_TYPE,
+                        str(code) if code is not None else type(exc).__qualname__,
                     )
                     record_error(span, exc)
                 else:
