@@ -1,6 +1,8 @@
-"""A SpanExporter that appends each finished span as one JSON line: how the MCP server
-subprocess (and the client, in the test process) hand their spans to the tests without
-a collector. Read back with ``read_spans(path)``."""
+"""Where the MCP test processes send their spans: ``JsonLinesExporter`` appends each
+finished span as one JSON line (no collector needed; read back with ``read_spans``), or,
+for the Phoenix end-to-end variant, OTLP/HTTP into a Phoenix project.
+
+``init_llmtrace(target, service_name)`` takes ``PATH`` or ``otlp=ENDPOINT|PROJECT``."""
 
 from __future__ import annotations
 
@@ -43,6 +45,20 @@ def as_dict(span: ReadableSpan) -> dict[str, Any]:
         "service": (span.resource.attributes.get("service.name") if span.resource else None),
         "scope": span.instrumentation_scope.name if span.instrumentation_scope else None,
     }
+
+
+def init_llmtrace(target: str, service_name: str) -> None:
+    import llmtrace
+
+    if target.startswith("otlp="):
+        endpoint, project = target[len("otlp=") :].split("|", 1)
+        llmtrace.init(
+            endpoint=endpoint,
+            service_name=service_name,
+            resource_attributes={"openinference.project.name": project},
+        )
+    else:
+        llmtrace.init(exporter=JsonLinesExporter(target), service_name=service_name)
 
 
 def read_spans(path: str | Path) -> list[dict[str, Any]]:

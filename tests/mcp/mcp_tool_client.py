@@ -1,7 +1,9 @@
 """The MCP client the tests run in a subprocess, llmtrace on, spans to a JSON-lines file.
 
-    python mcp_tool_client.py SPANS_FILE stdio SERVER_SPANS_FILE
-    python mcp_tool_client.py SPANS_FILE http URL
+    python mcp_tool_client.py SPANS stdio SERVER_SPANS
+    python mcp_tool_client.py SPANS http URL
+
+SPANS: a JSON-lines file, or ``otlp=ENDPOINT|PROJECT`` (see mcp_span_file.py).
 
 Under an ``invoke_agent`` span it calls ``add`` and ``boom`` (after ``list_tools``), then
 prints one JSON line: the two results' error flags and the HTTP session id. A process of
@@ -17,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mcp_span_file import JsonLinesExporter
+from mcp_span_file import init_llmtrace
 
 import llmtrace
 
@@ -68,9 +70,7 @@ async def http(url: str) -> dict[str, Any]:
 
 def main() -> None:
     spans_file, transport, target = sys.argv[1], sys.argv[2], sys.argv[3]
-    llmtrace.init(
-        exporter=JsonLinesExporter(spans_file), service_name="mcp-test-client", instrument=["mcp"]
-    )
+    init_llmtrace(spans_file, "mcp-test-client")
     outcome = asyncio.run(stdio(target) if transport == "stdio" else http(target))
     llmtrace.shutdown()
     print(json.dumps(outcome))

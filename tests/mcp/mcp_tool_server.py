@@ -1,7 +1,9 @@
 """The MCP server the tests start in a subprocess, llmtrace on, spans to a JSON-lines file.
 
-    python mcp_tool_server.py stdio SPANS_FILE
-    python mcp_tool_server.py http SPANS_FILE PORT      # streamable HTTP on 127.0.0.1:PORT
+    python mcp_tool_server.py stdio SPANS
+    python mcp_tool_server.py http SPANS PORT      # streamable HTTP on 127.0.0.1:PORT
+
+SPANS: a JSON-lines file, or ``otlp=ENDPOINT|PROJECT`` (see mcp_span_file.py).
 
 Tools: ``add(a, b)`` (opens a span of its own inside the handler, as an LLM call would),
 ``boom()`` (raises: an ``isError`` result). Runs on mcp 1.x (FastMCP) and 2.x (MCPServer).
@@ -12,7 +14,7 @@ from __future__ import annotations
 import signal
 import sys
 
-from mcp_span_file import JsonLinesExporter
+from mcp_span_file import init_llmtrace
 
 import llmtrace
 
@@ -48,7 +50,7 @@ def main() -> None:
     transport, spans_file = sys.argv[1], sys.argv[2]
     port = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     # Instrument before the server registers its tools (docs/mcp.md).
-    llmtrace.init(exporter=JsonLinesExporter(spans_file), service_name="mcp-tool-server")
+    init_llmtrace(spans_file, "mcp-tool-server")
     server, http_kwargs = build(port)
     if transport == "stdio":
         server.run(transport="stdio")  # type: ignore[attr-defined]

@@ -103,3 +103,20 @@ async def test_uninstrument_restores(captured: SpanCapture) -> None:
     assert not is_instrumented()
     await _call(_server(), "echo")
     assert [s for s in captured.spans if "tools/call" in s.name] == []
+
+
+async def test_protocol_error_propagates_and_marks_the_span(
+    instrumented: None, captured: SpanCapture
+) -> None:
+    from mcp.server.lowlevel import Server
+    from mcp.shared.exceptions import McpError
+    from mcp.shared.memory import create_connected_server_and_client_session
+
+    server: Server[object, object] = Server("no-tools")  # no tools/call handler at all
+    async with create_connected_server_and_client_session(server) as session:
+        with pytest.raises(McpError) as raised:
+            await session.call_tool("echo", {})
+    client = next(s for s in captured.spans if s.kind.name == "CLIENT")
+    assert client.name == "tools/call echo"
+    assert client.attributes["error.type"] == str(raised.value.error.code)  # type: ignore[index]
+    assert client.status.status_code.name == "ERROR"
