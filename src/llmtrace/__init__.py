@@ -54,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "instrument_google_genai": ".instrumentation.google_genai",
     "instrument_langchain": ".instrumentation.langchain",
     "instrument_litellm": ".instrumentation.litellm",
+    "instrument_mcp": ".instrumentation.mcp",
     "instrument_openai": ".instrumentation.openai",
     "instrument_openai_agents": ".instrumentation.openai_agents",
     "judge": ".eval",
@@ -73,6 +74,7 @@ _EXPORTS: dict[str, str] = {
     "uninstrument_google_genai": ".instrumentation.google_genai",
     "uninstrument_langchain": ".instrumentation.langchain",
     "uninstrument_litellm": ".instrumentation.litellm",
+    "uninstrument_mcp": ".instrumentation.mcp",
     "uninstrument_openai": ".instrumentation.openai",
     "uninstrument_openai_agents": ".instrumentation.openai_agents",
     "use_prompt": "._prompts.prompt",
@@ -132,6 +134,8 @@ if TYPE_CHECKING:
     from .instrumentation.langchain import uninstrument_langchain as uninstrument_langchain
     from .instrumentation.litellm import instrument_litellm as instrument_litellm
     from .instrumentation.litellm import uninstrument_litellm as uninstrument_litellm
+    from .instrumentation.mcp import instrument_mcp as instrument_mcp
+    from .instrumentation.mcp import uninstrument_mcp as uninstrument_mcp
     from .instrumentation.openai import instrument_openai as instrument_openai
     from .instrumentation.openai import uninstrument_openai as uninstrument_openai
     from .instrumentation.openai_agents import (

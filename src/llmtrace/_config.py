@@ -43,6 +43,7 @@ INSTRUMENTATIONS: dict[str, str] = {
     "google_genai": "google.genai",
     "litellm": "litellm",
     "openai_agents": "agents",
+    "mcp": "mcp",
 }
 KNOWN_INSTRUMENTATIONS = tuple(INSTRUMENTATIONS)
 METRIC_EXPORTERS = ("otlp", "prometheus")

@@ -113,6 +113,21 @@ SESSION_ID: Final = "session.id"
 USER_ID: Final = "user.id"
 SERVICE_NAME: Final = "service.name"
 
+# --- MCP (the Model Context Protocol conventions, gen-ai/mcp.md) ---------------------------
+MCP_METHOD_NAME: Final = "mcp.method.name"
+MCP_SESSION_ID: Final = "mcp.session.id"
+MCP_PROTOCOL_VERSION: Final = "mcp.protocol.version"
+JSONRPC_REQUEST_ID: Final = "jsonrpc.request.id"
+RPC_RESPONSE_STATUS_CODE: Final = "rpc.response.status_code"
+NETWORK_TRANSPORT: Final = "network.transport"
+NETWORK_PROTOCOL_NAME: Final = "network.protocol.name"
+CLIENT_ADDRESS: Final = "client.address"
+CLIENT_PORT: Final = "client.port"
+MCP_TOOLS_CALL: Final = "tools/call"
+MCP_ERROR_TOOL: Final = "tool_error"
+NETWORK_TRANSPORT_PIPE: Final = "pipe"
+NETWORK_TRANSPORT_TCP: Final = "tcp"
+
 # --- GenAI: well-known values -------------------------------------------------------------
 OP_CHAT: Final = "chat"
 OP_TEXT_COMPLETION: Final = "text_completion"

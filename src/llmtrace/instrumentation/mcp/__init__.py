@@ -1,0 +1,41 @@
+"""Auto-instrumentation of the official MCP Python SDK (``mcp``): tool calls across processes.
+
+    import llmtrace
+    llmtrace.init()                   # instruments mcp when it is installed, client and server
+    # or explicitly:
+    from llmtrace.instrumentation.mcp import instrument_mcp, uninstrument_mcp
+    instrument_mcp()                  # idempotent
+    ...
+    uninstrument_mcp()                # originals restored
+
+mcp 1.x: ``ClientSession.call_tool`` is one CLIENT span ``tools/call {tool}`` whose W3C
+context travels in the request's ``params._meta``; on the server, the tool handler runs
+in a SERVER span continuing that trace. mcp 2.x emits both spans itself (through the
+global tracer provider that ``init()`` installs) and carries the context already, so
+llmtrace adds no span of its own there: one client span and one server span per call,
+never two. Listing calls (``list_tools``, ...) get no llmtrace span. Also available to
+OpenTelemetry's auto-instrumentation as the ``llmtrace_mcp`` ``opentelemetry_instrumentor``
+entry point (``MCPInstrumentor``); see docs/mcp.md.
+"""
+
+from __future__ import annotations
+
+from .. import switch_off, switch_on
+from ._instrumentor import MCPInstrumentor
+
+__all__ = ["MCPInstrumentor", "instrument_mcp", "is_instrumented", "uninstrument_mcp"]
+
+
+def instrument_mcp() -> None:
+    """Patch the installed mcp SDK (client and server). Calling it again does nothing."""
+    switch_on(MCPInstrumentor())
+
+
+def uninstrument_mcp() -> None:
+    """Remove the patches, restoring the SDK's own functions. Safe when not instrumented."""
+    switch_off(MCPInstrumentor())
+
+
+def is_instrumented() -> bool:
+    """True while the mcp SDK is patched by llmtrace."""
+    return bool(MCPInstrumentor().is_instrumented_by_opentelemetry)
