@@ -116,7 +116,7 @@ def test_anthropic_cache_tokens_are_counted_once(
     # LiteLLM's prompt_tokens already hold the cache reads and writes: 5 + 100 + 20
     assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] == 125
     assert attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 100
-    assert attrs[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] == 20
+    assert attrs[A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] == 20
     assert attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] == 3
     assert attrs[A.GEN_AI_USAGE_COST_AMOUNT] > 0
 
@@ -247,7 +247,7 @@ def test_providers_given_to_instrument(server: LocalServer, captured: SpanCaptur
         for scope in resource.scope_metrics
         for metric in scope.metrics
     }
-    assert {A.METRIC_OPERATION_DURATION, A.METRIC_TOKEN_USAGE} <= names
+    assert {A.METRIC_INFERENCE_DURATION, A.METRIC_INFERENCE_INPUT_TOKENS} <= names
 
 
 def test_init_instruments_litellm() -> None:
