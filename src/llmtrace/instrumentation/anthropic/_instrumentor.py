@@ -32,9 +32,10 @@ from ... import semconv
 from ..._errors import internal_errors, swallow
 from ..._genai import metrics, providers
 from ..._genai.lifecycle import LLMInvocation
+from ..._raw import AsyncRawProxy, RawProxy, RawState, read_now
 from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
 from ..._streams import AsyncStreamProxy, StreamProxy
-from . import _raw, _sdk_tracing
+from . import _sdk_tracing
 from ._request import DEFAULT_SERVER, Server, add_request_content, invocation_for
 from ._response import apply_message, status_code_of
 from ._stream import AnthropicStreamHooks, AsyncMessageStreamProxy, MessageStreamProxy
@@ -160,12 +161,12 @@ class AnthropicPatch:
             return None
         http_response: Any = getattr(result, "http_response", None)
         if not inv.stream and http_response.is_closed:  # with_raw_response: body read
-            _raw.read_now(result, inv)
+            read_now(result, inv, apply_message)
             return None
-        state = _raw.RawState(inv, lambda s: self.wrap_stream(inv, kwargs, s))
+        state = RawState(inv, apply_message, lambda s: self.wrap_stream(inv, kwargs, s))
         if isinstance(result, self.types.async_raw):
-            return _raw.AsyncRawProxy(result, state)
-        return _raw.RawProxy(result, state)
+            return AsyncRawProxy(result, state)
+        return RawProxy(result, state)
 
     def wrap_stream(self, inv: LLMInvocation, kwargs: Mapping[str, Any], stream: Any) -> Any:
         """A stream proxy for an SDK stream object; None for anything else."""

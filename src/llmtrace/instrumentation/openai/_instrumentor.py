@@ -33,9 +33,9 @@ from ... import semconv
 from ..._errors import internal_errors
 from ..._genai import metrics
 from ..._genai.lifecycle import LLMInvocation
+from ..._raw import AsyncRawProxy, ParseProxy, RawProxy, RawState, read_now
 from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
 from ..._streams import AsyncStreamProxy, StreamProxy
-from . import _raw
 from ._messages import is_mapping
 from ._providers import Server, ServerTable
 from ._request import (
@@ -204,19 +204,22 @@ class OpenAIPatch:
             return None
         if kind is _STREAM:
             return self._wrap_stream(call, result)
-        if kind is _LEGACY_RAW and not call.stream:
-            _raw.read_now(result, call.inv, call.endpoint.kind)
+        if kind is not _RAW and kind is not _LEGACY_RAW:
             return None
-        if kind is _RAW or kind is _LEGACY_RAW:
-            state = _raw.RawState(
-                call.inv, call.endpoint.kind, lambda s: self._wrap_stream(call, s)
-            )
-            if isinstance(result, types.async_raw):
-                return _raw.AsyncRawProxy(result, state)
-            if isinstance(result, types.raw):
-                return _raw.RawProxy(result, state)
-            return _raw.LegacyRawProxy(result, state)
-        return None
+        endpoint_kind = call.endpoint.kind
+
+        def apply(inv: LLMInvocation, body: Any) -> None:
+            apply_response(inv, endpoint_kind, body)
+
+        if kind is _LEGACY_RAW and not call.stream:
+            read_now(result, call.inv, apply)
+            return None
+        state = RawState(call.inv, apply, lambda s: self._wrap_stream(call, s))
+        if isinstance(result, types.async_raw):
+            return AsyncRawProxy(result, state)
+        if isinstance(result, types.raw):
+            return RawProxy(result, state)
+        return ParseProxy(result, state)
 
     def _wrap_stream(self, call: _Call, stream: Any) -> Any:
         """A stream proxy for an SDK stream object; None for anything else."""
