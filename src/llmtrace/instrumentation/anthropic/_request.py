@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ... import semconv
+from ..._genai import providers
+from ..._genai.bedrock import price_name
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import as_str, get
 from . import _messages as msg
@@ -31,6 +33,8 @@ class Server:
 
 
 DEFAULT_SERVER = Server("anthropic")
+# AnthropicBedrock: priced by the requested model id, as boto3's Bedrock calls are.
+_BEDROCK = providers.by_alias("bedrock")
 
 
 def _number(value: Any) -> float | None:
@@ -69,6 +73,8 @@ def invocation_for(kwargs: Mapping[str, Any], server: Server, stream: bool) -> L
     if isinstance(extra, Mapping) and extra:
         get_ = {**kwargs, **extra}.get
     inv.request_model = as_str(get_("model"))
+    if server.provider == _BEDROCK:
+        inv.price_model = price_name(inv.request_model)
     inv.max_tokens = _integer(get_("max_tokens"))
     if (value := get_("temperature")) is not None:
         inv.temperature = _number(value)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import semconv
+from ..._genai.bedrock import price_name
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import (
     Part,
@@ -35,7 +36,7 @@ from ..._genai.messages import (
     uri_part,
 )
 from ..._genai.tokens import estimate_usage, usage_from_bedrock
-from ._models import Server, number, price_name, whole_number
+from ._models import Server, number, whole_number
 
 _MIME = {"jpg": "image/jpeg", "txt": "text/plain", "md": "text/markdown"}
 _MODALITY = {"image": "image", "video": "video", "audio": "audio", "document": "document"}

@@ -19,31 +19,20 @@ import json
 from typing import Any
 
 from ... import semconv
+from ..._genai.bedrock import price_name
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import (
-    Part,
     as_list,
     as_str,
-    blob_part,
     finish_reason,
     message,
     output_message,
-    reasoning_part,
     role_of,
     text_part,
-    tool_call_part,
-    tool_response_part,
-    unknown_part,
-    uri_part,
 )
 from ..._genai.tokens import Usage, as_token_count, usage_from_anthropic, usage_from_bedrock
-from ._converse import (
-    Answer,
-    apply_converse_response,
-    apply_inference_config,
-    converse_messages,
-    tool_call_names,
-)
+from ..anthropic import _messages as anthropic_messages
+from ._converse import Answer, apply_converse_response, apply_inference_config, converse_messages
 from ._converse import content_parts as converse_parts
 from ._converse import tool_definitions as converse_tools
 from ._models import (
@@ -57,7 +46,6 @@ from ._models import (
     TITAN_EMBED,
     Server,
     number,
-    price_name,
     whole_number,
 )
 
@@ -93,66 +81,6 @@ def parse_body(body: Any) -> Any:
 
 def is_known(kind: str) -> bool:
     return kind in _OPERATIONS
-
-
-# -- Anthropic Messages content (the format of Anthropic's bodies on Bedrock) ---------------
-
-
-def _anthropic_source(block: dict[str, Any], modality: str) -> Part:
-    source = block.get("source")
-    if not isinstance(source, dict):
-        return unknown_part(block.get("type"))
-    if source.get("type") == "url":
-        return uri_part(source.get("url"), modality)
-    if source.get("type") == "text":
-        return text_part(source.get("data", ""))
-    return blob_part(source.get("data"), modality, as_str(source.get("media_type")))
-
-
-def anthropic_part(block: Any) -> Part:
-    if isinstance(block, str):
-        return text_part(block)
-    if not isinstance(block, dict):
-        return unknown_part(None)
-    kind = block.get("type")
-    if kind == "text":
-        return text_part(block.get("text", ""))
-    if kind == "tool_use":
-        return tool_call_part(block.get("id"), block.get("name"), block.get("input"))
-    if kind == "tool_result":
-        content = block.get("content")
-        response = content if isinstance(content, str) else anthropic_parts(content)
-        return tool_response_part(block.get("tool_use_id"), response)
-    if kind == "thinking":
-        return reasoning_part(block.get("thinking", ""))
-    if kind in ("image", "document"):
-        return _anthropic_source(block, kind)
-    return unknown_part(kind)
-
-
-def anthropic_parts(content: Any) -> list[Part]:
-    if isinstance(content, str):
-        return [text_part(content)]
-    return [anthropic_part(block) for block in as_list(content)]
-
-
-def _anthropic_system(system: Any) -> list[Part] | None:
-    if system is None:
-        return None
-    return anthropic_parts(system) or None
-
-
-def _anthropic_tools(tools: Any) -> list[dict[str, Any]] | None:
-    out = []
-    for tool in as_list(tools):
-        if isinstance(tool, dict):
-            entry: dict[str, Any] = {"type": "function", "name": tool.get("name")}
-            if tool.get("description") is not None:
-                entry["description"] = tool["description"]
-            if tool.get("input_schema") is not None:
-                entry["parameters"] = tool["input_schema"]
-            out.append(entry)
-    return out or None
 
 
 # -- request ---------------------------------------------------------------------------------
@@ -207,13 +135,9 @@ def add_invoke_content(inv: LLMInvocation, kind: str, body: Any) -> None:
     if not isinstance(body, dict):
         return
     if kind == ANTHROPIC:
-        inv.input_messages = [
-            message(role_of(m.get("role")), anthropic_parts(m.get("content")))
-            for m in as_list(body.get("messages"))
-            if isinstance(m, dict)
-        ]
-        inv.system_instructions = _anthropic_system(body.get("system"))
-        inv.tool_definitions = _anthropic_tools(body.get("tools"))
+        inv.input_messages = anthropic_messages.input_messages(body.get("messages"))
+        inv.system_instructions = anthropic_messages.system_instructions(body.get("system"))
+        inv.tool_definitions = anthropic_messages.tool_definitions(body.get("tools"))
     elif kind == NOVA:
         inv.input_messages = converse_messages(body.get("messages"))
         inv.system_instructions = converse_parts(body.get("system")) or None
@@ -299,12 +223,11 @@ def _apply_body(inv: LLMInvocation, kind: str, body: dict[str, Any]) -> Usage | 
         inv.response_model = as_str(get("model"))
         reason = as_str(get("stop_reason"))
         inv.finish_reasons = [reason] if reason else None
-        parts = anthropic_parts(get("content"))
-        names = tool_call_names(parts)
+        names = anthropic_messages.tool_call_names(get("content"))
         if names:
             inv.attributes[semconv.LLMTRACE_RESPONSE_TOOL_CALLS] = names
         if inv.capture_content:
-            inv.output_messages = [output_message(parts, finish_reason(reason))]
+            inv.output_messages = [anthropic_messages.output_message(get("content"), reason)]
         return usage_from_anthropic(get("usage"))
     if kind == NOVA:
         apply_converse_response(inv, body)
