@@ -31,13 +31,14 @@ from opentelemetry.trace import Tracer
 from ... import semconv
 from ..._errors import internal_errors, swallow
 from ..._genai import metrics, providers
+from ..._genai.ending import add_http_status
 from ..._genai.lifecycle import LLMInvocation
 from ..._raw import AsyncRawProxy, RawProxy, RawState, read_now
 from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
 from ..._streams import AsyncStreamProxy, StreamProxy
 from . import _sdk_tracing
 from ._request import DEFAULT_SERVER, Server, add_request_content, invocation_for
-from ._response import apply_message, status_code_of
+from ._response import apply_message
 from ._stream import AnthropicStreamHooks, AsyncMessageStreamProxy, MessageStreamProxy
 
 if TYPE_CHECKING:
@@ -134,9 +135,7 @@ class AnthropicPatch:
 
     def failed(self, inv: LLMInvocation, exc: BaseException) -> None:
         with internal_errors:
-            code = status_code_of(exc)
-            if code is not None:
-                inv.attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = code
+            add_http_status(inv, exc)
         inv.fail(exc)
 
     def finished(self, inv: LLMInvocation, kwargs: Mapping[str, Any], result: Any) -> Any:

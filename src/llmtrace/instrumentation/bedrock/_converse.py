@@ -17,6 +17,7 @@ from typing import Any
 
 from ... import semconv
 from ..._genai.bedrock import price_name
+from ..._genai.ending import set_tool_calls
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import (
     Part,
@@ -226,8 +227,7 @@ def apply_converse_response(inv: LLMInvocation, response: Any) -> None:
         return
     parts = content_parts(reply.get("content"))
     names = tool_call_names(parts)
-    if names:
-        inv.attributes[semconv.LLMTRACE_RESPONSE_TOOL_CALLS] = names
+    set_tool_calls(inv, names)
     if inv.capture_content:
         inv.output_messages = [
             output_message(parts, finish_reason(reason), role_of(reply.get("role"), "assistant"))
@@ -342,8 +342,7 @@ class Answer:
             if self.routed:
                 inv.price_model = price_name(self.response_model)
         names = [b[3] for b in self.blocks.values() if b[0] == "tool" and b[3]]
-        if names:
-            inv.attributes[semconv.LLMTRACE_RESPONSE_TOOL_CALLS] = names
+        set_tool_calls(inv, names)
         inv.usage = self.usage
         if inv.usage is None and (self.chunks or self.estimate_input is not None):
             inv.usage = estimate_usage(inv.request_model, self.estimate_input, self.text())

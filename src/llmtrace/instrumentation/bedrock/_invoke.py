@@ -20,6 +20,7 @@ from typing import Any
 
 from ... import semconv
 from ..._genai.bedrock import price_name
+from ..._genai.ending import set_tool_calls
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import (
     as_list,
@@ -224,8 +225,7 @@ def _apply_body(inv: LLMInvocation, kind: str, body: dict[str, Any]) -> Usage | 
         reason = as_str(get("stop_reason"))
         inv.finish_reasons = [reason] if reason else None
         names = anthropic_messages.tool_call_names(get("content"))
-        if names:
-            inv.attributes[semconv.LLMTRACE_RESPONSE_TOOL_CALLS] = names
+        set_tool_calls(inv, names)
         if inv.capture_content:
             inv.output_messages = [anthropic_messages.output_message(get("content"), reason)]
         return usage_from_anthropic(get("usage"))
@@ -251,8 +251,7 @@ def _apply_body(inv: LLMInvocation, kind: str, body: dict[str, Any]) -> Usage | 
         inv.response_id = as_str(get("response_id")) or as_str(get("generation_id"))
         calls = [c for c in as_list(get("tool_calls")) if isinstance(c, dict)]
         names = [c["name"] for c in calls if isinstance(c.get("name"), str)]
-        if names:
-            inv.attributes[semconv.LLMTRACE_RESPONSE_TOOL_CALLS] = names
+        set_tool_calls(inv, names)
         _first_output(inv, get("text"), get("finish_reason"))
         return None
     if kind == TITAN_EMBED:

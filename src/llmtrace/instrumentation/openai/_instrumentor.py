@@ -29,9 +29,9 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from opentelemetry.trace import Tracer
 
-from ... import semconv
 from ..._errors import internal_errors
 from ..._genai import metrics
+from ..._genai.ending import add_http_status
 from ..._genai.lifecycle import LLMInvocation
 from ..._raw import AsyncRawProxy, ParseProxy, RawProxy, RawState, read_now
 from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
@@ -47,7 +47,7 @@ from ._request import (
     estimation_input,
     invocation_for,
 )
-from ._response import apply_response, status_code_of
+from ._response import apply_response
 from ._stream import OpenAIStreamHooks
 
 _MODULE = "openai._base_client"
@@ -179,9 +179,7 @@ class OpenAIPatch:
     def failed(self, call: _Call, exc: BaseException) -> None:
         inv = call.inv
         with internal_errors:
-            code = status_code_of(exc)
-            if code is not None:
-                inv.attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = code
+            add_http_status(inv, exc)
         inv.fail(exc)
 
     def finished(self, call: _Call, result: Any) -> Any:
