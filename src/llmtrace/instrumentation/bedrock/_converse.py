@@ -37,7 +37,8 @@ from ..._genai.messages import (
     uri_part,
 )
 from ..._genai.tokens import estimate_usage, usage_from_bedrock
-from ._models import Server, number, whole_number
+from ..._genai.values import as_number, as_strings, as_whole_number
+from ._models import Server
 
 _MIME = {"jpg": "image/jpeg", "txt": "text/plain", "md": "text/markdown"}
 _MODALITY = {"image": "image", "video": "video", "audio": "audio", "document": "document"}
@@ -165,15 +166,15 @@ def apply_inference_config(inv: LLMInvocation, config: Any) -> None:
     if not isinstance(config, dict):
         return
     maximum = config.get("maxTokens", config.get("max_new_tokens"))
-    inv.max_tokens = whole_number(maximum)
-    inv.temperature = number(config.get("temperature"))
-    inv.top_p = number(config.get("topP", config.get("top_p")))
+    inv.max_tokens = as_whole_number(maximum)
+    inv.temperature = as_number(config.get("temperature"))
+    inv.top_p = as_number(config.get("topP", config.get("top_p")))
     top_k = config.get("topK", config.get("top_k"))
     if top_k is not None:
-        inv.top_k = number(top_k)
+        inv.top_k = as_number(top_k)
     stop = config.get("stopSequences")
-    if isinstance(stop, list) and all(isinstance(s, str) for s in stop):
-        inv.stop_sequences = list(stop) or None
+    if isinstance(stop, list):
+        inv.stop_sequences = as_strings(stop)
 
 
 def converse_invocation(
@@ -188,7 +189,7 @@ def converse_invocation(
     apply_inference_config(inv, kwargs.get("inferenceConfig"))
     extra = kwargs.get("additionalModelRequestFields")
     if inv.top_k is None and isinstance(extra, dict):
-        inv.top_k = number(extra.get("top_k", extra.get("topK")))
+        inv.top_k = as_number(extra.get("top_k", extra.get("topK")))
     guardrail = kwargs.get("guardrailConfig")
     if isinstance(guardrail, dict) and isinstance(guardrail.get("guardrailIdentifier"), str):
         inv.attributes[semconv.AWS_BEDROCK_GUARDRAIL_ID] = guardrail["guardrailIdentifier"]

@@ -32,6 +32,7 @@ from ..._genai.messages import (
     text_part,
 )
 from ..._genai.tokens import Usage, as_token_count, usage_from_anthropic, usage_from_bedrock
+from ..._genai.values import as_number, as_strings, as_whole_number
 from ..anthropic import _messages as anthropic_messages
 from ._converse import Answer, apply_converse_response, apply_inference_config, converse_messages
 from ._converse import content_parts as converse_parts
@@ -46,8 +47,6 @@ from ._models import (
     TITAN,
     TITAN_EMBED,
     Server,
-    number,
-    whole_number,
 )
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # request bodies larger than this are not parsed
@@ -109,26 +108,20 @@ def _apply_parameters(inv: LLMInvocation, kind: str, body: dict[str, Any]) -> No
     if kind == TITAN:
         config = get("textGenerationConfig")
         if isinstance(config, dict):
-            inv.max_tokens = whole_number(config.get("maxTokenCount"))
-            inv.temperature = number(config.get("temperature"))
-            inv.top_p = number(config.get("topP"))
-            inv.stop_sequences = _strings(config.get("stopSequences"))
+            inv.max_tokens = as_whole_number(config.get("maxTokenCount"))
+            inv.temperature = as_number(config.get("temperature"))
+            inv.top_p = as_number(config.get("topP"))
+            inv.stop_sequences = as_strings(config.get("stopSequences"))
         return
     if kind in (TITAN_EMBED, COHERE_EMBED):
         return
-    inv.max_tokens = whole_number(get("max_gen_len") if kind == META else get("max_tokens"))
-    inv.temperature = number(get("temperature"))
-    inv.top_p = number(get("top_p") if kind in (ANTHROPIC, META) else get("p"))
-    inv.top_k = number(get("top_k") if kind == ANTHROPIC else get("k"))
-    inv.stop_sequences = _strings(get("stop_sequences"))
+    inv.max_tokens = as_whole_number(get("max_gen_len") if kind == META else get("max_tokens"))
+    inv.temperature = as_number(get("temperature"))
+    inv.top_p = as_number(get("top_p") if kind in (ANTHROPIC, META) else get("p"))
+    inv.top_k = as_number(get("top_k") if kind == ANTHROPIC else get("k"))
+    inv.stop_sequences = as_strings(get("stop_sequences"))
     if kind == COHERE_CHAT:
-        inv.seed = whole_number(get("seed"))
-
-
-def _strings(value: Any) -> list[str] | None:
-    if isinstance(value, list) and value and all(isinstance(s, str) for s in value):
-        return list(value)
-    return None
+        inv.seed = as_whole_number(get("seed"))
 
 
 def add_invoke_content(inv: LLMInvocation, kind: str, body: Any) -> None:

@@ -69,13 +69,3 @@ def family(model_id: str | None, body: Any) -> str:
     if "texts" in body:
         return COHERE_EMBED
     return UNKNOWN
-
-
-def number(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
-def whole_number(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
