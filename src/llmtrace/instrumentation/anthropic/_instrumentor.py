@@ -30,11 +30,12 @@ from opentelemetry.trace import Tracer
 
 from ... import semconv
 from ..._errors import internal_errors, swallow
-from ..._genai import metrics, providers
+from ..._genai import providers
 from ..._genai.ending import add_http_status
 from ..._genai.lifecycle import LLMInvocation
+from ..._genai.telemetry import given_telemetry
 from ..._raw import AsyncRawProxy, RawProxy, RawState, read_now
-from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
+from ..._runtime import runtime
 from ..._streams import AsyncStreamProxy, StreamProxy
 from . import _sdk_tracing
 from ._request import DEFAULT_SERVER, Server, add_request_content, invocation_for
@@ -380,12 +381,7 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ("anthropic >= 0.40",)
 
     def _instrument(self, **kwargs: Any) -> None:
-        tracer_provider = kwargs.get("tracer_provider")
-        meter_provider = kwargs.get("meter_provider")
-        patch = AnthropicPatch(
-            tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None,
-            metrics.instruments_for(meter_provider) if meter_provider else None,
-        )
+        patch = AnthropicPatch(*given_telemetry(**kwargs))
         wrappers = {
             _SYNC: (patch.init(), patch.create(), patch.create(), patch.stream()),
             _ASYNC: (

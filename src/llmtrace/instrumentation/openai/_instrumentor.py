@@ -30,11 +30,11 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from opentelemetry.trace import Tracer
 
 from ..._errors import internal_errors
-from ..._genai import metrics
 from ..._genai.ending import add_http_status
 from ..._genai.lifecycle import LLMInvocation
+from ..._genai.telemetry import given_telemetry
 from ..._raw import AsyncRawProxy, ParseProxy, RawProxy, RawState, read_now
-from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
+from ..._runtime import runtime
 from ..._streams import AsyncStreamProxy, StreamProxy
 from ._messages import is_mapping
 from ._providers import Server, ServerTable
@@ -306,12 +306,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ("openai >= 1.0",)
 
     def _instrument(self, **kwargs: Any) -> None:
-        tracer_provider = kwargs.get("tracer_provider")
-        meter_provider = kwargs.get("meter_provider")
-        patch = OpenAIPatch(
-            tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None,
-            metrics.instruments_for(meter_provider) if meter_provider else None,
-        )
+        patch = OpenAIPatch(*given_telemetry(**kwargs))
         sync_name, async_name = _TARGETS
         wrapt.wrap_function_wrapper(_MODULE, sync_name, patch.sync_wrapper())
         wrapt.wrap_function_wrapper(_MODULE, async_name, patch.async_wrapper())
