@@ -17,7 +17,7 @@ Per call: suppression check -> request extraction (pure) -> ``LLMInvocation.star
 from __future__ import annotations
 
 import weakref
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ from ..._errors import internal_errors, swallow
 from ..._genai import providers
 from ..._genai.ending import add_http_status
 from ..._genai.lifecycle import LLMInvocation
+from ..._genai.shells import async_shell, sync_shell
 from ..._genai.telemetry import given_telemetry
 from ..._raw import AsyncRawProxy, RawProxy, RawState, read_now
 from ..._runtime import runtime
@@ -51,6 +52,8 @@ else:
 _MODULES = ("anthropic.resources.messages", "anthropic.resources.beta.messages")
 _SYNC, _ASYNC = "Messages", "AsyncMessages"
 _METHODS = ("__init__", "create", "parse", "stream")
+# One call in the shells: its invocation and the keyword arguments its stream hooks read.
+_Call = tuple[LLMInvocation, Mapping[str, Any]]
 
 
 class _Types:
@@ -134,13 +137,25 @@ class AnthropicPatch:
         inv.attach()
         return inv
 
-    def failed(self, inv: LLMInvocation, exc: BaseException) -> None:
+    def fail(self, inv: LLMInvocation, exc: BaseException) -> None:
         with internal_errors:
             add_http_status(inv, exc)
         inv.fail(exc)
 
-    def finished(self, inv: LLMInvocation, kwargs: Mapping[str, Any], result: Any) -> Any:
+    # -- what the shells (llmtrace._genai.shells) call ---------------------------------------
+    def begin(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[_Call, tuple[Any, ...], dict[str, Any]] | None:
+        """The started call and the arguments to call with; None: pass straight through."""
+        inv = self.prepare(instance, kwargs, kwargs.get("stream") is True)
+        return None if inv is None else ((inv, kwargs), args, kwargs)
+
+    def failed(self, call: _Call, exc: BaseException) -> None:
+        self.fail(call[0], exc)
+
+    def finished(self, call: _Call, result: Any) -> Any:
         """Finish the span from ``result``, or hand it to a proxy; returns what the caller gets."""
+        inv, kwargs = call
         inv.detach()
         proxy = None
         try:
@@ -177,49 +192,7 @@ class AnthropicPatch:
             return AsyncStreamProxy(stream, _hooks(inv, kwargs))
         return None
 
-    # -- the shells ---------------------------------------------------------------------------
-    def create(self) -> Callable[..., Any]:
-        def create(
-            wrapped: Callable[..., Any],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
-            if not is_instrumentation_enabled():
-                return wrapped(*args, **kwargs)
-            inv = self.prepare(instance, kwargs, kwargs.get("stream") is True)
-            if inv is None:
-                return wrapped(*args, **kwargs)
-            try:
-                result = wrapped(*args, **kwargs)
-            except BaseException as exc:
-                self.failed(inv, exc)
-                raise
-            return self.finished(inv, kwargs, result)
-
-        return create
-
-    def async_create(self) -> Callable[..., Awaitable[Any]]:
-        async def create(
-            wrapped: Callable[..., Awaitable[Any]],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
-            if not is_instrumentation_enabled():
-                return await wrapped(*args, **kwargs)
-            inv = self.prepare(instance, kwargs, kwargs.get("stream") is True)
-            if inv is None:
-                return await wrapped(*args, **kwargs)
-            try:
-                result = await wrapped(*args, **kwargs)
-            except BaseException as exc:
-                self.failed(inv, exc)
-                raise
-            return self.finished(inv, kwargs, result)
-
-        return create
-
+    # -- the stream() helper and the resources' __init__ --------------------------------------
     def stream(self) -> Callable[..., Any]:
         """``messages.stream()``: the request is sent when the caller enters the manager."""
 
@@ -311,7 +284,7 @@ class _StreamManagerProxy(ObjectProxy):
             stream = self.__wrapped__.__enter__()
         except BaseException as exc:
             if inv is not None:
-                state.patch.failed(inv, exc)
+                state.patch.fail(inv, exc)
             raise
         return state.entered(inv, stream, MessageStreamProxy)
 
@@ -344,7 +317,7 @@ class _AsyncStreamManagerProxy(ObjectProxy):
             stream = await self.__wrapped__.__aenter__()
         except BaseException as exc:
             if inv is not None:
-                state.patch.failed(inv, exc)
+                state.patch.fail(inv, exc)
             raise
         return state.entered(inv, stream, AsyncMessageStreamProxy)
 
@@ -383,11 +356,11 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         patch = AnthropicPatch(*given_telemetry(**kwargs))
         wrappers = {
-            _SYNC: (patch.init(), patch.create(), patch.create(), patch.stream()),
+            _SYNC: (patch.init(), sync_shell(patch), sync_shell(patch), patch.stream()),
             _ASYNC: (
                 patch.init(),
-                patch.async_create(),
-                patch.async_create(),
+                async_shell(patch),
+                async_shell(patch),
                 patch.async_stream(),
             ),
         }

@@ -17,7 +17,7 @@ shells differ only by ``await``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import wrapt
@@ -26,12 +26,13 @@ from opentelemetry.context import Context
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.trace import Tracer
 
 from ..._errors import internal_errors
 from ..._genai.ending import add_http_status
 from ..._genai.lifecycle import LLMInvocation
+from ..._genai.shells import async_shell, sync_shell
 from ..._genai.telemetry import given_telemetry
 from ..._raw import AsyncRawProxy, ParseProxy, RawProxy, RawState, read_now
 from ..._runtime import runtime
@@ -231,56 +232,19 @@ class OpenAIPatch:
             return AsyncStreamProxy(stream, hooks)
         return StreamProxy(stream, hooks)
 
-    # -- the two shells ---------------------------------------------------------------------
-    def sync_wrapper(self) -> Callable[..., Any]:
-        def request(
-            wrapped: Callable[..., Any],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
-            if not is_instrumentation_enabled():
-                return wrapped(*args, **kwargs)
-            context = _get_context()
-            call = self.prepare(instance, args, kwargs)
-            if call is None:
-                return wrapped(*args, **kwargs)
-            arguments = self.start(call, instance, args, kwargs, context)
-            if arguments is None:
-                return wrapped(*args, **kwargs)
-            try:
-                result = wrapped(*arguments[0], **arguments[1])
-            except BaseException as exc:
-                self.failed(call, exc)
-                raise
-            return self.finished(call, result)
-
-        return request
-
-    def async_wrapper(self) -> Callable[..., Awaitable[Any]]:
-        async def request(
-            wrapped: Callable[..., Awaitable[Any]],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
-            if not is_instrumentation_enabled():
-                return await wrapped(*args, **kwargs)
-            context = _get_context()
-            call = self.prepare(instance, args, kwargs)
-            if call is None:
-                return await wrapped(*args, **kwargs)
-            arguments = self.start(call, instance, args, kwargs, context)
-            if arguments is None:
-                return await wrapped(*args, **kwargs)
-            try:
-                result = await wrapped(*arguments[0], **arguments[1])
-            except BaseException as exc:
-                self.failed(call, exc)
-                raise
-            return self.finished(call, result)
-
-        return request
+    # -- what the shells (llmtrace._genai.shells) call ---------------------------------------
+    def begin(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[_Call, tuple[Any, ...], dict[str, Any]] | None:
+        """The call record and the arguments to call with; None: pass straight through."""
+        context = _get_context()
+        call = self.prepare(instance, args, kwargs)
+        if call is None:
+            return None
+        arguments = self.start(call, instance, args, kwargs, context)
+        if arguments is None:
+            return None
+        return call, arguments[0], arguments[1]
 
 
 def _with_include_usage(body: Mapping[str, Any], extra: Any) -> dict[str, Any] | None:
@@ -308,8 +272,8 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         patch = OpenAIPatch(*given_telemetry(**kwargs))
         sync_name, async_name = _TARGETS
-        wrapt.wrap_function_wrapper(_MODULE, sync_name, patch.sync_wrapper())
-        wrapt.wrap_function_wrapper(_MODULE, async_name, patch.async_wrapper())
+        wrapt.wrap_function_wrapper(_MODULE, sync_name, sync_shell(patch))
+        wrapt.wrap_function_wrapper(_MODULE, async_name, async_shell(patch))
         OpenAIInstrumentor._patch = patch
 
     def _uninstrument(self, **kwargs: Any) -> None:
