@@ -27,16 +27,17 @@ import wrapt
 
 from . import semconv
 from ._errors import internal_errors
-from ._genai.lifecycle import LLMInvocation
 
 __all__ = ["ApplyResponse", "AsyncRawProxy", "ParseProxy", "RawProxy", "RawState", "read_now"]
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the GenAI core sits above this module: no import of it at run time
+    from ._genai.lifecycle import LLMInvocation
+
     ObjectProxy = wrapt.ObjectProxy[Any]
 else:
     ObjectProxy = wrapt.ObjectProxy
 
-ApplyResponse = Callable[[LLMInvocation, Any], None]  # fill the record from a body
+ApplyResponse = Callable[["LLMInvocation", Any], None]  # fill the record from a body
 StreamWrapper = Callable[[Any], Any]  # SDK stream -> stream proxy (or None: not a stream)
 
 
