@@ -290,15 +290,19 @@ def test_span_nests_under_the_callers_span_and_prompt_is_linked(server, captured
     assert parent is not None
 
 
-def test_bedrock_client_is_provider_aws_bedrock(server, captured):
-    server.add(message())
-    client = anthropic.AnthropicBedrock(
+def bedrock_client(server):
+    return anthropic.AnthropicBedrock(
         aws_access_key="AKIDEXAMPLE",
         aws_secret_key="secret",
         aws_region="us-east-1",
         base_url=server.base_url,
         max_retries=0,
     )
+
+
+def test_bedrock_client_is_provider_aws_bedrock(server, captured):
+    server.add(message())
+    client = bedrock_client(server)
     client.messages.create(
         model="anthropic.claude-sonnet-4-5-20250929-v1:0", max_tokens=10, messages=HI
     )
@@ -313,13 +317,7 @@ def test_bedrock_client_is_priced_by_the_requested_profile_not_the_answering_mod
     server, captured
 ):
     """As boto3's Bedrock calls: a global profile costs less than a regional one."""
-    client = anthropic.AnthropicBedrock(
-        aws_access_key="AKIDEXAMPLE",
-        aws_secret_key="secret",
-        aws_region="us-east-1",
-        base_url=server.base_url,
-        max_retries=0,
-    )
+    client = bedrock_client(server)
     costs = []
     for geo in ("global", "us"):
         server.add(
