@@ -32,6 +32,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from llmtrace._genai import metrics
+from llmtrace._genai.shells import async_shell, sync_shell
 from llmtrace._runtime import runtime
 from llmtrace.instrumentation.openai._instrumentor import OpenAIPatch
 
@@ -816,7 +817,7 @@ def setup(points: list[str] | None = None) -> Setup:
     router = Router(points or [SYNC_POINT, ASYNC_POINT])
     patch = OpenAIPatch()  # exactly what instrument_openai() installs
     minimal = minimal_patch(tracer)
-    llmtrace_wrappers = {SYNC_POINT: patch.sync_wrapper(), ASYNC_POINT: patch.async_wrapper()}
+    llmtrace_wrappers = {SYNC_POINT: sync_shell(patch), ASYNC_POINT: async_shell(patch)}
     router.add(Variant("bare", on_use=capture_off))
     router.add(
         Variant("minimal", {SYNC_POINT: minimal[0], ASYNC_POINT: minimal[1]}, None, floor.exporter)

@@ -290,15 +290,19 @@ def test_span_nests_under_the_callers_span_and_prompt_is_linked(server, captured
     assert parent is not None
 
 
-def test_bedrock_client_is_provider_aws_bedrock(server, captured):
-    server.add(message())
-    client = anthropic.AnthropicBedrock(
+def bedrock_client(server):
+    return anthropic.AnthropicBedrock(
         aws_access_key="AKIDEXAMPLE",
         aws_secret_key="secret",
         aws_region="us-east-1",
         base_url=server.base_url,
         max_retries=0,
     )
+
+
+def test_bedrock_client_is_provider_aws_bedrock(server, captured):
+    server.add(message())
+    client = bedrock_client(server)
     client.messages.create(
         model="anthropic.claude-sonnet-4-5-20250929-v1:0", max_tokens=10, messages=HI
     )
@@ -307,6 +311,28 @@ def test_bedrock_client_is_provider_aws_bedrock(server, captured):
     a = attributes(span)
     assert a[semconv.GEN_AI_PROVIDER_NAME] == "aws.bedrock"
     assert a[semconv.GEN_AI_USAGE_COST_AMOUNT] > 0
+
+
+def test_bedrock_client_is_priced_by_the_requested_profile_not_the_answering_model(
+    server, captured
+):
+    """As boto3's Bedrock calls: a global profile costs less than a regional one."""
+    client = bedrock_client(server)
+    costs = []
+    for geo in ("global", "us"):
+        server.add(
+            message(
+                model="claude-sonnet-4-5-20250929",
+                usage={"input_tokens": 1000, "output_tokens": 1000},
+            )
+        )
+        model = f"{geo}.anthropic.claude-sonnet-4-5-20250929-v1:0"
+        client.messages.create(model=model, max_tokens=10, messages=HI)
+        a = attributes(captured.find(f"chat {model}"))
+        assert a[semconv.GEN_AI_RESPONSE_MODEL] == "claude-sonnet-4-5-20250929"
+        costs.append(a[semconv.GEN_AI_USAGE_COST_AMOUNT])
+    assert costs[0] == pytest.approx(0.018)  # $3 + $15 per million
+    assert costs[1] > costs[0]
 
 
 async def test_vertex_client_is_provider_gcp_vertex_ai(server, captured):

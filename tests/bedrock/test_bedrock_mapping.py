@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from llmtrace import semconv
+from llmtrace._genai.bedrock import price_name
 from llmtrace._genai.tokens import Usage, usage_from_bedrock
 from llmtrace.instrumentation.bedrock._converse import content_parts
 from llmtrace.instrumentation.bedrock._models import (
@@ -15,7 +17,6 @@ from llmtrace.instrumentation.bedrock._models import (
     TITAN_EMBED,
     UNKNOWN,
     family,
-    price_name,
 )
 
 
@@ -106,3 +107,60 @@ def test_odd_content_blocks_never_raise():
         {"type": "text", "content": "guarded"},
         {"type": "unknown"},
     ]  # fmt: skip
+
+
+def test_anthropic_bodies_use_the_one_anthropic_converter():
+    """Bedrock's Anthropic bodies read like Anthropic's own API, blocks Bedrock passes through
+    (server tools, redacted thinking, tool results of text blocks) included."""
+    from llmtrace._genai.lifecycle import LLMInvocation
+    from llmtrace.instrumentation.anthropic import _messages as anthropic_messages
+    from llmtrace.instrumentation.bedrock._invoke import add_invoke_content, apply_invoke_body
+
+    messages = [
+        {"role": "user", "content": "Search, please"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "redacted_thinking", "data": "xx"},
+                {"type": "server_tool_use", "id": "s1", "name": "web_search", "input": {}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "t1",
+                    "content": [{"type": "text", "text": "42"}],
+                }
+            ],
+        },
+    ]
+    tools = [{"type": "web_search_20250305", "name": "web_search"}]
+    inv = LLMInvocation(operation="chat", provider="aws.bedrock")
+    add_invoke_content(
+        inv, ANTHROPIC, {"messages": messages, "system": "Be brief.", "tools": tools}
+    )
+    assert inv.input_messages == anthropic_messages.input_messages(messages)
+    assert inv.input_messages[1]["parts"][0] == {"type": "reasoning", "content": "<redacted>"}
+    assert inv.input_messages[2]["parts"][0]["response"] == "42"
+    assert inv.tool_definitions == [{"type": "web_search_20250305", "name": "web_search"}]
+    assert inv.system_instructions == [{"type": "text", "content": "Be brief."}]
+
+    inv.capture_content = True
+    content = [{"type": "tool_use", "id": "t2", "name": "weather", "input": {"city": "Oslo"}}]
+    apply_invoke_body(inv, ANTHROPIC, {"content": content, "stop_reason": "tool_use"}, None)
+    assert inv.output_messages == [anthropic_messages.output_message(content, "tool_use")]
+    assert inv.attributes[semconv.LLMTRACE_RESPONSE_TOOL_CALLS] == ["weather"]
+
+
+def test_importing_bedrock_does_not_import_the_anthropic_sdk():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, llmtrace.instrumentation.bedrock._invoke; "
+        "print(any(m == 'anthropic' or m.startswith('anthropic.') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -17,7 +17,7 @@ Per call: suppression check -> request extraction (pure) -> ``LLMInvocation.star
 from __future__ import annotations
 
 import weakref
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -30,13 +30,17 @@ from opentelemetry.trace import Tracer
 
 from ... import semconv
 from ..._errors import internal_errors, swallow
-from ..._genai import metrics, providers
+from ..._genai import providers
+from ..._genai.ending import add_http_status
 from ..._genai.lifecycle import LLMInvocation
-from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
+from ..._genai.shells import async_shell, sync_shell
+from ..._genai.telemetry import given_telemetry
+from ..._raw import AsyncRawProxy, RawProxy, RawState, read_now
+from ..._runtime import runtime
 from ..._streams import AsyncStreamProxy, StreamProxy
-from . import _raw, _sdk_tracing
+from . import _sdk_tracing
 from ._request import DEFAULT_SERVER, Server, add_request_content, invocation_for
-from ._response import apply_message, status_code_of
+from ._response import apply_message
 from ._stream import AnthropicStreamHooks, AsyncMessageStreamProxy, MessageStreamProxy
 
 if TYPE_CHECKING:
@@ -48,6 +52,8 @@ else:
 _MODULES = ("anthropic.resources.messages", "anthropic.resources.beta.messages")
 _SYNC, _ASYNC = "Messages", "AsyncMessages"
 _METHODS = ("__init__", "create", "parse", "stream")
+# One call in the shells: its invocation and the keyword arguments its stream hooks read.
+_Call = tuple[LLMInvocation, Mapping[str, Any]]
 
 
 class _Types:
@@ -131,15 +137,25 @@ class AnthropicPatch:
         inv.attach()
         return inv
 
-    def failed(self, inv: LLMInvocation, exc: BaseException) -> None:
+    def fail(self, inv: LLMInvocation, exc: BaseException) -> None:
         with internal_errors:
-            code = status_code_of(exc)
-            if code is not None:
-                inv.attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = code
+            add_http_status(inv, exc)
         inv.fail(exc)
 
-    def finished(self, inv: LLMInvocation, kwargs: Mapping[str, Any], result: Any) -> Any:
+    # -- what the shells (llmtrace._genai.shells) call ---------------------------------------
+    def begin(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[_Call, tuple[Any, ...], dict[str, Any]] | None:
+        """The started call and the arguments to call with; None: pass straight through."""
+        inv = self.prepare(instance, kwargs, kwargs.get("stream") is True)
+        return None if inv is None else ((inv, kwargs), args, kwargs)
+
+    def failed(self, call: _Call, exc: BaseException) -> None:
+        self.fail(call[0], exc)
+
+    def finished(self, call: _Call, result: Any) -> Any:
         """Finish the span from ``result``, or hand it to a proxy; returns what the caller gets."""
+        inv, kwargs = call
         inv.detach()
         proxy = None
         try:
@@ -160,12 +176,12 @@ class AnthropicPatch:
             return None
         http_response: Any = getattr(result, "http_response", None)
         if not inv.stream and http_response.is_closed:  # with_raw_response: body read
-            _raw.read_now(result, inv)
+            read_now(result, inv, apply_message)
             return None
-        state = _raw.RawState(inv, lambda s: self.wrap_stream(inv, kwargs, s))
+        state = RawState(inv, apply_message, lambda s: self.wrap_stream(inv, kwargs, s))
         if isinstance(result, self.types.async_raw):
-            return _raw.AsyncRawProxy(result, state)
-        return _raw.RawProxy(result, state)
+            return AsyncRawProxy(result, state)
+        return RawProxy(result, state)
 
     def wrap_stream(self, inv: LLMInvocation, kwargs: Mapping[str, Any], stream: Any) -> Any:
         """A stream proxy for an SDK stream object; None for anything else."""
@@ -176,49 +192,7 @@ class AnthropicPatch:
             return AsyncStreamProxy(stream, _hooks(inv, kwargs))
         return None
 
-    # -- the shells ---------------------------------------------------------------------------
-    def create(self) -> Callable[..., Any]:
-        def create(
-            wrapped: Callable[..., Any],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
-            if not is_instrumentation_enabled():
-                return wrapped(*args, **kwargs)
-            inv = self.prepare(instance, kwargs, kwargs.get("stream") is True)
-            if inv is None:
-                return wrapped(*args, **kwargs)
-            try:
-                result = wrapped(*args, **kwargs)
-            except BaseException as exc:
-                self.failed(inv, exc)
-                raise
-            return self.finished(inv, kwargs, result)
-
-        return create
-
-    def async_create(self) -> Callable[..., Awaitable[Any]]:
-        async def create(
-            wrapped: Callable[..., Awaitable[Any]],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
-            if not is_instrumentation_enabled():
-                return await wrapped(*args, **kwargs)
-            inv = self.prepare(instance, kwargs, kwargs.get("stream") is True)
-            if inv is None:
-                return await wrapped(*args, **kwargs)
-            try:
-                result = await wrapped(*args, **kwargs)
-            except BaseException as exc:
-                self.failed(inv, exc)
-                raise
-            return self.finished(inv, kwargs, result)
-
-        return create
-
+    # -- the stream() helper and the resources' __init__ --------------------------------------
     def stream(self) -> Callable[..., Any]:
         """``messages.stream()``: the request is sent when the caller enters the manager."""
 
@@ -310,7 +284,7 @@ class _StreamManagerProxy(ObjectProxy):
             stream = self.__wrapped__.__enter__()
         except BaseException as exc:
             if inv is not None:
-                state.patch.failed(inv, exc)
+                state.patch.fail(inv, exc)
             raise
         return state.entered(inv, stream, MessageStreamProxy)
 
@@ -343,7 +317,7 @@ class _AsyncStreamManagerProxy(ObjectProxy):
             stream = await self.__wrapped__.__aenter__()
         except BaseException as exc:
             if inv is not None:
-                state.patch.failed(inv, exc)
+                state.patch.fail(inv, exc)
             raise
         return state.entered(inv, stream, AsyncMessageStreamProxy)
 
@@ -380,18 +354,13 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ("anthropic >= 0.40",)
 
     def _instrument(self, **kwargs: Any) -> None:
-        tracer_provider = kwargs.get("tracer_provider")
-        meter_provider = kwargs.get("meter_provider")
-        patch = AnthropicPatch(
-            tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None,
-            metrics.instruments_for(meter_provider) if meter_provider else None,
-        )
+        patch = AnthropicPatch(*given_telemetry(**kwargs))
         wrappers = {
-            _SYNC: (patch.init(), patch.create(), patch.create(), patch.stream()),
+            _SYNC: (patch.init(), sync_shell(patch), sync_shell(patch), patch.stream()),
             _ASYNC: (
                 patch.init(),
-                patch.async_create(),
-                patch.async_create(),
+                async_shell(patch),
+                async_shell(patch),
                 patch.async_stream(),
             ),
         }

@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ... import semconv
+from ..._genai import providers
+from ..._genai.bedrock import price_name
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import as_str, get
+from ..._genai.values import as_number, as_strings, as_whole_number
 from . import _messages as msg
 
 
@@ -31,22 +34,8 @@ class Server:
 
 
 DEFAULT_SERVER = Server("anthropic")
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
-def _integer(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _stop(value: Any) -> list[str] | None:
-    if isinstance(value, (list, tuple)) and value and all(isinstance(s, str) for s in value):
-        return list(value)
-    return None
+# AnthropicBedrock: priced by the requested model id, as boto3's Bedrock calls are.
+_BEDROCK = providers.by_alias("bedrock")
 
 
 def _output_type(kwargs: Mapping[str, Any]) -> str | None:
@@ -69,15 +58,17 @@ def invocation_for(kwargs: Mapping[str, Any], server: Server, stream: bool) -> L
     if isinstance(extra, Mapping) and extra:
         get_ = {**kwargs, **extra}.get
     inv.request_model = as_str(get_("model"))
-    inv.max_tokens = _integer(get_("max_tokens"))
+    if server.provider == _BEDROCK:
+        inv.price_model = price_name(inv.request_model)
+    inv.max_tokens = as_whole_number(get_("max_tokens"))
     if (value := get_("temperature")) is not None:
-        inv.temperature = _number(value)
+        inv.temperature = as_number(value)
     if (value := get_("top_p")) is not None:
-        inv.top_p = _number(value)
+        inv.top_p = as_number(value)
     if (value := get_("top_k")) is not None:
-        inv.top_k = _number(value)
+        inv.top_k = as_number(value)
     if (value := get_("stop_sequences")) is not None:
-        inv.stop_sequences = _stop(value)
+        inv.stop_sequences = as_strings(value)
     inv.stream = stream or None
     if get_("output_config") is not None or get_("output_format") is not None:
         inv.output_type = _output_type(kwargs)

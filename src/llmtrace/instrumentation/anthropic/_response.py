@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ... import semconv
+from ..._genai.ending import set_tool_calls
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import as_str, finish_reason, reader
 from ..._genai.tokens import usage_from_anthropic
@@ -36,14 +36,3 @@ def apply_message(inv: LLMInvocation, data: Any) -> None:
     set_tool_calls(inv, msg.tool_call_names(content))
     if inv.capture_content:
         inv.output_messages = [msg.output_message(content, stop_reason)]
-
-
-def set_tool_calls(inv: LLMInvocation, names: list[str]) -> None:
-    if names:
-        inv.attributes[semconv.LLMTRACE_RESPONSE_TOOL_CALLS] = names
-
-
-def status_code_of(exc: BaseException) -> int | None:
-    """The HTTP status of an ``anthropic.APIStatusError`` (None for timeouts, connection errors)."""
-    code = getattr(exc, "status_code", None)
-    return code if isinstance(code, int) and not isinstance(code, bool) else None

@@ -23,13 +23,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from ... import semconv
+from ..._genai.ending import end_stream, set_tool_calls
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import as_str, finish_reason, get, output_message, text_part
 from ..._genai.tokens import estimate_usage, usage_from_anthropic
 from ..._streams import AsyncStreamProxy, StreamHooks, StreamProxy
 from . import _messages as msg
-from ._response import set_tool_calls, status_code_of
 
 # Usage fields a message_start or message_delta event may carry (later ones win).
 _USAGE_FIELDS = (
@@ -136,21 +135,10 @@ class AnthropicStreamHooks(StreamHooks):
 
     # -- once, at the end -------------------------------------------------------------------
     def on_end(self, error: BaseException | None, abandoned: bool) -> None:
-        inv = self.inv
         try:
             self._finish()
-            inv.attributes[semconv.LLMTRACE_STREAM_CHUNKS] = self._events
-            if abandoned:
-                inv.attributes[semconv.LLMTRACE_STREAM_ABANDONED] = True
-            if error is not None:
-                code = status_code_of(error)
-                if code is not None:
-                    inv.attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = code
         finally:
-            if error is None:
-                inv.stop()
-            else:
-                inv.fail(error)
+            end_stream(self.inv, self._events, error, abandoned)
 
     def _finish(self) -> None:
         inv = self.inv

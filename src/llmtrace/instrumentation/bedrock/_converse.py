@@ -16,6 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from ... import semconv
+from ..._genai.bedrock import price_name
+from ..._genai.ending import set_tool_calls
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import (
     Part,
@@ -35,7 +37,8 @@ from ..._genai.messages import (
     uri_part,
 )
 from ..._genai.tokens import estimate_usage, usage_from_bedrock
-from ._models import Server, number, price_name, whole_number
+from ..._genai.values import as_number, as_strings, as_whole_number
+from ._models import Server
 
 _MIME = {"jpg": "image/jpeg", "txt": "text/plain", "md": "text/markdown"}
 _MODALITY = {"image": "image", "video": "video", "audio": "audio", "document": "document"}
@@ -163,15 +166,15 @@ def apply_inference_config(inv: LLMInvocation, config: Any) -> None:
     if not isinstance(config, dict):
         return
     maximum = config.get("maxTokens", config.get("max_new_tokens"))
-    inv.max_tokens = whole_number(maximum)
-    inv.temperature = number(config.get("temperature"))
-    inv.top_p = number(config.get("topP", config.get("top_p")))
+    inv.max_tokens = as_whole_number(maximum)
+    inv.temperature = as_number(config.get("temperature"))
+    inv.top_p = as_number(config.get("topP", config.get("top_p")))
     top_k = config.get("topK", config.get("top_k"))
     if top_k is not None:
-        inv.top_k = number(top_k)
+        inv.top_k = as_number(top_k)
     stop = config.get("stopSequences")
-    if isinstance(stop, list) and all(isinstance(s, str) for s in stop):
-        inv.stop_sequences = list(stop) or None
+    if isinstance(stop, list):
+        inv.stop_sequences = as_strings(stop)
 
 
 def converse_invocation(
@@ -186,7 +189,7 @@ def converse_invocation(
     apply_inference_config(inv, kwargs.get("inferenceConfig"))
     extra = kwargs.get("additionalModelRequestFields")
     if inv.top_k is None and isinstance(extra, dict):
-        inv.top_k = number(extra.get("top_k", extra.get("topK")))
+        inv.top_k = as_number(extra.get("top_k", extra.get("topK")))
     guardrail = kwargs.get("guardrailConfig")
     if isinstance(guardrail, dict) and isinstance(guardrail.get("guardrailIdentifier"), str):
         inv.attributes[semconv.AWS_BEDROCK_GUARDRAIL_ID] = guardrail["guardrailIdentifier"]
@@ -225,8 +228,7 @@ def apply_converse_response(inv: LLMInvocation, response: Any) -> None:
         return
     parts = content_parts(reply.get("content"))
     names = tool_call_names(parts)
-    if names:
-        inv.attributes[semconv.LLMTRACE_RESPONSE_TOOL_CALLS] = names
+    set_tool_calls(inv, names)
     if inv.capture_content:
         inv.output_messages = [
             output_message(parts, finish_reason(reason), role_of(reply.get("role"), "assistant"))
@@ -341,8 +343,7 @@ class Answer:
             if self.routed:
                 inv.price_model = price_name(self.response_model)
         names = [b[3] for b in self.blocks.values() if b[0] == "tool" and b[3]]
-        if names:
-            inv.attributes[semconv.LLMTRACE_RESPONSE_TOOL_CALLS] = names
+        set_tool_calls(inv, names)
         inv.usage = self.usage
         if inv.usage is None and (self.chunks or self.estimate_input is not None):
             inv.usage = estimate_usage(inv.request_model, self.estimate_input, self.text())

@@ -30,9 +30,9 @@ from opentelemetry.trace import Tracer
 
 from ... import semconv
 from ..._errors import internal_errors, swallow
-from ..._genai import metrics, providers
+from ..._genai import providers
 from ..._genai.lifecycle import LLMInvocation
-from ..._runtime import INSTRUMENTATION_NAME, VERSION
+from ..._genai.telemetry import given_telemetry
 from ..._streams import StreamProxy
 from ._converse import Answer, add_converse_content, apply_converse_response, converse_invocation
 from ._invoke import (
@@ -255,12 +255,7 @@ class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ("botocore >= 1.34.116",)
 
     def _instrument(self, **kwargs: Any) -> None:
-        tracer_provider = kwargs.get("tracer_provider")
-        meter_provider = kwargs.get("meter_provider")
-        patch = BedrockPatch(
-            tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None,
-            metrics.instruments_for(meter_provider) if meter_provider else None,
-        )
+        patch = BedrockPatch(*given_telemetry(**kwargs))
         module, name = _CREATE_CLIENT
         wrapt.wrap_function_wrapper(module, name, patch.create_client)
         BedrockInstrumentor._patch = patch

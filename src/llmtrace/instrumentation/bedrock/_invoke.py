@@ -19,31 +19,22 @@ import json
 from typing import Any
 
 from ... import semconv
+from ..._genai.bedrock import price_name
+from ..._genai.ending import set_tool_calls
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import (
-    Part,
     as_list,
     as_str,
-    blob_part,
     finish_reason,
     message,
     output_message,
-    reasoning_part,
     role_of,
     text_part,
-    tool_call_part,
-    tool_response_part,
-    unknown_part,
-    uri_part,
 )
 from ..._genai.tokens import Usage, as_token_count, usage_from_anthropic, usage_from_bedrock
-from ._converse import (
-    Answer,
-    apply_converse_response,
-    apply_inference_config,
-    converse_messages,
-    tool_call_names,
-)
+from ..._genai.values import as_number, as_strings, as_whole_number
+from ..anthropic import _messages as anthropic_messages
+from ._converse import Answer, apply_converse_response, apply_inference_config, converse_messages
 from ._converse import content_parts as converse_parts
 from ._converse import tool_definitions as converse_tools
 from ._models import (
@@ -56,9 +47,6 @@ from ._models import (
     TITAN,
     TITAN_EMBED,
     Server,
-    number,
-    price_name,
-    whole_number,
 )
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # request bodies larger than this are not parsed
@@ -95,66 +83,6 @@ def is_known(kind: str) -> bool:
     return kind in _OPERATIONS
 
 
-# -- Anthropic Messages content (the format of Anthropic's bodies on Bedrock) ---------------
-
-
-def _anthropic_source(block: dict[str, Any], modality: str) -> Part:
-    source = block.get("source")
-    if not isinstance(source, dict):
-        return unknown_part(block.get("type"))
-    if source.get("type") == "url":
-        return uri_part(source.get("url"), modality)
-    if source.get("type") == "text":
-        return text_part(source.get("data", ""))
-    return blob_part(source.get("data"), modality, as_str(source.get("media_type")))
-
-
-def anthropic_part(block: Any) -> Part:
-    if isinstance(block, str):
-        return text_part(block)
-    if not isinstance(block, dict):
-        return unknown_part(None)
-    kind = block.get("type")
-    if kind == "text":
-        return text_part(block.get("text", ""))
-    if kind == "tool_use":
-        return tool_call_part(block.get("id"), block.get("name"), block.get("input"))
-    if kind == "tool_result":
-        content = block.get("content")
-        response = content if isinstance(content, str) else anthropic_parts(content)
-        return tool_response_part(block.get("tool_use_id"), response)
-    if kind == "thinking":
-        return reasoning_part(block.get("thinking", ""))
-    if kind in ("image", "document"):
-        return _anthropic_source(block, kind)
-    return unknown_part(kind)
-
-
-def anthropic_parts(content: Any) -> list[Part]:
-    if isinstance(content, str):
-        return [text_part(content)]
-    return [anthropic_part(block) for block in as_list(content)]
-
-
-def _anthropic_system(system: Any) -> list[Part] | None:
-    if system is None:
-        return None
-    return anthropic_parts(system) or None
-
-
-def _anthropic_tools(tools: Any) -> list[dict[str, Any]] | None:
-    out = []
-    for tool in as_list(tools):
-        if isinstance(tool, dict):
-            entry: dict[str, Any] = {"type": "function", "name": tool.get("name")}
-            if tool.get("description") is not None:
-                entry["description"] = tool["description"]
-            if tool.get("input_schema") is not None:
-                entry["parameters"] = tool["input_schema"]
-            out.append(entry)
-    return out or None
-
-
 # -- request ---------------------------------------------------------------------------------
 
 
@@ -180,26 +108,20 @@ def _apply_parameters(inv: LLMInvocation, kind: str, body: dict[str, Any]) -> No
     if kind == TITAN:
         config = get("textGenerationConfig")
         if isinstance(config, dict):
-            inv.max_tokens = whole_number(config.get("maxTokenCount"))
-            inv.temperature = number(config.get("temperature"))
-            inv.top_p = number(config.get("topP"))
-            inv.stop_sequences = _strings(config.get("stopSequences"))
+            inv.max_tokens = as_whole_number(config.get("maxTokenCount"))
+            inv.temperature = as_number(config.get("temperature"))
+            inv.top_p = as_number(config.get("topP"))
+            inv.stop_sequences = as_strings(config.get("stopSequences"))
         return
     if kind in (TITAN_EMBED, COHERE_EMBED):
         return
-    inv.max_tokens = whole_number(get("max_gen_len") if kind == META else get("max_tokens"))
-    inv.temperature = number(get("temperature"))
-    inv.top_p = number(get("top_p") if kind in (ANTHROPIC, META) else get("p"))
-    inv.top_k = number(get("top_k") if kind == ANTHROPIC else get("k"))
-    inv.stop_sequences = _strings(get("stop_sequences"))
+    inv.max_tokens = as_whole_number(get("max_gen_len") if kind == META else get("max_tokens"))
+    inv.temperature = as_number(get("temperature"))
+    inv.top_p = as_number(get("top_p") if kind in (ANTHROPIC, META) else get("p"))
+    inv.top_k = as_number(get("top_k") if kind == ANTHROPIC else get("k"))
+    inv.stop_sequences = as_strings(get("stop_sequences"))
     if kind == COHERE_CHAT:
-        inv.seed = whole_number(get("seed"))
-
-
-def _strings(value: Any) -> list[str] | None:
-    if isinstance(value, list) and value and all(isinstance(s, str) for s in value):
-        return list(value)
-    return None
+        inv.seed = as_whole_number(get("seed"))
 
 
 def add_invoke_content(inv: LLMInvocation, kind: str, body: Any) -> None:
@@ -207,13 +129,9 @@ def add_invoke_content(inv: LLMInvocation, kind: str, body: Any) -> None:
     if not isinstance(body, dict):
         return
     if kind == ANTHROPIC:
-        inv.input_messages = [
-            message(role_of(m.get("role")), anthropic_parts(m.get("content")))
-            for m in as_list(body.get("messages"))
-            if isinstance(m, dict)
-        ]
-        inv.system_instructions = _anthropic_system(body.get("system"))
-        inv.tool_definitions = _anthropic_tools(body.get("tools"))
+        inv.input_messages = anthropic_messages.input_messages(body.get("messages"))
+        inv.system_instructions = anthropic_messages.system_instructions(body.get("system"))
+        inv.tool_definitions = anthropic_messages.tool_definitions(body.get("tools"))
     elif kind == NOVA:
         inv.input_messages = converse_messages(body.get("messages"))
         inv.system_instructions = converse_parts(body.get("system")) or None
@@ -299,12 +217,10 @@ def _apply_body(inv: LLMInvocation, kind: str, body: dict[str, Any]) -> Usage | 
         inv.response_model = as_str(get("model"))
         reason = as_str(get("stop_reason"))
         inv.finish_reasons = [reason] if reason else None
-        parts = anthropic_parts(get("content"))
-        names = tool_call_names(parts)
-        if names:
-            inv.attributes[semconv.LLMTRACE_RESPONSE_TOOL_CALLS] = names
+        names = anthropic_messages.tool_call_names(get("content"))
+        set_tool_calls(inv, names)
         if inv.capture_content:
-            inv.output_messages = [output_message(parts, finish_reason(reason))]
+            inv.output_messages = [anthropic_messages.output_message(get("content"), reason)]
         return usage_from_anthropic(get("usage"))
     if kind == NOVA:
         apply_converse_response(inv, body)
@@ -328,8 +244,7 @@ def _apply_body(inv: LLMInvocation, kind: str, body: dict[str, Any]) -> Usage | 
         inv.response_id = as_str(get("response_id")) or as_str(get("generation_id"))
         calls = [c for c in as_list(get("tool_calls")) if isinstance(c, dict)]
         names = [c["name"] for c in calls if isinstance(c.get("name"), str)]
-        if names:
-            inv.attributes[semconv.LLMTRACE_RESPONSE_TOOL_CALLS] = names
+        set_tool_calls(inv, names)
         _first_output(inv, get("text"), get("finish_reason"))
         return None
     if kind == TITAN_EMBED:

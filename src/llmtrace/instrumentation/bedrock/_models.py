@@ -1,9 +1,5 @@
-"""Bedrock model ids: the price name, the model family of an InvokeModel body (pure).
+"""Bedrock model ids: the model family of an InvokeModel body (pure).
 
-    price_name("arn:aws:bedrock:us-east-1:1234:inference-profile/us.anthropic.claude-x")
-    # -> "us.anthropic.claude-x": genai-prices' aws provider matches inference-profile ids
-    #    with their region prefix (and prices "global." and regional profiles differently),
-    #    so the prefix is kept and only an ARN's resource part is taken, in this one place.
     family("us.meta.llama3-1-8b-instruct-v1:0", body)    # -> META
 
 A model id that names no known vendor (an application inference profile, a
@@ -42,17 +38,6 @@ _BY_ID: tuple[tuple[str, str], ...] = (
 )
 
 
-def price_name(model_id: str | None) -> str | None:
-    """The name genai-prices' ``aws`` provider prices a model id under.
-
-    Always the requested id (an ARN's resource part), never the model an Anthropic body
-    names: "global." and regional profiles of the same model cost differently.
-    """
-    if not model_id or not model_id.startswith("arn:"):
-        return model_id or None
-    return model_id.rpartition("/")[2] or None
-
-
 def _bare(model_id: str) -> str:
     """The model id without an ARN and without a region prefix ("us.", "global.", ...)."""
     name = model_id.rpartition("/")[2].lower()
@@ -84,13 +69,3 @@ def family(model_id: str | None, body: Any) -> str:
     if "texts" in body:
         return COHERE_EMBED
     return UNKNOWN
-
-
-def number(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
-def whole_number(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from ... import semconv
+from ..._genai.ending import end_stream
 from ..._genai.lifecycle import LLMInvocation
 from ..._streams import StreamHooks
 from ._converse import Answer
@@ -40,14 +41,6 @@ def error_details(inv: LLMInvocation, exc: BaseException) -> None:
             inv.attributes[semconv.AWS_REQUEST_ID] = request_id
 
 
-def _end(inv: LLMInvocation, chunks: int, error: BaseException | None, abandoned: bool) -> None:
-    inv.attributes[semconv.LLMTRACE_STREAM_CHUNKS] = chunks
-    if abandoned:
-        inv.attributes[semconv.LLMTRACE_STREAM_ABANDONED] = True
-    if error is not None:
-        error_details(inv, error)
-
-
 class ConverseStreamHooks(StreamHooks):
     __slots__ = ("answer", "inv")
 
@@ -64,15 +57,10 @@ class ConverseStreamHooks(StreamHooks):
         return True
 
     def on_end(self, error: BaseException | None, abandoned: bool) -> None:
-        inv = self.inv
         try:
-            self.answer.finish(inv)
-            _end(inv, self.answer.chunks, error, abandoned)
+            self.answer.finish(self.inv)
         finally:
-            if error is None:
-                inv.stop()
-            else:
-                inv.fail(error)
+            end_stream(self.inv, self.answer.chunks, error, abandoned, error_details)
 
 
 class InvokeStreamHooks(StreamHooks):
@@ -97,12 +85,7 @@ class InvokeStreamHooks(StreamHooks):
         return True
 
     def on_end(self, error: BaseException | None, abandoned: bool) -> None:
-        inv = self.inv
         try:
-            self.chunks.finish(inv)
-            _end(inv, self.chunks.answer.chunks, error, abandoned)
+            self.chunks.finish(self.inv)
         finally:
-            if error is None:
-                inv.stop()
-            else:
-                inv.fail(error)
+            end_stream(self.inv, self.chunks.answer.chunks, error, abandoned, error_details)

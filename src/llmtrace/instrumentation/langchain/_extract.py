@@ -19,6 +19,7 @@ from ..._genai import providers
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import finish_reason, role_of
 from ..._genai.tokens import usage_from_langchain
+from ..._genai.values import as_number, as_strings, as_whole_number
 from ..._serialize import to_attribute, to_json
 from ..._spans import SPAN_KINDS
 
@@ -194,18 +195,6 @@ def sdk_instrumentation(serialized: Mapping[str, Any] | None) -> str | None:
     return _SDK_INSTRUMENTATIONS.get(namespace) if isinstance(namespace, str) else None
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
-def _integer(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    return value
-
-
 def _first_str(*values: Any) -> str | None:
     for value in values:
         if isinstance(value, str) and value:
@@ -230,25 +219,24 @@ def fill_request(
         params.get("azure_deployment"),
         meta.get("ls_model_name"),
     )
-    inv.temperature = _number(params.get("temperature", meta.get("ls_temperature")))
-    inv.top_p = _number(params.get("top_p"))
-    inv.top_k = _number(params.get("top_k"))
-    inv.max_tokens = _integer(
+    inv.temperature = as_number(params.get("temperature", meta.get("ls_temperature")))
+    inv.top_p = as_number(params.get("top_p"))
+    inv.top_k = as_number(params.get("top_k"))
+    inv.max_tokens = as_whole_number(
         params.get("max_tokens")
         or params.get("max_completion_tokens")
         or params.get("max_output_tokens")
         or meta.get("ls_max_tokens")
     )
-    inv.seed = _integer(params.get("seed"))
-    inv.frequency_penalty = _number(params.get("frequency_penalty"))
-    inv.presence_penalty = _number(params.get("presence_penalty"))
-    count = _integer(params.get("n"))
+    inv.seed = as_whole_number(params.get("seed"))
+    inv.frequency_penalty = as_number(params.get("frequency_penalty"))
+    inv.presence_penalty = as_number(params.get("presence_penalty"))
+    count = as_whole_number(params.get("n"))
     inv.choice_count = count if count is not None and count != 1 else None
     stop = (options or {}).get("stop") or params.get("stop") or meta.get("ls_stop")
-    if isinstance(stop, str):
-        stop = [stop]
-    if isinstance(stop, list) and stop and all(isinstance(s, str) for s in stop):
-        inv.stop_sequences = list(stop)
+    stop_sequences = [stop] if isinstance(stop, str) else as_strings(stop)
+    if stop_sequences is not None:
+        inv.stop_sequences = stop_sequences
     if params.get("stream") is True or params.get("streaming") is True:
         inv.stream = True
 
@@ -403,7 +391,7 @@ def document_to_dict(document: Any, with_content: bool) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     if doc_id is not None:
         entry["id"] = str(doc_id)
-    score = next((meta[k] for k in _SCORE_KEYS if _number(meta.get(k)) is not None), None)
+    score = next((meta[k] for k in _SCORE_KEYS if as_number(meta.get(k)) is not None), None)
     if score is not None:
         entry["score"] = score
     if with_content:

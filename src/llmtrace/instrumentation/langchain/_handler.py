@@ -29,10 +29,10 @@ from opentelemetry.util.types import AttributeValue
 
 from ... import semconv
 from ..._errors import internal_errors, is_strict
-from ..._genai import metrics
 from ..._genai.lifecycle import LLMInvocation
+from ..._genai.telemetry import given_telemetry
 from ..._prompts import prompt as prompts
-from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
+from ..._runtime import runtime
 from ..._serialize import truncate_text
 from ..._spans import content_attribute, redacted, span_name, start, static_attributes
 from . import _extract as ex
@@ -57,10 +57,7 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
         """``tracer_provider`` / ``meter_provider``: where this handler's spans and metrics
         go (OpenTelemetry's instrumentor contract); by default llmtrace's own setup."""
         super().__init__()
-        self._tracer = (
-            tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None
-        )
-        self._instruments = metrics.instruments_for(meter_provider) if meter_provider else None
+        self._tracer, self._instruments = given_telemetry(tracer_provider, meter_provider)
         with internal_errors:
             _patches.install_scopes()
 

@@ -31,12 +31,13 @@ from opentelemetry.util.types import AttributeValue
 from ... import semconv
 from ..._errors import internal_errors, swallow
 from ..._genai import metrics
+from ..._genai.ending import status_code_of
 from ..._genai.lifecycle import LLMInvocation
 from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
 from ..._spans import start as start_span
 from ..._streams import AsyncStreamProxy, StreamProxy
 from ..openai._request import CHAT, Endpoint, add_request_content
-from ..openai._response import apply_response, status_code_of
+from ..openai._response import apply_response
 from ..openai._stream import OpenAIStreamHooks
 from ._request import (
     CHAT_ENDPOINT,

@@ -17,7 +17,7 @@ shells differ only by ``await``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import wrapt
@@ -26,16 +26,17 @@ from opentelemetry.context import Context
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.trace import Tracer
 
-from ... import semconv
 from ..._errors import internal_errors
-from ..._genai import metrics
+from ..._genai.ending import add_http_status
 from ..._genai.lifecycle import LLMInvocation
-from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
+from ..._genai.shells import async_shell, sync_shell
+from ..._genai.telemetry import given_telemetry
+from ..._raw import AsyncRawProxy, ParseProxy, RawProxy, RawState, read_now
+from ..._runtime import runtime
 from ..._streams import AsyncStreamProxy, StreamProxy
-from . import _raw
 from ._messages import is_mapping
 from ._providers import Server, ServerTable
 from ._request import (
@@ -48,7 +49,7 @@ from ._request import (
     invocation_for,
     request_body,
 )
-from ._response import apply_response, status_code_of
+from ._response import apply_response
 from ._stream import OpenAIStreamHooks
 
 _MODULE = "openai._base_client"
@@ -181,9 +182,7 @@ class OpenAIPatch:
     def failed(self, call: _Call, exc: BaseException) -> None:
         inv = call.inv
         with internal_errors:
-            code = status_code_of(exc)
-            if code is not None:
-                inv.attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = code
+            add_http_status(inv, exc)
         inv.fail(exc)
 
     def finished(self, call: _Call, result: Any) -> Any:
@@ -206,19 +205,22 @@ class OpenAIPatch:
             return None
         if kind is _STREAM:
             return self._wrap_stream(call, result)
-        if kind is _LEGACY_RAW and not call.stream:
-            _raw.read_now(result, call.inv, call.endpoint.kind)
+        if kind is not _RAW and kind is not _LEGACY_RAW:
             return None
-        if kind is _RAW or kind is _LEGACY_RAW:
-            state = _raw.RawState(
-                call.inv, call.endpoint.kind, lambda s: self._wrap_stream(call, s)
-            )
-            if isinstance(result, types.async_raw):
-                return _raw.AsyncRawProxy(result, state)
-            if isinstance(result, types.raw):
-                return _raw.RawProxy(result, state)
-            return _raw.LegacyRawProxy(result, state)
-        return None
+        endpoint_kind = call.endpoint.kind
+
+        def apply(inv: LLMInvocation, body: Any) -> None:
+            apply_response(inv, endpoint_kind, body)
+
+        if kind is _LEGACY_RAW and not call.stream:
+            read_now(result, call.inv, apply)
+            return None
+        state = RawState(call.inv, apply, lambda s: self._wrap_stream(call, s))
+        if isinstance(result, types.async_raw):
+            return AsyncRawProxy(result, state)
+        if isinstance(result, types.raw):
+            return RawProxy(result, state)
+        return ParseProxy(result, state)
 
     def _wrap_stream(self, call: _Call, stream: Any) -> Any:
         """A stream proxy for an SDK stream object; None for anything else."""
@@ -232,56 +234,19 @@ class OpenAIPatch:
             return AsyncStreamProxy(stream, hooks)
         return StreamProxy(stream, hooks)
 
-    # -- the two shells ---------------------------------------------------------------------
-    def sync_wrapper(self) -> Callable[..., Any]:
-        def request(
-            wrapped: Callable[..., Any],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
-            if not is_instrumentation_enabled():
-                return wrapped(*args, **kwargs)
-            context = _get_context()
-            call = self.prepare(instance, args, kwargs)
-            if call is None:
-                return wrapped(*args, **kwargs)
-            arguments = self.start(call, instance, args, kwargs, context)
-            if arguments is None:
-                return wrapped(*args, **kwargs)
-            try:
-                result = wrapped(*arguments[0], **arguments[1])
-            except BaseException as exc:
-                self.failed(call, exc)
-                raise
-            return self.finished(call, result)
-
-        return request
-
-    def async_wrapper(self) -> Callable[..., Awaitable[Any]]:
-        async def request(
-            wrapped: Callable[..., Awaitable[Any]],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
-            if not is_instrumentation_enabled():
-                return await wrapped(*args, **kwargs)
-            context = _get_context()
-            call = self.prepare(instance, args, kwargs)
-            if call is None:
-                return await wrapped(*args, **kwargs)
-            arguments = self.start(call, instance, args, kwargs, context)
-            if arguments is None:
-                return await wrapped(*args, **kwargs)
-            try:
-                result = await wrapped(*arguments[0], **arguments[1])
-            except BaseException as exc:
-                self.failed(call, exc)
-                raise
-            return self.finished(call, result)
-
-        return request
+    # -- what the shells (llmtrace._genai.shells) call ---------------------------------------
+    def begin(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[_Call, tuple[Any, ...], dict[str, Any]] | None:
+        """The call record and the arguments to call with; None: pass straight through."""
+        context = _get_context()
+        call = self.prepare(instance, args, kwargs)
+        if call is None:
+            return None
+        arguments = self.start(call, instance, args, kwargs, context)
+        if arguments is None:
+            return None
+        return call, arguments[0], arguments[1]
 
 
 def _with_include_usage(body: Mapping[str, Any], extra: Any) -> dict[str, Any] | None:
@@ -307,15 +272,10 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ("openai >= 1.0",)
 
     def _instrument(self, **kwargs: Any) -> None:
-        tracer_provider = kwargs.get("tracer_provider")
-        meter_provider = kwargs.get("meter_provider")
-        patch = OpenAIPatch(
-            tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None,
-            metrics.instruments_for(meter_provider) if meter_provider else None,
-        )
+        patch = OpenAIPatch(*given_telemetry(**kwargs))
         sync_name, async_name = _TARGETS
-        wrapt.wrap_function_wrapper(_MODULE, sync_name, patch.sync_wrapper())
-        wrapt.wrap_function_wrapper(_MODULE, async_name, patch.async_wrapper())
+        wrapt.wrap_function_wrapper(_MODULE, sync_name, sync_shell(patch))
+        wrapt.wrap_function_wrapper(_MODULE, async_name, async_shell(patch))
         OpenAIInstrumentor._patch = patch
 
     def _uninstrument(self, **kwargs: Any) -> None:

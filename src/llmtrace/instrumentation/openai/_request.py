@@ -17,6 +17,7 @@ from typing import Any
 from ... import semconv
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import as_str as _str
+from ..._genai.values import as_number, as_strings, as_whole_number
 from ..._serialize import to_json
 from . import _messages as msg
 from ._providers import Server
@@ -61,24 +62,9 @@ def endpoint_for(method: Any, url: Any) -> Endpoint | None:
     return _ENDPOINTS.get(path)
 
 
-def _float(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return None
-
-
 def _stop(value: Any) -> list[str] | None:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, (list, tuple)) and value and all(isinstance(s, str) for s in value):
-        return list(value)
-    return None
+    """``stop``: one string or a list of them."""
+    return [value] if isinstance(value, str) else as_strings(value)
 
 
 def _output_type(format_type: Any) -> str | None:
@@ -112,9 +98,9 @@ def invocation_for(endpoint: Endpoint, body: Any, server: Server) -> LLMInvocati
         inv.encoding_formats = [fmt] if fmt else None
         return inv
     if (value := get("temperature")) is not None:
-        inv.temperature = _float(value)
+        inv.temperature = as_number(value)
     if (value := get("top_p")) is not None:
-        inv.top_p = _float(value)
+        inv.top_p = as_number(value)
     # Conventions: ``gen_ai.request.stream`` if and only if streaming.
     inv.stream = True if get("stream") is True else None
     if (value := get("service_tier")) is not None:
@@ -125,7 +111,7 @@ def invocation_for(endpoint: Endpoint, body: Any, server: Server) -> LLMInvocati
         previous = get("previous_response_id")
         if previous is not None and isinstance(previous, str):
             inv.attributes[semconv.GEN_AI_REQUEST_PREVIOUS_RESPONSE_ID] = previous
-        inv.max_tokens = _int(get("max_output_tokens"))
+        inv.max_tokens = as_whole_number(get("max_output_tokens"))
         reasoning = get("reasoning")
         if reasoning is not None and isinstance(reasoning, Mapping):
             inv.reasoning_level = _str(reasoning.get("effort"))
@@ -142,17 +128,17 @@ def invocation_for(endpoint: Endpoint, body: Any, server: Server) -> LLMInvocati
     if max_tokens is None:
         max_tokens = get("max_tokens")
     if max_tokens is not None:
-        inv.max_tokens = _int(max_tokens)
+        inv.max_tokens = as_whole_number(max_tokens)
     if (value := get("seed")) is not None:
-        inv.seed = _int(value)
+        inv.seed = as_whole_number(value)
     if (value := get("stop")) is not None:
         inv.stop_sequences = _stop(value)
     if (value := get("n")) is not None and value != 1:  # conventions: only when != 1
-        inv.choice_count = _int(value)
+        inv.choice_count = as_whole_number(value)
     if (value := get("frequency_penalty")) is not None:
-        inv.frequency_penalty = _float(value)
+        inv.frequency_penalty = as_number(value)
     if (value := get("presence_penalty")) is not None:
-        inv.presence_penalty = _float(value)
+        inv.presence_penalty = as_number(value)
     response_format = get("response_format")
     if isinstance(response_format, Mapping):
         inv.output_type = _output_type(response_format.get("type"))

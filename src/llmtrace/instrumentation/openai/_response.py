@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ... import semconv
+from ..._genai.ending import set_tool_calls
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import as_str as _str
 from ..._genai.tokens import usage_from_openai
@@ -89,11 +89,6 @@ def tool_call_names(message: Any) -> list[str]:
     return names
 
 
-def set_tool_calls(inv: LLMInvocation, names: list[str]) -> None:
-    if names:
-        inv.attributes[semconv.LLMTRACE_RESPONSE_TOOL_CALLS] = names
-
-
 def _apply_responses(inv: LLMInvocation, data: Any) -> None:
     inv.response_service_tier = _str(get(data, "service_tier")) or inv.response_service_tier
     conversation = get(data, "conversation")
@@ -140,9 +135,3 @@ def embedding_dimensions(data: Any) -> int | None:
         padding = len(vector) - len(vector.rstrip("="))
         return (len(vector) * 3 // 4 - padding) // 4
     return None
-
-
-def status_code_of(exc: BaseException) -> int | None:
-    """The HTTP status of an ``openai.APIStatusError`` (None for timeouts, connection errors)."""
-    code = getattr(exc, "status_code", None)
-    return code if isinstance(code, int) and not isinstance(code, bool) else None

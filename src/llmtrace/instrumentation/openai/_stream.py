@@ -18,7 +18,7 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Any
 
-from ... import semconv
+from ..._genai.ending import end_stream, set_tool_calls
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import as_str as _str
 from ..._genai.tokens import estimate_usage, usage_from_openai
@@ -26,7 +26,7 @@ from ..._streams import StreamHooks
 from . import _messages as msg
 from ._messages import get
 from ._request import CHAT, RESPONSES
-from ._response import apply_response, set_tool_calls, status_code_of
+from ._response import apply_response
 
 _FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _START_EVENTS = frozenset({"response.created", "response.in_progress"})
@@ -253,24 +253,13 @@ class OpenAIStreamHooks(StreamHooks):
 
     # -- once, at the end --------------------------------------------------------------------
     def on_end(self, error: BaseException | None, abandoned: bool) -> None:
-        inv = self.inv
         try:
             if self._kind == RESPONSES:
                 self._finish_responses()
             else:
                 self._finish_choices()
-            inv.attributes[semconv.LLMTRACE_STREAM_CHUNKS] = self._chunks
-            if abandoned:
-                inv.attributes[semconv.LLMTRACE_STREAM_ABANDONED] = True
-            if error is not None:
-                code = status_code_of(error)
-                if code is not None:
-                    inv.attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = code
         finally:
-            if error is None:
-                inv.stop()
-            else:
-                inv.fail(error)
+            end_stream(self.inv, self._chunks, error, abandoned)
 
     def _finish_choices(self) -> None:
         inv = self.inv

@@ -1,12 +1,20 @@
-"""``with_raw_response`` / ``with_streaming_response``: finish the span from the raw response.
+"""One raw-response proxy: ``with_raw_response`` / ``with_streaming_response``.
 
-``client.chat.completions.with_raw_response.create(...)`` returns a
-``LegacyAPIResponse`` whose body is already read: the span is finished at once
-from the JSON body and the object is returned untouched. Everything else (a
-raw response of a stream, ``with_streaming_response``) is returned behind a
-proxy that reads what the caller asks for: ``parse()`` (a streamed body comes
-back wrapped in the stream proxy, which then owns the span), ``json()``,
-``close()`` (also the ``with`` exit), or garbage collection, whichever first.
+The OpenAI and Anthropic SDKs (both Stainless-generated) return the same raw
+response objects. A provider finishes a read body at once, and wraps anything
+else behind a proxy that reads what the caller asks for::
+
+    apply = my_response_apply                # (inv, parsed body or JSON) -> None
+    if body_already_read:
+        read_now(result, inv, apply)         # then inv.stop()
+    else:
+        state = RawState(inv, apply, lambda s: my_stream_proxy_or_none(s))
+        return AsyncRawProxy(result, state)  # or RawProxy / ParseProxy
+
+The proxy finishes the span with the first of: ``parse()`` (a streamed body comes
+back wrapped in the provider's stream proxy, which then owns the span),
+``json()``, ``close()`` (also the ``with`` exit), or garbage collection (marked
+abandoned). Its state is in ``_self_*`` attributes, never on the SDK's object.
 """
 
 from __future__ import annotations
@@ -17,37 +25,40 @@ from typing import TYPE_CHECKING, Any
 
 import wrapt
 
-from ... import semconv
-from ..._errors import internal_errors
-from ..._genai.lifecycle import LLMInvocation
-from ._response import apply_response
+from . import semconv
+from ._errors import internal_errors
 
-if TYPE_CHECKING:
+__all__ = ["ApplyResponse", "AsyncRawProxy", "ParseProxy", "RawProxy", "RawState", "read_now"]
+
+if TYPE_CHECKING:  # the GenAI core sits above this module: no import of it at run time
+    from ._genai.lifecycle import LLMInvocation
+
     ObjectProxy = wrapt.ObjectProxy[Any]
 else:
     ObjectProxy = wrapt.ObjectProxy
 
-StreamWrapper = Callable[[Any], Any]  # raw stream -> stream proxy (or None: not a stream)
+ApplyResponse = Callable[["LLMInvocation", Any], None]  # fill the record from a body
+StreamWrapper = Callable[[Any], Any]  # SDK stream -> stream proxy (or None: not a stream)
 
 
-def read_now(response: Any, inv: LLMInvocation, kind: str) -> None:
+def read_now(response: Any, inv: LLMInvocation, apply: ApplyResponse) -> None:
     """Fill ``inv`` from an already-read raw response body (JSON)."""
     http_response = getattr(response, "http_response", None)
     try:
         data = http_response.json() if http_response is not None else None
     except ValueError:  # not JSON (or empty): the span keeps the request side only
         data = None
-    apply_response(inv, kind, data)
+    apply(inv, data)
 
 
 class RawState:
     """The span bookkeeping behind one raw-response proxy (never references the proxy)."""
 
-    __slots__ = ("_done", "_stream_proxy", "_wrap_stream", "inv", "kind")
+    __slots__ = ("_apply", "_done", "_stream_proxy", "_wrap_stream", "inv")
 
-    def __init__(self, inv: LLMInvocation, kind: str, wrap_stream: StreamWrapper) -> None:
+    def __init__(self, inv: LLMInvocation, apply: ApplyResponse, wrap_stream: StreamWrapper):
         self.inv = inv
-        self.kind = kind
+        self._apply = apply
         self._wrap_stream = wrap_stream
         self._stream_proxy: Any = None
         self._done = False
@@ -64,7 +75,7 @@ class RawState:
         with internal_errors:
             wrapped = self._wrap_stream(value)
             if wrapped is None:
-                apply_response(self.inv, self.kind, value)
+                self._apply(self.inv, value)
         if wrapped is not None:
             self._stream_proxy = wrapped
             return wrapped
@@ -91,8 +102,8 @@ def _track(proxy: Any, state: RawState) -> None:
     finalizer.atexit = False
 
 
-class LegacyRawProxy(ObjectProxy):
-    """A streamed ``LegacyAPIResponse``: ``parse()`` hands the stream to the stream proxy."""
+class ParseProxy(ObjectProxy):
+    """A raw response that only parses (OpenAI's streamed ``LegacyAPIResponse``)."""
 
     def __init__(self, wrapped: Any, state: RawState) -> None:
         super().__init__(wrapped)
@@ -103,8 +114,8 @@ class LegacyRawProxy(ObjectProxy):
         return self._self_state.parsed(self.__wrapped__.parse(*args, **kwargs))
 
 
-class RawProxy(LegacyRawProxy):
-    """A sync ``APIResponse`` from ``with_streaming_response``."""
+class RawProxy(ParseProxy):
+    """A sync raw response: ``parse()``, ``json()`` and ``close()`` finish the span."""
 
     def json(self) -> Any:
         data = self.__wrapped__.json()
@@ -119,7 +130,7 @@ class RawProxy(LegacyRawProxy):
 
 
 class AsyncRawProxy(ObjectProxy):
-    """An ``AsyncAPIResponse`` from ``with_streaming_response`` on an async client."""
+    """An async raw response (``AsyncAPIResponse``): the same, awaited."""
 
     def __init__(self, wrapped: Any, state: RawState) -> None:
         super().__init__(wrapped)
