@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
 
 import pytest
 from gemini_support import MODEL, GeminiServer, make_client, response, usage
@@ -12,6 +13,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from llmtrace.testing import SpanCapture
 
 SPAN = f"generate_content {MODEL}"
+
+GENAI_MAJOR = int(version("google-genai").split(".")[0])
 
 
 def test_generate_content_span(server: GeminiServer, captured: SpanCapture) -> None:
@@ -348,7 +351,9 @@ def test_automatic_function_calling_is_one_span_around_the_loop(
     assert result.text == "Sunny"
     assert len(server.requests) == 2
     span = captured.find(SPAN)
-    assert captured.parent_of(captured.find("lookup")) is span  # the function ran inside it
+    if GENAI_MAJOR >= 3:  # with google-genai 2.x (the newest on Python 3.10) the function's
+        # own spans are not recorded under the call (docs/google-genai.md).
+        assert captured.parent_of(captured.find("lookup")) is span  # the function ran inside it
     attrs = span.attributes
     # The SDK returns only the last response: its usage is what the span can see
     # (docs/google-genai.md, "Automatic function calling").
