@@ -23,7 +23,7 @@ from typing import Any, TypeVar, overload
 from opentelemetry.util.types import AttributeValue
 
 from . import semconv
-from ._errors import swallow
+from ._errors import internal_errors
 from ._runtime import runtime
 from ._spans import SpanKindName, TracedSpan, check_kind, span_name, start_with, static_attributes
 
@@ -115,22 +115,18 @@ class _Spec:
             self.capture_output,
         )
         if traced is not None and traced._capture_input and traced.span.is_recording():
-            try:
+            with internal_errors:
                 traced._set_content(semconv.LLMTRACE_INPUT, self.bind(instance, args, kwargs))
-            except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-                swallow(exc)
         return traced
 
 
 def _sync_shell(spec: _Spec) -> Callable[..., Any]:
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
         traced = None
-        try:
+        with internal_errors:
             traced = spec.begin(instance, args, kwargs)
             if traced is not None:
                 traced.attach()
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
         if traced is None:
             return wrapped(*args, **kwargs)
         try:
@@ -141,10 +137,8 @@ def _sync_shell(spec: _Spec) -> Callable[..., Any]:
         # _finish(traced, result), spelled out: this is the path every traced call takes.
         if traced._capture_output:
             traced._set_content(semconv.LLMTRACE_OUTPUT, result)  # guarded inside
-        try:
+        with internal_errors:
             traced.end(None)
-        except Exception as error:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(error)
         return result
 
     return wrapper
@@ -153,12 +147,10 @@ def _sync_shell(spec: _Spec) -> Callable[..., Any]:
 def _async_shell(spec: _Spec) -> Callable[..., Any]:
     async def run(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
         traced = None
-        try:
+        with internal_errors:
             traced = spec.begin(instance, args, kwargs)
             if traced is not None:
                 traced.attach()
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
         if traced is None:
             return await wrapped(*args, **kwargs)
         try:
@@ -180,10 +172,8 @@ def _generator_shell(spec: _Spec) -> Callable[..., Any]:
         wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
     ) -> Generator[Any, Any, Any]:
         traced = None
-        try:
+        with internal_errors:
             traced = spec.begin(instance, args, kwargs)
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
         if traced is None:
             return (yield from wrapped(*args, **kwargs))
         items: list[Any] | None = [] if traced._capture_output else None
@@ -243,10 +233,8 @@ def _async_generator_shell(spec: _Spec) -> Callable[..., Any]:
         wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
     ) -> AsyncGenerator[Any, Any]:
         traced = None
-        try:
+        with internal_errors:
             traced = spec.begin(instance, args, kwargs)
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
         inner = wrapped(*args, **kwargs)
         if traced is None:
             async with _aclosing(inner):
@@ -316,10 +304,8 @@ def _finish(traced: TracedSpan, result: Any) -> None:
 
 
 def _end(traced: TracedSpan, exc: BaseException | None) -> None:
-    try:
+    with internal_errors:
         traced.end(exc)
-    except Exception as error:  # noqa: BLE001 - swallow() is the never-raise guard
-        swallow(error)
 
 
 def _tracing_on() -> bool:
@@ -328,11 +314,9 @@ def _tracing_on() -> bool:
     With tracing off that skips the shell, and the packing of arguments for it,
     entirely: the decorator then costs little more than the check itself.
     """
-    try:
+    with internal_errors:
         return runtime.tracer() is not None
-    except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-        swallow(exc)
-        return False
+    return False
 
 
 def _shell_for(func: Callable[..., Any]) -> Callable[[_Spec], Callable[..., Any]]:

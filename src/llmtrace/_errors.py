@@ -5,10 +5,11 @@ Wrap llmtrace's telemetry code (never the user's call) in ``internal_errors``::
     with internal_errors:
         span.set_attributes(extract(response))
 
-or decorate a helper with ``@never_raise(default)``, or, on the hottest paths,
-``except Exception as exc: swallow(exc)``. The first failure at each
-code location is logged with its traceback on the ``llmtrace`` logger; repeats
-are logged at debug level so a hot path cannot flood the application's logs.
+or decorate a helper with ``@never_raise(default)``; call code llmtrace does not
+own (a user's hook, an SDK object's method) through ``attempt(func, *args)``, which
+returns its value or ``Failed``. The first failure at each code location is
+logged with its traceback on the ``llmtrace`` logger; repeats are logged at debug
+level so a hot path cannot flood the application's logs.
 
 Under llmtrace's own test suite (``LLMTRACE_RAISE_INTERNAL_ERRORS=1``, or
 ``set_strict(True)``) the guard re-raises instead, so bugs fail tests.
@@ -79,17 +80,6 @@ def report_internal_error(exc: BaseException) -> None:
             logger.debug("llmtrace internal error again: %r", exc)
     except Exception:  # noqa: BLE001 - a broken logging handler must not break the app either
         pass
-
-
-def swallow(exc: Exception) -> None:
-    """The never-raise guard for hot paths, as ``except Exception as exc: swallow(exc)``.
-
-    Same contract as ``with internal_errors`` (re-raise under the test suite,
-    else log once), without a context manager's two method calls per use.
-    """
-    if _strict:
-        raise exc
-    report_internal_error(exc)
 
 
 class _InternalErrors:

@@ -53,7 +53,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Link, Status
 
 from ._context import BAGGAGE_KEYS, SCOPE_KEY, SessionScope
-from ._errors import internal_errors, logger, report_internal_error, swallow
+from ._errors import internal_errors, logger, report_internal_error
 from ._spool import Spool
 
 # Where the OpenTelemetry API keeps baggage in a Context; checked before the costlier
@@ -81,7 +81,7 @@ class ContextAttributesProcessor(SpanProcessor):
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         # Runs for every span of every instrumentation: try/except, not a context manager.
-        try:
+        with internal_errors:
             ctx = parent_context if parent_context is not None else otel_context.get_current()
             scope = ctx.get(SCOPE_KEY)
             if isinstance(scope, SessionScope):
@@ -92,8 +92,6 @@ class ContextAttributesProcessor(SpanProcessor):
                     value = entries.get(key)
                     if value is not None:
                         span.set_attribute(key, str(value))
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
 
     def on_end(self, span: ReadableSpan) -> None:
         return None

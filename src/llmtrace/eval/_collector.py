@@ -33,7 +33,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerPro
 from opentelemetry.trace import SpanKind
 
 from .. import semconv
-from .._errors import logger, swallow
+from .._errors import internal_errors, logger
 from .._runtime import runtime
 
 __all__ = ["SpanCollector", "SpanTotals", "TraceStats", "run_tracing"]
@@ -127,14 +127,12 @@ class SpanCollector(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         if not self._open:
             return
-        try:
+        with internal_errors:
             context = span.context
             stats = self._open.get(context.trace_id) if context is not None else None
             if stats is None or context is None:
                 return
             self._record(stats, span, context.span_id)
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
 
     def _record(self, stats: TraceStats, span: ReadableSpan, span_id: int) -> None:
         attributes = span.attributes or {}

@@ -29,7 +29,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from opentelemetry.trace import Tracer
 
 from ... import semconv
-from ..._errors import internal_errors, swallow
+from ..._errors import internal_errors
 from ..._genai import providers
 from ..._genai.ending import add_http_status
 from ..._genai.lifecycle import LLMInvocation
@@ -121,11 +121,9 @@ class AnthropicPatch:
         if self.tracer is None and runtime.tracer() is None:
             return None
         inv = None
-        try:
+        with internal_errors:
             server = self.server_for(instance)
             inv = invocation_for(kwargs, server, stream)
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
         if inv is None:  # request extraction failed: still trace the call with what is known
             inv = LLMInvocation(operation=semconv.OP_CHAT, provider=DEFAULT_SERVER.provider)
         inv.instruments = self.instruments
@@ -158,10 +156,8 @@ class AnthropicPatch:
         inv, kwargs = call
         inv.detach()
         proxy = None
-        try:
+        with internal_errors:
             proxy = self._handle(inv, kwargs, result)
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
         if proxy is not None:
             return proxy
         inv.stop()
@@ -261,13 +257,14 @@ class _ManagerState:
         if inv is None:
             return stream
         inv.detach()
-        try:
-            self.proxy = cls(stream, _hooks(inv, self.kwargs))
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
+        proxy = None
+        with internal_errors:
+            proxy = cls(stream, _hooks(inv, self.kwargs))
+        if proxy is None:
             inv.stop()
             return stream
-        return self.proxy
+        self.proxy = proxy
+        return proxy
 
 
 class _StreamManagerProxy(ObjectProxy):

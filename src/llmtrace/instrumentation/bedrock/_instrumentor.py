@@ -29,7 +29,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from opentelemetry.trace import Tracer
 
 from ... import semconv
-from ..._errors import internal_errors, swallow
+from ..._errors import internal_errors
 from ..._genai import providers
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.telemetry import given_telemetry
@@ -134,10 +134,10 @@ class BedrockPatch:
 
     # -- the shared shell ---------------------------------------------------------------------
     def _start(self, make: Callable[[], LLMInvocation]) -> LLMInvocation | None:
-        try:
+        inv: LLMInvocation | None = None
+        with internal_errors:
             inv = make()
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
+        if inv is None:
             return None
         inv.instruments = self.instruments
         if not inv.start(tracer=self.tracer):  # may raise BudgetExceeded, on purpose
@@ -177,14 +177,12 @@ class BedrockPatch:
             with internal_errors:
                 add_converse_content(inv, kwargs)
         result = self._call(inv, wrapped, args, kwargs)
-        try:
+        with internal_errors:
             _request_id(inv, result)
             if stream:
                 answer = Answer(kwargs.get("messages"))
                 return self._stream(inv, result, "stream", ConverseStreamHooks(inv, answer))
             apply_converse_response(inv, result)
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
         inv.stop()
         return result
 
@@ -212,7 +210,7 @@ class BedrockPatch:
             with internal_errors:
                 add_invoke_content(inv, kind, body)
         result = self._call(inv, wrapped, args, kwargs)
-        try:
+        with internal_errors:
             headers = _request_id(inv, result)
             if stream:
                 chunks = InvokeChunks(kind, estimation_input(kind, body))
@@ -221,8 +219,6 @@ class BedrockPatch:
                 result = self._read_body(inv, kind, result, headers)
             else:
                 inv.usage = header_usage(headers)
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
         inv.stop()
         return result
 

@@ -23,7 +23,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from opentelemetry.trace import Tracer
 
 from ... import semconv
-from ..._errors import internal_errors, swallow
+from ..._errors import internal_errors
 from ..._genai import metrics
 from ..._genai.lifecycle import LLMInvocation
 from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
@@ -56,10 +56,8 @@ class GoogleGenAIPatch:
         if self.tracer is None and runtime.tracer() is None:
             return None
         inv = None
-        try:
+        with internal_errors:
             inv = invocation_for(kind, getattr(instance, "vertexai", None), kwargs)
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
         if inv is None:  # request extraction failed: still trace the call with what is known
             inv = invocation_for(kind, None, {})
         inv.instruments = self.instruments
@@ -92,14 +90,12 @@ class GoogleGenAIPatch:
     def stream_started(self, inv: LLMInvocation, kwargs: dict[str, Any], stream: Any) -> Any:
         """The proxy the caller iterates instead of the SDK's generator."""
         inv.detach()
-        try:
+        with internal_errors:
             hooks = GeminiStreamHooks(inv, kwargs.get("contents"))
             if hasattr(stream, "__aiter__"):
                 return AsyncStreamProxy(stream, hooks)
             if hasattr(stream, "__iter__"):
                 return StreamProxy(stream, hooks)
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
         inv.stop()
         return stream
 

@@ -29,7 +29,7 @@ from opentelemetry.trace import Tracer
 from opentelemetry.util.types import AttributeValue
 
 from ... import semconv
-from ..._errors import internal_errors, swallow
+from ..._errors import internal_errors
 from ..._genai import metrics
 from ..._genai.ending import status_code_of
 from ..._genai.lifecycle import LLMInvocation
@@ -99,24 +99,22 @@ class LiteLLMPatch:
         self, endpoint: Endpoint, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> _Call | None:
         """The call record, or None to pass straight through."""
-        try:
+        with internal_errors:
             if self.tracer is None and runtime.tracer() is None:
                 return None
             body = arguments(endpoint.kind, args, kwargs)
             target = self.targets.lookup(body)
-            try:
+            inv: LLMInvocation | None = None
+            with internal_errors:
                 inv = invocation(endpoint, body, target)
-            except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-                swallow(exc)
+            if inv is None:
                 inv = LLMInvocation(operation=endpoint.operation, provider=target.provider)
             inv.instruments = self.instruments
             call = _Call(inv, endpoint, body)
             if inv.stream and endpoint.kind == CHAT and "stream_options" not in body:
                 call.hide_usage = reports_stream_usage(target)
             return call
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
-            return None
+        return None
 
     def start(self, call: _Call, kwargs: dict[str, Any]) -> dict[str, Any] | None:
         """Open the span (may raise ``BudgetExceeded`` on purpose); the kwargs to call with."""
@@ -143,7 +141,7 @@ class LiteLLMPatch:
         """Finish the span from ``result``, or hand it to a stream proxy."""
         inv = call.inv
         inv.detach()
-        try:
+        with internal_errors:
             if isinstance(result, self._stream_type):
                 messages = call.body.get("messages")
                 hooks = OpenAIStreamHooks(inv, CHAT, call.hide_usage, messages)
@@ -151,8 +149,6 @@ class LiteLLMPatch:
                     return AsyncStreamProxy(result, hooks)
                 return StreamProxy(result, hooks)
             apply_response(inv, call.endpoint.kind, result)
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
         inv.stop()
         return result
 

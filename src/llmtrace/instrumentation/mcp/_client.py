@@ -24,7 +24,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from ... import semconv
-from ..._errors import internal_errors, swallow
+from ..._errors import internal_errors
 from ..._runtime import runtime
 from ..._spans import record_error
 from . import _attributes as attrs
@@ -170,7 +170,7 @@ class ClientPatch:
         self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[_ToolCall, dict[str, Any]] | None:
         """The traced call and the kwargs to call with, or None to pass straight through."""
-        try:
+        with internal_errors:
             tool = args[0] if args else kwargs.get("name")
             tool = tool if isinstance(tool, str) else None
             ctx = otel_context.get_current()
@@ -191,9 +191,7 @@ class ClientPatch:
                 kwargs = self._with_context(kwargs, ctx)
             call.token = otel_context.attach(ctx)
             return call, kwargs
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
-            return None
+        return None
 
     @staticmethod
     def _with_context(kwargs: dict[str, Any], ctx: otel_context.Context) -> dict[str, Any]:

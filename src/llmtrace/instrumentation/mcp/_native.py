@@ -33,7 +33,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from ... import semconv
-from ..._errors import internal_errors, swallow
+from ..._errors import internal_errors
 from . import _attributes as attrs
 from ._attributes import Transport
 
@@ -76,7 +76,7 @@ class NativeSpanEnricher(SpanProcessor):
     def on_start(self, span: SDKSpan, parent_context: otel_context.Context | None = None) -> None:
         if not Switch.on:
             return
-        try:
+        with internal_errors:
             scope = span.instrumentation_scope
             if scope is None or scope.name != NATIVE_SCOPE or span.kind is not SpanKind.CLIENT:
                 return
@@ -93,8 +93,6 @@ class NativeSpanEnricher(SpanProcessor):
             if call.pending is not None and isinstance(request_id, str):
                 call.request_id = request_id
                 call.pending[request_id] = span
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
 
     def on_end(self, span: Any) -> None:
         return None
@@ -144,10 +142,8 @@ class ResponseWatch(ObjectProxy):
     async def receive(self) -> Any:
         item = await self.__wrapped__.receive()
         if self._self_pending:
-            try:
+            with internal_errors:
                 _mark_error_response(item, self._self_pending)
-            except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-                swallow(exc)
         return item
 
     def __aiter__(self) -> ResponseWatch:
@@ -181,13 +177,11 @@ def session_init_wrapper(
     ) -> Any:
         pending: dict[str, Span] = {}
         original = args, kwargs
-        try:
+        with internal_errors:
             if args and args[0] is not None:
                 args = (ResponseWatch(args[0], pending), *args[1:])
             elif kwargs.get("read_stream") is not None:
                 kwargs = {**kwargs, "read_stream": ResponseWatch(kwargs["read_stream"], pending)}
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
         result = wrapped(*args, **kwargs)
         with internal_errors:
             SESSION_PENDING[instance] = pending
@@ -210,7 +204,7 @@ def call_tool_wrapper(lookup: Callable[[Any], Transport | None]) -> Callable[...
             return await wrapped(*args, **kwargs)
         token = None
         call = None
-        try:
+        with internal_errors:
             tool = args[0] if args else kwargs.get("name")
             call = NativeCall(
                 tool if isinstance(tool, str) else None,
@@ -218,8 +212,6 @@ def call_tool_wrapper(lookup: Callable[[Any], Transport | None]) -> Callable[...
                 SESSION_PENDING.get(instance),
             )
             token = otel_context.attach(otel_context.set_value(_CALL_KEY, call))
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
         try:
             return await wrapped(*args, **kwargs)
         finally:

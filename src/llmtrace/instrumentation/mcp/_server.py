@@ -21,7 +21,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from ... import semconv
-from ..._errors import internal_errors, swallow
+from ..._errors import internal_errors
 from ..._runtime import runtime
 from ..._spans import record_error
 from . import _attributes as attrs
@@ -37,7 +37,7 @@ class ServerPatch:
 
     def start(self, server: Any, tool: Any) -> tuple[Span, object] | None:
         """Open the SERVER span under the client's context and make it current."""
-        try:
+        with internal_errors:
             tracer = self.tracer or runtime.tracer()
             if tracer is None:
                 return None
@@ -63,9 +63,7 @@ class ServerPatch:
             span = tracer.start_span(attrs.span_name(name), parent, SpanKind.SERVER, attributes)
             token = otel_context.attach(trace.set_span_in_context(span, parent))
             return span, token
-        except Exception as exc:  # noqa: BLE001 - swallow() is the never-raise guard
-            swallow(exc)
-            return None
+        return None
 
     @staticmethod
     def end(
