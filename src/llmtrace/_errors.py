@@ -21,7 +21,7 @@ import functools
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple, TypeVar, cast
 
 from ._cm import ExcType, Traceback
@@ -115,6 +115,16 @@ def attempt(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T | Failed:
     try:
         return func(*args, **kwargs)
     except Exception as error:  # noqa: BLE001 - the one place foreign code's errors are caught
+        return Failed(error)
+
+
+async def attempt_async(
+    func: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any
+) -> T | Failed:
+    """``attempt`` for foreign code that is awaited (a user's async task or scorer)."""
+    try:
+        return await func(*args, **kwargs)
+    except Exception as error:  # noqa: BLE001 - attempt(), for code that is awaited
         return Failed(error)
 
 

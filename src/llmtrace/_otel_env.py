@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ._errors import logger
+from ._errors import Failed, attempt, logger
 
 _warned: set[str] = set()
 _lock = threading.Lock()
@@ -147,9 +147,9 @@ def global_provider(read: Callable[[], Any]) -> tuple[Any, bool]:
     With OTEL_PYTHON_TRACER_PROVIDER naming a provider that does not load, the API
     raises on every call until a provider is set: warn once and report a failure.
     """
-    try:
-        return read(), True
-    except Exception:  # noqa: BLE001 - the API's entry-point loading may raise anything
-        var = "OTEL_PYTHON_TRACER_PROVIDER"
-        warn_once(var, os.environ.get(var, ""), "no such tracer provider could be loaded")
-        return None, False
+    provider = attempt(read)  # the API's entry-point loading may raise anything
+    if not isinstance(provider, Failed):
+        return provider, True
+    var = "OTEL_PYTHON_TRACER_PROVIDER"
+    warn_once(var, os.environ.get(var, ""), "no such tracer provider could be loaded")
+    return None, False

@@ -53,7 +53,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Link, Status
 
 from ._context import BAGGAGE_KEYS, SCOPE_KEY, SessionScope
-from ._errors import internal_errors, logger, report_internal_error
+from ._errors import Failed, attempt, internal_errors, logger
 from ._spool import Spool
 
 # Where the OpenTelemetry API keeps baggage in a Context; checked before the costlier
@@ -330,10 +330,9 @@ class ExportProcessor(SpanProcessor):
                     left,
                     sending,
                 )
-        try:
-            self.exporter.shutdown()
-        except Exception:  # noqa: BLE001 - an exporter failing to close must not reach the app
-            logger.warning("llmtrace: the span exporter failed to shut down", exc_info=True)
+        closed = attempt(self.exporter.shutdown)  # a failure to close must not reach the app
+        if isinstance(closed, Failed):
+            logger.warning("llmtrace: the span exporter failed to shut down", exc_info=closed.error)
         return complete and self._failures.total + self.spooled == lost_before
 
     def _wait_while_worth_it(self, until: float, failed_before: int) -> None:
@@ -380,11 +379,10 @@ class ExportProcessor(SpanProcessor):
                 waiters, self._flush_waiters = self._flush_waiters, []
                 stopping = self._stopping
             try:
-                self._export_queued()
-                if self._spool is not None:
-                    self._replay_spool()
-            except Exception as exc:  # noqa: BLE001 - one bad batch must not stop all exports
-                report_internal_error(exc)
+                with internal_errors:  # one bad batch must not stop all exports
+                    self._export_queued()
+                    if self._spool is not None:
+                        self._replay_spool()
             finally:
                 for waiter in waiters:
                     waiter.set()
@@ -421,14 +419,15 @@ class ExportProcessor(SpanProcessor):
         token = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
         try:
             with self._export_gate:
-                result = self.exporter.export(batch)
-        except Exception as exc:  # noqa: BLE001 - a broken exporter loses the batch, not the app
+                result = attempt(self.exporter.export, batch)
+        finally:
+            otel_context.detach(token)
+        if isinstance(result, Failed):  # a broken exporter loses the batch, not the app
+            exc = result.error
             self._limit = self._max_queue_size
             if not self._to_spool(batch):
                 self._failures.add(len(batch), f" ({type(exc).__qualname__})", exc)
             return
-        finally:
-            otel_context.detach(token)
         if result is SpanExportResult.SUCCESS:
             self.exported += len(batch)
             self._limit = self._max_queue_size * HEALTHY_QUEUE_FACTOR

@@ -24,6 +24,8 @@ from typing import Any
 
 from opentelemetry.util.types import AttributeValue
 
+from ._errors import Failed, attempt
+
 TRUNCATION_MARKER = "…[truncated]"
 _MAX_DEPTH = 32
 _BINARY_PREVIEW = 32
@@ -112,13 +114,11 @@ def _describe_binary(data: bytes | bytearray | memoryview) -> str:
 
 
 def _safe_repr(value: Any) -> str:
-    try:
-        return repr(value)
-    except Exception:  # noqa: BLE001 - user objects may raise anything from __repr__
-        try:
-            return f"<unrepresentable {type(value).__qualname__}>"
-        except Exception:  # noqa: BLE001
-            return "<unrepresentable>"
+    text = attempt(repr, value)  # user objects may raise anything from __repr__
+    if isinstance(text, str):
+        return text
+    name = attempt(getattr, type(value), "__qualname__")
+    return f"<unrepresentable {name}>" if isinstance(name, str) else "<unrepresentable>"
 
 
 # Exact types that _cut_tree keeps as they are (floats may be NaN: checked apart).
@@ -195,10 +195,10 @@ def to_json(value: Any, max_bytes: int) -> str:
             return _shrink(value, max_bytes, _Budget())
         if size < 0:  # holds objects only repr() describes: convert once, within budget
             return _bounded(value, max_bytes)
-        try:
-            text = _encode_acyclic(value) if flat else _encode(value)
-        except Exception:  # noqa: BLE001 - circular, NaN, exotic keys...
+        encoded = attempt(_encode_acyclic if flat else _encode, value)
+        if isinstance(encoded, Failed):  # circular, NaN, exotic keys...
             return _bounded(value, max_bytes)
+        text = encoded
     if len(text) <= max_bytes // 4 or _byte_len(text) <= max_bytes:
         return text
     return _shrink(value, max_bytes, _Budget())
@@ -301,20 +301,17 @@ class _Budget:
 
 
 def _slow_encode(tree: Any) -> str:
-    try:
-        return _encode_tree(tree)
-    except Exception:  # noqa: BLE001 - last resort; should be unreachable after _cut_tree
-        return json.dumps("<unserializable>")
+    text = attempt(_encode_tree, tree)  # last resort; should not fail after _cut_tree
+    return text if isinstance(text, str) else json.dumps("<unserializable>")
 
 
 def _bounded(value: Any, max_bytes: int) -> str:
     """Convert ``value`` whole when it fits, else cut it; each object's repr() made once."""
     budget = _Budget()
     budget.left = max_bytes
-    try:
-        text = _slow_encode(_cut_tree(value, max_bytes, max_bytes, 0, set(), budget))
-    except Exception:  # noqa: BLE001 - _shrink meets the same value with its own guard
-        text = ""
+    # A user object raising from __iter__, items()...: _shrink meets it with its own guard.
+    tree = attempt(_cut_tree, value, max_bytes, max_bytes, 0, set(), budget)
+    text = "" if isinstance(tree, Failed) else _slow_encode(tree)
     if text and _byte_len(text) <= max_bytes:
         return text
     return _shrink(value, max_bytes, budget)
@@ -331,10 +328,10 @@ def _shrink(value: Any, max_bytes: int, budget: _Budget) -> str:
     text = json.dumps("<unserializable>")
     while limit >= 16:
         budget.left = 2 * limit
-        try:
-            text = _slow_encode(_cut_tree(value, limit, max(1, limit // 8), 0, set(), budget))
-        except Exception:  # noqa: BLE001 - an object raising from __iter__, items()...
-            text = _slow_encode(budget.repr_of(value))
+        tree = attempt(_cut_tree, value, limit, max(1, limit // 8), 0, set(), budget)
+        if isinstance(tree, Failed):  # an object raising from __iter__, items()...
+            tree = budget.repr_of(value)
+        text = _slow_encode(tree)
         if _byte_len(text) <= max_bytes:
             return text
         limit //= 2
@@ -435,19 +432,26 @@ def _cut_items(
 
 def _convert(value: Any, kind: str, budget: _Budget) -> Any:
     """One step of conversion for a non-JSON value; the result is cut by the caller."""
-    try:
-        if kind == "array":  # a scalar or 0-d array (arrays with rows are iterated)
-            return value.tolist()
-        if kind == "pydantic":
-            return value.model_dump(mode="json")
-        if kind == "dataclass":
-            # Shallow: the fields are converted (and cut) one by one, not deep-copied whole.
-            return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
-        if kind == "binary":
-            return _describe_binary(value)
-    except Exception:  # noqa: BLE001 - model_dump/tolist/a property of a user object
-        pass
-    return budget.repr_of(value)
+    converted = attempt(_convert_step, value, kind)  # model_dump/tolist/a user's property
+    if converted is _NOT_CONVERTED or isinstance(converted, Failed):
+        return budget.repr_of(value)
+    return converted
+
+
+_NOT_CONVERTED = object()
+
+
+def _convert_step(value: Any, kind: str) -> Any:
+    if kind == "array":  # a scalar or 0-d array (arrays with rows are iterated)
+        return value.tolist()
+    if kind == "pydantic":
+        return value.model_dump(mode="json")
+    if kind == "dataclass":
+        # Shallow: the fields are converted (and cut) one by one, not deep-copied whole.
+        return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
+    if kind == "binary":
+        return _describe_binary(value)
+    return _NOT_CONVERTED
 
 
 def _truncated_string(text: str, max_bytes: int) -> str:

@@ -31,7 +31,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from . import _otel_env
 from ._config import INSTRUMENTATIONS, KNOWN_INSTRUMENTATIONS, Settings, resolve_settings
 from ._console import ConsoleTreeProcessor
-from ._errors import ConfigurationError, internal_errors, logger
+from ._errors import ConfigurationError, Failed, attempt, internal_errors, logger
 from ._processors import ContextAttributesProcessor, ExportProcessor
 from ._runtime import VERSION, runtime
 from ._spool import open_spool
@@ -195,11 +195,12 @@ def _metrics_done(step: Callable[..., Any], deadline: float, what: str) -> bool:
     that is the collector's state, not an llmtrace bug: no traceback.
     """
     left = _millis_left(deadline)
-    try:
-        if left > 0 and step(timeout_millis=left) is not False:
+    if left > 0:
+        done = attempt(step, timeout_millis=left)  # the SDK reports a slow collector by raising
+        if isinstance(done, Failed):
+            logger.debug("llmtrace: metrics not %s: %r", what, done.error)
+        elif done is not False:
             return True
-    except Exception as exc:  # noqa: BLE001 - the SDK reports a slow collector by raising
-        logger.debug("llmtrace: metrics not %s: %r", what, exc)
     logger.warning(
         "llmtrace: metrics were not %s in time (collector unreachable or too slow?)", what
     )
@@ -215,11 +216,12 @@ def _run_with_timeout(func: Callable[[], bool], timeout: float, what: str) -> bo
     result: list[bool] = []
 
     def target() -> None:
-        try:
-            result.append(func())
-        except Exception:  # noqa: BLE001 - an exporter failure must not reach the app
-            logger.warning("llmtrace: %s failed", what, exc_info=True)
+        done = attempt(func)  # an exporter failure must not reach the app
+        if isinstance(done, Failed):
+            logger.warning("llmtrace: %s failed", what, exc_info=done.error)
             result.append(False)
+        else:
+            result.append(done)
 
     worker = threading.Thread(target=target, name=f"llmtrace-{what}", daemon=True)
     try:
@@ -599,31 +601,33 @@ def _instrument(handle: Tracing) -> None:
             if wanted is not None:
                 logger.warning("llmtrace: cannot instrument %s: the package is not installed", name)
             continue
-        try:
-            switch_on(_instrumentor(name))
+        done = attempt(_switch, switch_on, name)  # a failed patch must not stop the app
+        if not isinstance(done, Failed):
             handle.instrumented.append(name)
-        except ConfigurationError:
-            raise
-        except Exception:  # noqa: BLE001 - a failed patch must not stop the app starting
-            logger.warning("llmtrace: could not instrument %s", name, exc_info=True)
+        elif isinstance(done.error, ConfigurationError):
+            raise done.error
+        else:
+            logger.warning("llmtrace: could not instrument %s", name, exc_info=done.error)
+
+
+def _switch(switch: Callable[[Any], Any], name: str) -> None:
+    switch(_instrumentor(name))
 
 
 def _uninstrument(names: Sequence[str]) -> None:
     for name in names:
-        try:
-            switch_off(_instrumentor(name))
-        except Exception:  # noqa: BLE001
-            logger.warning("llmtrace: could not uninstrument %s", name, exc_info=True)
+        done = attempt(_switch, switch_off, name)
+        if isinstance(done, Failed):
+            logger.warning("llmtrace: could not uninstrument %s", name, exc_info=done.error)
     if isinstance(names, list):
         names.clear()
 
 
 def _exit_flush(handle: Tracing) -> None:
     """At interpreter exit: flush and stop within ``shutdown_timeout``, never raise."""
-    try:
-        handle.shutdown()
-    except Exception:  # noqa: BLE001 - an exit hook must not turn a clean exit into a traceback
-        logger.warning("llmtrace: flushing spans at exit failed", exc_info=True)
+    done = attempt(handle.shutdown)  # a clean exit must not turn into a traceback
+    if isinstance(done, Failed):
+        logger.warning("llmtrace: flushing spans at exit failed", exc_info=done.error)
 
 
 def active() -> Tracing | None:

@@ -34,7 +34,7 @@ from typing import Any
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from ._errors import ConfigurationError, logger
+from ._errors import ConfigurationError, Failed, attempt, logger
 
 _SUFFIX = ".otlp"
 _CLAIM = ".claim"
@@ -130,16 +130,12 @@ class Spool:
                 path.rename(claimed)
             except OSError:
                 continue  # another process took it
-            try:
-                spans = decode(claimed.read_bytes())
-            except Exception:  # noqa: BLE001 - a foreign or damaged file must not stop replay
+            spans = attempt(_read_batch, claimed)  # a foreign or damaged file: moved aside
+            if isinstance(spans, Failed):
                 logger.warning("llmtrace: spool file %s cannot be read; moved aside", path.name)
                 _rename_quietly(claimed, path.with_name(path.name + ".bad"))
                 continue
-            try:
-                result = export(spans)
-            except Exception:  # noqa: BLE001 - the exporter failing is the collector being down
-                result = None
+            result = attempt(export, spans)  # raising: the collector is down
             if result is not SpanExportResult.SUCCESS:
                 _rename_quietly(claimed, path)
                 return sent, False
@@ -318,3 +314,7 @@ def _value(value: Any) -> Any:
     if which == "kvlist_value":
         return str(value.kvlist_value)
     return getattr(value, which)
+
+
+def _read_batch(path: Path) -> list[ReadableSpan]:
+    return decode(path.read_bytes())

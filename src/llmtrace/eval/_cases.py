@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._errors import attempt
 from .._prompts.prompt import Prompt
 
 __all__ = [
@@ -163,10 +164,8 @@ def plain(value: Any, limit: int = _TEXT_LIMIT) -> Any:
 
 
 def _fallback(value: Any) -> str:
-    try:
-        return repr(value)
-    except Exception:  # noqa: BLE001 - a user object's repr may raise
-        return f"<{type(value).__name__}>"
+    text = attempt(repr, value)  # a user object's repr may raise
+    return text if isinstance(text, str) else f"<{type(value).__name__}>"
 
 
 def _cut(data: Any, limit: int) -> Any:

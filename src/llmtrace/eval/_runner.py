@@ -38,7 +38,7 @@ from opentelemetry import trace
 from opentelemetry.util.types import AttributeValue
 
 from .. import semconv
-from .._errors import internal_errors
+from .._errors import Failed, attempt_async, internal_errors
 from .._evaluation import record_score
 from .._prompts.prompt import choose_variant, use_prompt
 from .._runtime import VERSION
@@ -318,15 +318,19 @@ class _CaseRunner:
         plan = self.plan
         arguments = {name: offered[name] for name in TASK_ARGUMENTS}
         linked = use_prompt(variant.prompt) if variant.prompt is not None else nullcontext()
-        try:
+
+        async def run_task() -> Any:
             with span(plan.task_name, kind="task") as traced:
                 self._expect(trace_id, traced, "task")
                 traced.set_input(offered["input"])
                 with linked:
                     output = await self._call(plan.task, plan.task_async, arguments)
                 traced.set_output(output)
-        except Exception as exc:  # noqa: BLE001 - the task's failure is this case's result
-            result.error = describe_exception(exc)
+            return output
+
+        output = await attempt_async(run_task)
+        if isinstance(output, Failed):  # the task's failure is this case's result
+            result.error = describe_exception(output.error)
             return
         result.output = plain(output)
         offered["output"] = output
@@ -339,13 +343,16 @@ class _CaseRunner:
         offered: dict[str, Any],
         result: CaseResult,
     ) -> None:
-        try:
+
+        async def run_scorer() -> Any:
             with span(f"score {scorer.name}", kind="task") as traced:
                 self._expect(trace_id, traced, "scorer:" + scorer.name)
                 returned = await self._call(scorer.signature, scorer.is_async, offered)
-            pairs = scores_from(returned, scorer.name)
-        except Exception as exc:  # noqa: BLE001 - a scorer's failure is recorded, not raised
-            result.score_errors[scorer.name] = describe_exception(exc)
+            return scores_from(returned, scorer.name)
+
+        pairs = await attempt_async(run_scorer)
+        if isinstance(pairs, Failed):  # a scorer's failure is recorded, not raised
+            result.score_errors[scorer.name] = describe_exception(pairs.error)
             return
         for name, score in pairs:
             result.scores[name] = score.value

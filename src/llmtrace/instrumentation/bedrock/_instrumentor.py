@@ -29,7 +29,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from opentelemetry.trace import Tracer
 
 from ... import semconv
-from ..._errors import internal_errors
+from ..._errors import Failed, attempt, internal_errors
 from ..._genai import providers
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.telemetry import given_telemetry
@@ -229,13 +229,13 @@ class BedrockPatch:
             inv.usage = header_usage(headers)
             return result
         try:
-            data = body.read()
-        except Exception as exc:  # noqa: BLE001 - the caller's read() raises it, as before
-            inv.usage = header_usage(headers)
-            return {**result, "body": self.streaming_body(_FailedRead(exc), None)}
+            data = attempt(body.read)
         except BaseException as exc:  # KeyboardInterrupt and the like: now, not later
             inv.fail(exc)
             raise
+        if isinstance(data, Failed):  # the caller's read() raises it, as before
+            inv.usage = header_usage(headers)
+            return {**result, "body": self.streaming_body(_FailedRead(data.error), None)}
         copy = self.streaming_body(io.BytesIO(data), len(data))
         with internal_errors:
             apply_invoke_body(inv, kind, parse_body(data), headers)

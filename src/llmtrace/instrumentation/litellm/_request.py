@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ... import semconv
+from ..._errors import Failed, attempt
 from ..._genai import providers
 from ..._genai.lifecycle import LLMInvocation
 from ..openai._providers import OPENAI_HOST, Server, accepts_include_usage
@@ -94,16 +95,18 @@ class TargetTable:
     def _target(self, model: Any, custom: Any, api_base: Any) -> Target:
         name: str | None = None
         sent_model = None
-        try:
-            sent_model, resolved, _, dynamic_base = self._resolve(
-                model=model,
-                custom_llm_provider=custom if isinstance(custom, str) else None,
-                api_base=api_base if isinstance(api_base, str) else None,
-            )
+        placed = attempt(  # LiteLLM raises for a model it cannot place
+            self._resolve,
+            model=model,
+            custom_llm_provider=custom if isinstance(custom, str) else None,
+            api_base=api_base if isinstance(api_base, str) else None,
+        )
+        if isinstance(placed, Failed):
+            name = custom if isinstance(custom, str) else None
+        else:
+            sent_model, resolved, _, dynamic_base = placed
             name = resolved if isinstance(resolved, str) and resolved else None
             api_base = api_base or dynamic_base
-        except Exception:  # noqa: BLE001 - LiteLLM raises for a model it cannot place
-            name = custom if isinstance(custom, str) else None
         host, port = _server(api_base)
         sent_model = sent_model if isinstance(sent_model, str) and sent_model else None
         return Target(provider_name(name, host, port), name, host, port, sent_model)
