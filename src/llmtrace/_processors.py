@@ -48,6 +48,7 @@ from typing import Any
 from opentelemetry import baggage
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Link, Status
@@ -55,10 +56,6 @@ from opentelemetry.trace import Link, Status
 from ._context import BAGGAGE_KEYS, SCOPE_KEY, SessionScope
 from ._errors import Failed, attempt, internal_errors, logger
 from ._spool import Spool
-
-# Where the OpenTelemetry API keeps baggage in a Context; checked before the costlier
-# baggage.get_all(), since almost no span has baggage.
-_BAGGAGE_CONTEXT_KEY = baggage._BAGGAGE_KEY
 
 _REMINDER_INTERVAL_S = 60.0
 # While exports succeed, the queue may hold this many times max_queue_size (see the module
@@ -68,7 +65,6 @@ HEALTHY_QUEUE_FACTOR = 16
 _PATIENCE_POLL_S = 0.1
 _FORK_WAIT_S = 5.0  # longest fork() waits for a gRPC export in flight (a hung collector)
 _REPLAY_INTERVAL_S = 5.0  # while the spool holds batches and the collector looks down
-_SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -86,8 +82,7 @@ class ContextAttributesProcessor(SpanProcessor):
             scope = ctx.get(SCOPE_KEY)
             if isinstance(scope, SessionScope):
                 span.set_attributes(scope.attributes)
-            elif ctx.get(_BAGGAGE_CONTEXT_KEY):
-                entries = baggage.get_all(ctx)
+            elif entries := baggage.get_all(ctx):  # empty (falsy) for almost every span
                 for key in BAGGAGE_KEYS:
                     value = entries.get(key)
                     if value is not None:
@@ -416,12 +411,8 @@ class ExportProcessor(SpanProcessor):
                 self.exporter = self._factory()
         with internal_errors:
             batch = encodable(batch)
-        token = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
-        try:
-            with self._export_gate:
-                result = attempt(self.exporter.export, batch)
-        finally:
-            otel_context.detach(token)
+        with suppress_instrumentation(), self._export_gate:
+            result = attempt(self.exporter.export, batch)
         if isinstance(result, Failed):  # a broken exporter loses the batch, not the app
             exc = result.error
             self._limit = self._max_queue_size
@@ -473,11 +464,8 @@ class ExportProcessor(SpanProcessor):
         self._replay_at = now + _REPLAY_INTERVAL_S
         if not spool.pending():
             return
-        token = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
-        try:
+        with suppress_instrumentation():
             sent, _ = spool.replay(self._gated_export)
-        finally:
-            otel_context.detach(token)
         self.exported += sent
 
     def _gated_export(self, batch: Sequence[ReadableSpan]) -> SpanExportResult:
