@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-import json.encoder
 import math
 import sys
 from collections.abc import Callable, Mapping
@@ -130,41 +129,19 @@ def _compact_encoders(
 ) -> tuple[Callable[[Any], str], Callable[[Any], str]]:
     """``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` minus its per-call setup.
 
-    ``JSONEncoder.encode`` builds closures and a new C encoder on every call,
-    which costs more than encoding a small value. The first function returned
-    builds only the C encoder per call (with a fresh circular-reference table,
-    so cycles still raise at once); the second reuses one encoder without that
-    table, for values that cannot contain themselves (scalars, flat lists and
-    dicts). Where the C accelerator is missing or differs, both are the plain
-    encoder.
+    The encoders are built once. The first keeps the circular-reference check
+    (cycles raise at once); the second drops it, for values that cannot contain
+    themselves (scalars, flat lists and dicts, trees made by ``_cut_tree``).
     """
-    plain = json.JSONEncoder(
-        ensure_ascii=False, separators=(",", ":"), default=default, allow_nan=allow_nan
-    ).encode
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return plain, plain
-    args = (default, encode_basestring, None, ":", ",", False, False, allow_nan)
-
-    def encode(value: Any) -> str:
-        if isinstance(value, str):
-            return encode_basestring(value)
-        return "".join(make({}, *args)(value, 0))
-
-    try:
-        shared = make(None, *args)
-
-        def encode_acyclic(value: Any) -> str:
-            if isinstance(value, str):
-                return encode_basestring(value)
-            return "".join(shared(value, 0))
-
-        sample = {"a": [1, 2.5, None, True, "é\n"], "b": {"c": -3}}
-        if encode(sample) == plain(sample) == encode_acyclic(sample):
-            return encode, encode_acyclic
-    except Exception:  # noqa: BLE001 - an interpreter whose private encoder differs
-        pass
-    return plain, plain
+    options: dict[str, Any] = {
+        "ensure_ascii": False,
+        "separators": (",", ":"),
+        "default": default,
+        "allow_nan": allow_nan,
+    }
+    encode = json.JSONEncoder(**options).encode
+    encode_acyclic = json.JSONEncoder(check_circular=False, **options).encode
+    return encode, encode_acyclic
 
 
 # allow_nan=False: NaN/Infinity are not JSON; they take the slow path and become strings.
