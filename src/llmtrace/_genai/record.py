@@ -7,7 +7,7 @@ roll-ups and metrics are the lifecycle's (``lifecycle.py``)::
     record = InvocationRecord(operation="chat", provider="openai", request_model="gpt-4o")
     record.start_attributes(model_version=None, prompt=None, handed_down=None)
     record.response_model, record.usage = "gpt-4o-2024-08-06", Usage(12, 3)
-    record.end_attributes()        # {"gen_ai.response.model": ..., "gen_ai.usage...": 12}
+    record.end_attributes()        # response model, usage, ... under the semconv keys
 """
 
 from __future__ import annotations

@@ -189,8 +189,9 @@ class AnthropicPatch:
         return None
 
     # -- the stream() helper and the resources' __init__ --------------------------------------
-    def stream(self) -> Callable[..., Any]:
-        """``messages.stream()``: the request is sent when the caller enters the manager."""
+    def stream(self, proxy: type[Any]) -> Callable[..., Any]:
+        """``messages.stream()``: the request is sent when the caller enters the manager,
+        so the manager is returned behind ``proxy`` (the sync or the async one)."""
 
         def stream(
             wrapped: Callable[..., Any],
@@ -201,21 +202,7 @@ class AnthropicPatch:
             manager = wrapped(*args, **kwargs)
             if not is_instrumentation_enabled():
                 return manager
-            return _StreamManagerProxy(manager, _ManagerState(self, instance, kwargs))
-
-        return stream
-
-    def async_stream(self) -> Callable[..., Any]:
-        def stream(
-            wrapped: Callable[..., Any],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
-            manager = wrapped(*args, **kwargs)
-            if not is_instrumentation_enabled():
-                return manager
-            return _AsyncStreamManagerProxy(manager, _ManagerState(self, instance, kwargs))
+            return proxy(manager, _ManagerState(self, instance, kwargs))
 
         return stream
 
@@ -353,12 +340,17 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         patch = AnthropicPatch(*given_telemetry(**kwargs))
         wrappers = {
-            _SYNC: (patch.init(), sync_shell(patch), sync_shell(patch), patch.stream()),
+            _SYNC: (
+                patch.init(),
+                sync_shell(patch),
+                sync_shell(patch),
+                patch.stream(_StreamManagerProxy),
+            ),
             _ASYNC: (
                 patch.init(),
                 async_shell(patch),
                 async_shell(patch),
-                patch.async_stream(),
+                patch.stream(_AsyncStreamManagerProxy),
             ),
         }
         for module, cls in _targets():
