@@ -3,9 +3,10 @@
 ``init()`` resolves settings once, then either reuses the application's SDK
 TracerProvider (adding llmtrace's processors to it) or builds one with a
 sampler, a bounded batch exporter and, with no collector configured, the
-terminal trace tree. It turns on the requested auto-instrumentations.
-Exit-time flushing runs with a timeout so a dead collector cannot hang the
-process on exit.
+terminal trace tree (``_export.py`` builds providers and exporters). It turns on
+the requested auto-instrumentations through their ``llmtrace_<name>`` entry points.
+``Tracing`` is the handle it returns. Flushing and shutdown, at exit too, run with
+a timeout (``_flushing.py``) so a dead collector cannot hang the process on exit.
 """
 
 from __future__ import annotations
@@ -13,28 +14,20 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import os
-import socket
 import threading
-import time
-import urllib.parse
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import entry_points
 from typing import Any
 
-from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-from . import _otel_env
 from ._config import INSTRUMENTATIONS, KNOWN_INSTRUMENTATIONS, Settings, resolve_settings
-from ._console import ConsoleTreeProcessor
 from ._errors import ConfigurationError, Failed, attempt, internal_errors, logger
-from ._processors import ContextAttributesProcessor, ExportProcessor
-from ._runtime import VERSION, runtime
-from ._spool import open_spool
+from ._export import choose_meter_provider, choose_tracer_provider, export_processors
+from ._flushing import flush, run_with_timeout, stop
+from ._runtime import runtime
+from ._session_processor import ContextAttributesProcessor
 from .instrumentation import switch_off, switch_on
 
 # shutdown_timeout left unset: exit-time flushing gives up after DEFAULT_SHUTDOWN_TIMEOUT s
@@ -46,8 +39,6 @@ SHUTDOWN_PATIENCE = 30.0
 
 _lock = threading.RLock()
 _active: Tracing | None = None
-# Providers init() built; weak, so a shut-down provider is not kept alive by this set.
-_built_providers: weakref.WeakSet[TracerProvider] = weakref.WeakSet()
 
 
 class Tracing:
@@ -108,7 +99,11 @@ class Tracing:
         if not self.enabled:
             return True
         limit = _shutdown_limits(self.settings, timeout)[0]
-        return _run_with_timeout(lambda: self._flush(limit), limit, "force_flush")
+        return run_with_timeout(
+            lambda: flush(self._processors, self._owned_meter_provider(), limit),
+            limit,
+            "force_flush",
+        )
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """Flush and stop exporting, within ``timeout`` seconds (default: shutdown_timeout)."""
@@ -134,49 +129,22 @@ class Tracing:
         if self.tracer_provider is None:
             return True
         limit, patience = _shutdown_limits(self.settings, timeout)
-        return _run_with_timeout(
-            lambda: self._stop(limit, patience), max(limit, patience or 0.0), "shutdown"
+        owned_tracer_provider = self.tracer_provider if self._owns_provider else None
+        return run_with_timeout(
+            lambda: stop(
+                self._processors,
+                owned_tracer_provider,
+                self._owned_meter_provider(),
+                limit,
+                patience,
+            ),
+            max(limit, patience or 0.0),
+            "shutdown",
         )
 
-    def _flush(self, timeout: float) -> bool:
-        # Within 90% of the timeout, as _stop(): the caller hears our account, not a bare
-        # "did not finish".
-        deadline = time.monotonic() + 0.9 * timeout
-        ok = True
-        for processor in self._processors:
-            ok = processor.force_flush(_millis_left(deadline)) and ok
-        if self._owns_meter_provider and self.meter_provider is not None:
-            ok = _metrics_done(self.meter_provider.force_flush, deadline, "flushed") and ok
-        return ok
-
-    def _stop(self, timeout: float, patience: float | None = None) -> bool:
-        # Our export processors stop within 90% of the timeout, leaving the rest for
-        # closing exporters, so the caller hears their precise account, not a bare timeout.
-        # All of them start flushing at once: several exporters share one time budget.
-        started = time.monotonic()
-        exporting = [p for p in self._processors if isinstance(p, ExportProcessor)]
-        for exporter in exporting:
-            exporter.begin_stop()
-        ok = True
-        for exporter in exporting:
-            spent = time.monotonic() - started
-            ok = (
-                exporter.stop(
-                    max(0.0, 0.9 * timeout - spent),
-                    None if patience is None else max(0.0, 0.9 * patience - spent),
-                )
-                and ok
-            )
-        deadline = started + max(timeout, patience or 0.0)
-        if self._owns_provider and self.tracer_provider is not None:
-            self.tracer_provider.shutdown()
-        else:
-            for processor in self._processors:
-                processor.shutdown()
-        if self._owns_meter_provider and self.meter_provider is not None:
-            done = _metrics_done(self.meter_provider.shutdown, deadline, "exported at shutdown")
-            ok = done and ok
-        return ok
+    def _owned_meter_provider(self) -> Any:
+        """The MeterProvider if llmtrace built it (and so flushes and shuts it down), else None."""
+        return self.meter_provider if self._owns_meter_provider else None
 
 
 def _shutdown_limits(settings: Settings, timeout: float | None) -> tuple[float, float | None]:
@@ -186,61 +154,6 @@ def _shutdown_limits(settings: Settings, timeout: float | None) -> tuple[float, 
     if settings.shutdown_timeout is not None:
         return settings.shutdown_timeout, None
     return DEFAULT_SHUTDOWN_TIMEOUT, SHUTDOWN_PATIENCE
-
-
-def _metrics_done(step: Callable[..., Any], deadline: float, what: str) -> bool:
-    """Flush or shut down the MeterProvider; a collector that is down costs one log line.
-
-    The SDK raises (e.g. ``MetricsTimeoutError``) when a reader does not finish in time;
-    that is the collector's state, not an llmtrace bug: no traceback.
-    """
-    left = _millis_left(deadline)
-    if left > 0:
-        done = attempt(step, timeout_millis=left)  # the SDK reports a slow collector by raising
-        if isinstance(done, Failed):
-            logger.debug("llmtrace: metrics not %s: %r", what, done.error)
-        elif done is not False:
-            return True
-    logger.warning(
-        "llmtrace: metrics were not %s in time (collector unreachable or too slow?)", what
-    )
-    return False
-
-
-def _millis_left(deadline: float) -> int:
-    return max(0, int((deadline - time.monotonic()) * 1000))
-
-
-def _run_with_timeout(func: Callable[[], bool], timeout: float, what: str) -> bool:
-    """Run ``func`` in a daemon thread and give up waiting after ``timeout`` seconds."""
-    result: list[bool] = []
-
-    def target() -> None:
-        done = attempt(func)  # an exporter failure must not reach the app
-        if isinstance(done, Failed):
-            logger.warning("llmtrace: %s failed", what, exc_info=done.error)
-            result.append(False)
-        else:
-            result.append(done)
-
-    worker = threading.Thread(target=target, name=f"llmtrace-{what}", daemon=True)
-    try:
-        worker.start()
-    except RuntimeError:
-        # No new threads at interpreter shutdown (Python 3.12+): run inline; our export
-        # processors bound their own waiting, so this still ends near the timeout.
-        target()
-        return bool(result and result[0])
-    worker.join(timeout)
-    if worker.is_alive():
-        logger.warning(
-            "llmtrace: %s did not finish within %.1f s (collector unreachable?); "
-            "unexported spans are dropped",
-            what,
-            timeout,
-        )
-        return False
-    return bool(result and result[0])
 
 
 def init(
@@ -308,16 +221,20 @@ def _build(settings: Settings) -> Tracing:
     runtime.prompt_interop = settings.prompt_interop
     _configure_extensions(settings)
 
-    provider, owns = _choose_provider(settings)
+    provider, owns = choose_tracer_provider(settings)
     processors: list[SpanProcessor] = [ContextAttributesProcessor()]
     explicit_export = owns or settings.endpoint is not None or settings.exporter is not None
     if explicit_export:
-        processors.extend(_export_processors(settings))
+        processors.extend(export_processors(settings, *_shutdown_limits(settings, None)))
     for processor in processors:
         provider.add_span_processor(processor)
     runtime.tracer_provider = provider
     runtime.reset_tracer_cache()
-    meter_provider, owns_meter, prometheus = _choose_meter_provider(settings)
+    meter_provider, owns_meter, prometheus = choose_meter_provider(settings)
+    if meter_provider is not None:
+        from ._genai import metrics
+
+        metrics.configure(meter_provider)
     handle = Tracing(settings, provider, owns, processors, meter_provider, owns_meter)
     handle.prometheus = prometheus
     if owns:
@@ -344,235 +261,6 @@ def _configure_extensions(settings: Settings) -> None:
         from .instrumentation.openai import allow_usage_hosts
 
         allow_usage_hosts(settings.openai_usage_hosts)
-
-
-def _choose_provider(settings: Settings) -> tuple[TracerProvider, bool]:
-    if settings.tracer_provider is not None:
-        logger.debug("llmtrace: using the tracer_provider passed to init()")
-        return settings.tracer_provider, False
-    current, loaded = _otel_env.global_provider(trace.get_tracer_provider)
-    if isinstance(current, TracerProvider) and current not in _built_providers:
-        logger.debug(
-            "llmtrace: an SDK TracerProvider is already set; adding llmtrace's processors to it"
-        )
-        return current, False
-    resource_attributes: dict[str, Any] = dict(settings.resource_attributes)
-    if settings.service_name:
-        resource_attributes["service.name"] = settings.service_name
-    resource_attributes.setdefault("telemetry.distro.name", "llmtrace")
-    resource_attributes.setdefault("telemetry.distro.version", VERSION)
-    sampler = None
-    if settings.sample_rate is not None:
-        sampler = ParentBased(TraceIdRatioBased(settings.sample_rate))
-    provider = TracerProvider(
-        resource=Resource.create(resource_attributes),
-        sampler=sampler,
-        shutdown_on_exit=False,
-        span_limits=_otel_env.span_limits(),
-    )
-    _built_providers.add(provider)
-    if isinstance(current, trace.ProxyTracerProvider) or not loaded:
-        trace.set_tracer_provider(provider)
-        logger.debug("llmtrace: installed a new global TracerProvider")
-    elif current in _built_providers:
-        # init() after shutdown(): OpenTelemetry cannot replace the global provider, so
-        # llmtrace's own spans use the new one; other instrumentations keep the first.
-        logger.debug("llmtrace: re-initialised; the new provider serves llmtrace's spans")
-    else:
-        logger.debug(
-            "llmtrace: the global TracerProvider is %s; llmtrace uses its own without replacing it",
-            type(current).__name__,
-        )
-    return provider, True
-
-
-def _export_processors(settings: Settings) -> list[SpanProcessor]:
-    # One processor (queue, thread, counters) per exporter: a slow or dead one never holds
-    # up the others.
-    processors: list[SpanProcessor] = []
-    timeout, patience = _shutdown_limits(settings, None)
-    # The spool (if any) belongs to one exporter: the OTLP endpoint, or the only exporter.
-    spooled = "otlp" if "otlp" in settings.exporters else settings.exporters[0]
-    for exporter in settings.exporters:
-        spool = open_spool(settings) if exporter is spooled else None
-        if exporter == "otlp":
-            processors.append(
-                ExportProcessor(
-                    _otlp_exporter(settings),
-                    settings.max_queue_size,
-                    shutdown_timeout_s=timeout,
-                    # A forked child builds its own exporter: no connection shared with the parent.
-                    exporter_factory=lambda: _otlp_exporter(settings),
-                    shutdown_patience_s=patience,
-                    reachable=_reachability_probe(settings),
-                    spool=spool,
-                    quiesce_on_fork=settings.protocol == "grpc",
-                )
-            )
-        elif not isinstance(exporter, str):
-            processors.append(
-                ExportProcessor(
-                    exporter,
-                    settings.max_queue_size,
-                    shutdown_timeout_s=timeout,
-                    shutdown_patience_s=patience,
-                    spool=spool,
-                )
-            )
-    if settings.console_enabled:
-        processors.append(ConsoleTreeProcessor())
-    return processors
-
-
-def _reachability_probe(settings: Settings) -> Callable[[], bool]:
-    """Whether the OTLP collector accepts TCP connections (decides a patient shutdown)."""
-    default_port = 4317 if settings.protocol == "grpc" else 4318
-    parts = urllib.parse.urlsplit(settings.endpoint or f"http://localhost:{default_port}")
-    host = parts.hostname or "localhost"
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        port = default_port
-
-    def reachable() -> bool:
-        try:
-            socket.create_connection((host, port), timeout=_PROBE_TIMEOUT_S).close()
-        except OSError:
-            return False
-        return True
-
-    return reachable
-
-
-_PROBE_TIMEOUT_S = 0.5
-
-
-def _traces_url(endpoint: str) -> str:
-    """OTLP/HTTP: a base endpoint gets the /v1/traces path; a full one is kept."""
-    base = endpoint.rstrip("/")
-    return base if base.endswith("/v1/traces") else base + "/v1/traces"
-
-
-def _otlp_exporter(settings: Settings) -> SpanExporter:
-    endpoint = settings.endpoint
-    headers = {k.lower(): v for k, v in settings.headers.items()} or None  # gRPC needs lowercase
-    if settings.protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
-            OTLPSpanExporter as GrpcSpanExporter,
-        )
-
-        insecure = endpoint.startswith("http://") if endpoint else None
-        return GrpcSpanExporter(
-            endpoint=endpoint,
-            headers=headers,
-            timeout=settings.export_timeout,
-            insecure=insecure,
-            compression=_otel_env.otlp_compression("traces", "grpc"),
-        )
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-        OTLPSpanExporter as HttpSpanExporter,
-    )
-
-    return HttpSpanExporter(
-        endpoint=_traces_url(endpoint) if endpoint else None,
-        headers=headers,
-        timeout=settings.export_timeout,
-        compression=_otel_env.otlp_compression("traces", "http"),
-    )
-
-
-def _choose_meter_provider(settings: Settings) -> tuple[Any, bool, Any]:
-    """The MeterProvider for GenAI metrics, whether llmtrace owns it, its Prometheus reader."""
-    if not settings.metrics:
-        return None, False, None
-    from opentelemetry import metrics as otel_metrics
-    from opentelemetry.sdk.metrics import MeterProvider
-
-    provider: Any = settings.meter_provider
-    owns = False
-    prometheus = None
-    if provider is None:
-        current = otel_metrics.get_meter_provider()
-        if isinstance(current, MeterProvider):
-            provider = current
-            if settings.metrics_exporter:
-                logger.info(
-                    "llmtrace: metrics go to the application's MeterProvider; "
-                    "metrics_exporter applies only to one llmtrace builds"
-                )
-        else:
-            readers = _metric_readers(settings)
-            if readers:
-                resource_attributes = dict(settings.resource_attributes)
-                if settings.service_name:
-                    resource_attributes["service.name"] = settings.service_name
-                # shutdown_on_exit=False: llmtrace's own exit hook shuts it down, within
-                # shutdown_timeout (a second shutdown logs "shutdown can only be called once").
-                provider = MeterProvider(
-                    metric_readers=readers,
-                    resource=Resource.create(resource_attributes),
-                    shutdown_on_exit=False,
-                    exemplar_filter=_otel_env.exemplar_filter(),
-                )
-                owns = True
-                prometheus = next((r for r in readers if hasattr(r, "url")), None)
-    if provider is not None:
-        from ._genai import metrics
-
-        metrics.configure(provider)
-    return provider, owns, prometheus
-
-
-def _metric_readers(settings: Settings) -> list[Any]:
-    readers: list[Any] = []
-    if "prometheus" in settings.metric_exporters:
-        try:
-            from ._prometheus import serve
-        except ImportError:
-            logger.warning(
-                "llmtrace: metrics_exporter=prometheus needs the opentelemetry-exporter-"
-                "prometheus package (pip install 'llmtrace[prometheus]'); metrics are not served"
-            )
-        else:
-            reader = serve(settings.prometheus_host, settings.prometheus_port)
-            if reader is not None:
-                readers.append(reader)
-    if "otlp" in settings.metric_exporters:
-        readers.append(_otlp_metric_reader(settings))
-    return readers
-
-
-def _otlp_metric_reader(settings: Settings) -> Any:
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-
-    endpoint = settings.endpoint
-    exporter: Any
-    if settings.protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-
-        exporter = OTLPMetricExporter(
-            endpoint=endpoint,
-            headers=dict(settings.headers) or None,
-            timeout=settings.export_timeout,
-            insecure=endpoint.startswith("http://") if endpoint else None,
-            compression=_otel_env.otlp_compression("metrics", "grpc"),
-        )
-    else:
-        from ._metrics_export import CheckedMetricExporter
-
-        url = endpoint.rstrip("/").removesuffix("/v1/traces") + "/v1/metrics" if endpoint else None
-        # Steps aside (one warning) where the endpoint takes traces only: Phoenix, MLflow.
-        exporter = CheckedMetricExporter(
-            endpoint=url,
-            headers=dict(settings.headers) or None,
-            timeout=settings.export_timeout,
-            compression=_otel_env.otlp_compression("metrics", "http"),
-        )
-    # The reader's own export timeout defaults to 30 s; a dead collector must cost no more
-    # than export_timeout per attempt here either.
-    return PeriodicExportingMetricReader(
-        exporter, export_timeout_millis=settings.export_timeout * 1000
-    )
 
 
 def _instrumentor(name: str) -> Any:

@@ -26,8 +26,8 @@ from opentelemetry.sdk.trace.sampling import Sampler
 
 from ._console import render_tree
 from ._genai.metrics import MetricCapture, capture_metrics
-from ._processors import ContextAttributesProcessor
 from ._runtime import runtime
+from ._session_processor import ContextAttributesProcessor
 
 __all__ = ["MetricCapture", "SpanCapture", "capture_metrics", "capture_spans"]
 

@@ -31,7 +31,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 import llmtrace
 from llmtrace import _setup
-from llmtrace._processors import ExportProcessor
+from llmtrace._export_processor import ExportProcessor
 
 SOAK_SCALE = float(os.environ.get("LLMTRACE_SOAK_SCALE", "1") or "1")
 

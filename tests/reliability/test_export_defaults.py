@@ -27,7 +27,7 @@ from reliability_support import (
 
 import llmtrace
 from llmtrace import _setup
-from llmtrace._processors import HEALTHY_QUEUE_FACTOR, ExportProcessor
+from llmtrace._export_processor import HEALTHY_QUEUE_FACTOR, ExportProcessor
 
 
 @llmtrace.trace(name="job")

@@ -23,8 +23,8 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerPro
 from reliability_support import SOAK_SCALE, Figures, OpenAIHandler, ask, openai_client
 
 import llmtrace
-from llmtrace._processors import ContextAttributesProcessor
 from llmtrace._runtime import runtime
+from llmtrace._session_processor import ContextAttributesProcessor
 from llmtrace.testing import capture_spans
 
 pytest.importorskip("openai")

@@ -136,7 +136,7 @@ def test_a_normal_exit_under_a_dead_collector_waits_at_most_the_shutdown_timeout
 FORKING_APP = """
     import json, os, sys
     import llmtrace
-    from llmtrace._processors import ExportProcessor
+    from llmtrace._export_processor import ExportProcessor
 
     handle = llmtrace.init(endpoint=sys.argv[1], service_name="prefork", instrument=False)
     processor = next(p for p in handle._processors if isinstance(p, ExportProcessor))

@@ -1,6 +1,4 @@
-"""Span processors: session attributes on every span, and batch export that never harms the app.
-
-``ContextAttributesProcessor`` stamps the ``session()`` scope on every span.
+"""The bounded batch export processor: batch export that never harms the app.
 
 ``ExportProcessor`` is llmtrace's batch exporter, used instead of the SDK's
 ``BatchSpanProcessor`` because an observability SDK inside someone else's
@@ -31,33 +29,30 @@ process must keep promises the SDK's does not::
 - After ``os.fork()`` the child gets a fresh queue and worker thread and,
   when the processor was given an ``exporter_factory``, a fresh exporter: the
   parent's pooled connections are never shared with the child.
+- Each batch goes through ``encodable()`` (``_encodable.py``) first: a lone
+  surrogate in one span's string never costs the whole batch.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
-from opentelemetry import baggage
-from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.trace import Link, Status
 
-from ._context import BAGGAGE_KEYS, SCOPE_KEY, SessionScope
+from ._encodable import encodable
 from ._errors import Failed, attempt, internal_errors, logger
+from ._loss_log import LossLog
 from ._spool import Spool
 
-_REMINDER_INTERVAL_S = 60.0
 # While exports succeed, the queue may hold this many times max_queue_size (see the module
 # docstring); a collector that fails or has not answered yet gets max_queue_size.
 HEALTHY_QUEUE_FACTOR = 16
@@ -65,93 +60,6 @@ HEALTHY_QUEUE_FACTOR = 16
 _PATIENCE_POLL_S = 0.1
 _FORK_WAIT_S = 5.0  # longest fork() waits for a gRPC export in flight (a hung collector)
 _REPLAY_INTERVAL_S = 5.0  # while the spool holds batches and the collector looks down
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class ContextAttributesProcessor(SpanProcessor):
-    """Puts the session scope (or session baggage from upstream) on every span at start.
-
-    A span processor rather than code in our wrappers, so that spans from every
-    instrumentation, ours and others', carry the session.
-    """
-
-    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        # Runs for every span of every instrumentation: try/except, not a context manager.
-        with internal_errors:
-            ctx = parent_context if parent_context is not None else otel_context.get_current()
-            scope = ctx.get(SCOPE_KEY)
-            if isinstance(scope, SessionScope):
-                span.set_attributes(scope.attributes)
-            elif entries := baggage.get_all(ctx):  # empty (falsy) for almost every span
-                for key in BAGGAGE_KEYS:
-                    value = entries.get(key)
-                    if value is not None:
-                        span.set_attribute(key, str(value))
-
-    def on_end(self, span: ReadableSpan) -> None:
-        return None
-
-    def shutdown(self) -> None:
-        return None
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
-
-
-class _LossLog:
-    """Counts lost spans and logs a burst of losses twice: when it starts and when it ends.
-
-    While a burst lasts longer than a minute, a reminder with the running count
-    is logged once a minute. Thread-safe; the log calls happen outside the lock.
-    """
-
-    def __init__(self, started: str, ended: str, ended_level: int = logging.INFO) -> None:
-        self._started = started
-        self._ended = ended
-        self._ended_level = ended_level
-        self._lock = threading.Lock()
-        self.total = 0
-        self.in_burst = False
-        self._burst = 0
-        self._last_report = 0.0
-
-    def add(self, count: int, detail: object = "", exc: BaseException | None = None) -> None:
-        with self._lock:
-            self.total += count
-            self._burst += count
-            now = time.monotonic()
-            if self.in_burst and now - self._last_report < _REMINDER_INTERVAL_S:
-                return
-            first = not self.in_burst
-            self.in_burst, self._last_report = True, now
-            burst, total = self._burst, self.total
-        if first:
-            logger.warning(self._started, count, detail, exc_info=exc)
-        else:
-            logger.warning(
-                "llmtrace: still losing spans: %d so far in this burst (%d in total)", burst, total
-            )
-
-    def count(self, count: int) -> None:
-        """Add to the total without logging (the caller logs something more specific)."""
-        with self._lock:
-            self.total += count
-
-    def end(self) -> None:
-        with self._lock:
-            if not self.in_burst:
-                return
-            burst, total = self._burst, self.total
-            self._burst = 0
-        logger.log(self._ended_level, self._ended, burst, total)
-        # Only now: whoever sees the burst over (a force_flush) finds its summary logged.
-        with self._lock:
-            self.in_burst = False
-
-    def reset(self) -> None:
-        """Forget everything (in a forked child: the parent's losses are not the child's)."""
-        self._lock = threading.Lock()
-        self.total, self.in_burst, self._burst, self._last_report = 0, False, 0, 0.0
 
 
 class ExportProcessor(SpanProcessor):
@@ -193,7 +101,7 @@ class ExportProcessor(SpanProcessor):
         self._queue: deque[ReadableSpan] = deque()
         # The queue limit in effect: max_queue_size until an export succeeds (see _export).
         self._limit = self._max_queue_size
-        self._drops = _LossLog(
+        self._drops = LossLog(
             "llmtrace: export queue full (max_queue_size=" + str(self._max_queue_size) + "): "
             "dropping new spans (%d so far)%s. The final count is logged when the exporter "
             "catches up",
@@ -201,7 +109,7 @@ class ExportProcessor(SpanProcessor):
             "(%d in total)",
             logging.WARNING,
         )
-        self._failures = _LossLog(
+        self._failures = LossLog(
             "llmtrace: exporting a batch of %d span(s) failed%s; spans are lost until exports "
             "succeed again (the exporter logs the reason)",
             "llmtrace: exports succeed again; %d span(s) were lost while they failed (%d in total)",
@@ -524,87 +432,4 @@ def _register_fork_hook(processor: ExportProcessor) -> None:
 
     os.register_at_fork(
         before=before, after_in_parent=after_in_parent, after_in_child=after_in_child
-    )
-
-
-# -- strings the OTLP encoder accepts ---------------------------------------------------------
-
-
-def encodable(batch: Sequence[ReadableSpan]) -> Sequence[ReadableSpan]:
-    """The batch with lone surrogates in its strings replaced by U+FFFD.
-
-    ``json.loads`` of a bad ``\\ud83d`` escape, or a user's string, can carry a lone
-    surrogate into an attribute; protobuf cannot encode it and the OTLP exporter would
-    then fail the whole batch, losing every span in it. Spans are copied only when needed.
-    """
-    if all(_clean_span(span) for span in batch):
-        return batch
-    return [span if _clean_span(span) else _cleaned_span(span) for span in batch]
-
-
-def _clean_text(text: str | None) -> bool:
-    return text is None or text.isascii() or _SURROGATE.search(text) is None
-
-
-def _clean_value(value: Any) -> bool:
-    if isinstance(value, str):
-        return _clean_text(value)
-    if isinstance(value, (tuple, list)):
-        return all(_clean_value(item) for item in value)
-    return True
-
-
-def _clean_attributes(attributes: Mapping[str, Any] | None) -> bool:
-    return not attributes or all(
-        _clean_text(key) and _clean_value(value) for key, value in attributes.items()
-    )
-
-
-def _clean_span(span: ReadableSpan) -> bool:
-    return (
-        _clean_text(span.name)
-        and _clean_attributes(span.attributes)
-        and _clean_text(span.status.description)
-        and all(_clean_text(e.name) and _clean_attributes(e.attributes) for e in span.events)
-        and all(_clean_attributes(link.attributes) for link in span.links)
-    )
-
-
-def _fix_text(text: str) -> str:
-    return _SURROGATE.sub("\ufffd", text)
-
-
-def _fix_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return _fix_text(value)
-    if isinstance(value, (tuple, list)):
-        return type(value)(_fix_value(item) for item in value)
-    return value
-
-
-def _fix_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {_fix_text(k): _fix_value(v) for k, v in (attributes or {}).items()}
-
-
-def _cleaned_span(span: ReadableSpan) -> ReadableSpan:
-    status = span.status
-    return ReadableSpan(
-        name=_fix_text(span.name),
-        context=span.context,
-        parent=span.parent,
-        resource=span.resource,
-        attributes=_fix_attributes(span.attributes),
-        events=[
-            Event(_fix_text(e.name), _fix_attributes(e.attributes), e.timestamp)
-            for e in span.events
-        ],
-        links=[Link(link.context, _fix_attributes(link.attributes)) for link in span.links],
-        kind=span.kind,
-        status=Status(
-            status.status_code,
-            _fix_text(status.description) if status.description else status.description,
-        ),
-        start_time=span.start_time,
-        end_time=span.end_time,
-        instrumentation_scope=span.instrumentation_scope,
     )
