@@ -14,7 +14,7 @@ from __future__ import annotations
 from opentelemetry import baggage
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import Span, SpanProcessor
 
 from ._context import BAGGAGE_KEYS, SCOPE_KEY, SessionScope
 from ._errors import internal_errors
@@ -40,11 +40,4 @@ class ContextAttributesProcessor(SpanProcessor):
                     if value is not None:
                         span.set_attribute(key, str(value))
 
-    def on_end(self, span: ReadableSpan) -> None:
-        return None
-
-    def shutdown(self) -> None:
-        return None
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
+    # on_end, shutdown and force_flush: SpanProcessor's own (nothing to do, nothing held).
