@@ -49,7 +49,8 @@ class PatchSet:
     __slots__ = ("_applied",)
 
     def __init__(self) -> None:
-        self._applied: list[tuple[Any, str]] = []  # (the object patched, its attribute)
+        # (the object patched, its attribute, the wrapper installed there)
+        self._applied: list[tuple[Any, str, Any]] = []
 
     def apply(self, targets: Iterable[Target]) -> None:
         """Wrap every target; on an error, undo those this call applied and re-raise."""
@@ -57,8 +58,8 @@ class PatchSet:
         try:
             for module, name, wrapper in targets:
                 owner, attribute, _ = wrapt.resolve_path(module, name)
-                wrapt.wrap_function_wrapper(owner, attribute, wrapper)
-                self._applied.append((owner, attribute))
+                installed = wrapt.wrap_function_wrapper(owner, attribute, wrapper)
+                self._applied.append((owner, attribute, installed))
         except BaseException:
             self._undo(done)
             raise
@@ -69,11 +70,9 @@ class PatchSet:
 
     def _undo(self, keep: int) -> None:
         while len(self._applied) > keep:
-            owner, attribute = self._applied.pop()
-            # From the owner's own dict: a wrapped classmethod gets its classmethod back.
-            current = vars(owner).get(attribute)
-            if isinstance(current, wrapt.FunctionWrapper):
-                setattr(owner, attribute, current.__wrapped__)
+            owner, attribute, installed = self._applied.pop()
+            # What wrapt wrapped, as it found it: a classmethod gets its classmethod back.
+            setattr(owner, attribute, installed.__wrapped__)
 
 
 class Instrumentor(BaseInstrumentor):  # type: ignore[misc]

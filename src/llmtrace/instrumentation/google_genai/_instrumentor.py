@@ -12,21 +12,17 @@ The sync and async shells differ only by ``await``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Iterable
 from typing import Any
 
-import wrapt
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from opentelemetry.trace import Tracer
 
 from ... import semconv
 from ..._errors import internal_errors
-from ..._genai import metrics
+from ..._genai.instrumentor import Instrumentor, Target
 from ..._genai.lifecycle import LLMInvocation
-from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
+from ..._genai.shells import async_shell, sync_shell
+from ..._runtime import runtime
 from ..._streams import AsyncStreamProxy, StreamProxy
 from ._request import EMBED, GENERATE, add_request_content, invocation_for
 from ._response import apply_embeddings, apply_response, status_code_of
@@ -35,6 +31,8 @@ from ._stream import GeminiStreamHooks
 _MODULE = "google.genai.models"
 _CLASSES = ("Models", "AsyncModels")
 _METHODS = ("generate_content", "generate_content_stream", "embed_content")
+# One call in the shells: its invocation and the keyword arguments its phases read.
+_Call = tuple[LLMInvocation, dict[str, Any]]
 
 
 class GoogleGenAIPatch:
@@ -46,7 +44,7 @@ class GoogleGenAIPatch:
         self.instruments = instruments
 
     # -- phases shared by every shell (sans I/O) ------------------------------------------
-    def begin(
+    def start(
         self, kind: str, streaming: bool, instance: Any, kwargs: dict[str, Any]
     ) -> LLMInvocation | None:
         """The started invocation, or None to pass straight through.
@@ -99,76 +97,44 @@ class GoogleGenAIPatch:
         inv.stop()
         return stream
 
-    # -- the shells -----------------------------------------------------------------------
-    def sync_wrapper(self, kind: str, streaming: bool) -> Callable[..., Any]:
-        def call(
-            wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Any
-        ) -> Any:
-            if not is_instrumentation_enabled():
-                return wrapped(*args, **kwargs)
-            inv = self.begin(kind, streaming, instance, kwargs)
-            if inv is None:
-                return wrapped(*args, **kwargs)
-            try:
-                result = wrapped(*args, **kwargs)
-            except BaseException as exc:
-                self.failed(inv, exc)
-                raise
-            if streaming:
-                return self.stream_started(inv, kwargs, result)
-            self.finished(inv, kind, kwargs, result)
-            return result
 
-        return call
+class MethodPatch:
+    """One wrapped method's phases for the shells (``llmtrace._genai.shells``)."""
 
-    def async_wrapper(self, kind: str, streaming: bool) -> Callable[..., Awaitable[Any]]:
-        async def call(
-            wrapped: Callable[..., Awaitable[Any]],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: Any,
-        ) -> Any:
-            if not is_instrumentation_enabled():
-                return await wrapped(*args, **kwargs)
-            inv = self.begin(kind, streaming, instance, kwargs)
-            if inv is None:
-                return await wrapped(*args, **kwargs)
-            try:
-                result = await wrapped(*args, **kwargs)
-            except BaseException as exc:
-                self.failed(inv, exc)
-                raise
-            if streaming:
-                return self.stream_started(inv, kwargs, result)
-            self.finished(inv, kind, kwargs, result)
-            return result
+    __slots__ = ("kind", "patch", "streaming")
 
-        return call
+    def __init__(self, patch: GoogleGenAIPatch, kind: str, streaming: bool) -> None:
+        self.patch = patch
+        self.kind = kind
+        self.streaming = streaming
+
+    def begin(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[_Call, tuple[Any, ...], dict[str, Any]] | None:
+        inv = self.patch.start(self.kind, self.streaming, instance, kwargs)
+        return None if inv is None else ((inv, kwargs), args, kwargs)
+
+    def failed(self, call: _Call, exc: BaseException) -> None:
+        self.patch.failed(call[0], exc)
+
+    def finished(self, call: _Call, result: Any) -> Any:
+        inv, kwargs = call
+        if self.streaming:
+            return self.patch.stream_started(inv, kwargs, result)
+        self.patch.finished(inv, self.kind, kwargs, result)
+        return result
 
 
-class GoogleGenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class GoogleGenAIInstrumentor(Instrumentor):
     """OpenTelemetry instrumentor (entry point ``llmtrace_google_genai``) for google-genai."""
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ("google-genai >= 1.10",)
+    dependencies = ("google-genai >= 1.10",)
 
-    def _instrument(self, **kwargs: Any) -> None:
-        tracer_provider = kwargs.get("tracer_provider")
-        meter_provider = kwargs.get("meter_provider")
-        patch = GoogleGenAIPatch(
-            tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None,
-            metrics.instruments_for(meter_provider) if meter_provider else None,
-        )
+    def targets(self, tracer: Tracer | None, instruments: Any) -> Iterable[Target]:
+        patch = GoogleGenAIPatch(tracer, instruments)
         for cls in _CLASSES:
-            shell = patch.async_wrapper if cls.startswith("Async") else patch.sync_wrapper
+            shell = async_shell if cls.startswith("Async") else sync_shell
             for method in _METHODS:
                 kind = EMBED if method == "embed_content" else GENERATE
-                wrapper = shell(kind, method.endswith("_stream"))
-                wrapt.wrap_function_wrapper(_MODULE, f"{cls}.{method}", wrapper)
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        from google.genai import models
-
-        for cls in _CLASSES:
-            for method in _METHODS:
-                unwrap(getattr(models, cls), method)
+                wrapper = shell(MethodPatch(patch, kind, method.endswith("_stream")))
+                yield Target(_MODULE, f"{cls}.{method}", wrapper)
