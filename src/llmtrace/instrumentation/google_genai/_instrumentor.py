@@ -13,6 +13,7 @@ The sync and async shells differ only by ``await``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.trace import Tracer
@@ -98,15 +99,13 @@ class GoogleGenAIPatch:
         return stream
 
 
+@dataclass(frozen=True, slots=True)
 class MethodPatch:
     """One wrapped method's phases for the shells (``llmtrace._genai.shells``)."""
 
-    __slots__ = ("kind", "patch", "streaming")
-
-    def __init__(self, patch: GoogleGenAIPatch, kind: str, streaming: bool) -> None:
-        self.patch = patch
-        self.kind = kind
-        self.streaming = streaming
+    patch: GoogleGenAIPatch
+    kind: str
+    streaming: bool
 
     def begin(
         self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]

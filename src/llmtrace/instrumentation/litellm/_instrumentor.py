@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import wrapt
@@ -163,15 +164,13 @@ class LiteLLMPatch:
         return traced
 
 
+@dataclass(frozen=True, slots=True)
 class _FunctionPatch:
     """``litellm.completion`` and its siblings: one LLM span per call (for the shells)."""
 
-    __slots__ = ("asynchronous", "endpoint", "patch")
-
-    def __init__(self, patch: LiteLLMPatch, endpoint: Endpoint, asynchronous: bool) -> None:
-        self.patch = patch
-        self.endpoint = endpoint
-        self.asynchronous = asynchronous
+    patch: LiteLLMPatch
+    endpoint: Endpoint
+    asynchronous: bool
 
     def begin(self, instance: Any, args: Args, kwargs: Kwargs) -> tuple[_Call, Args, Kwargs] | None:
         call = self.patch.prepare(self.endpoint, args, kwargs)
@@ -187,14 +186,12 @@ class _FunctionPatch:
         return self.patch.finished(call, result, self.asynchronous)
 
 
+@dataclass(frozen=True, slots=True)
 class _RouterPatch:
     """A ``Router`` method: its INTERNAL span around the attempts (for the shells)."""
 
-    __slots__ = ("method", "patch")
-
-    def __init__(self, patch: LiteLLMPatch, method: str) -> None:
-        self.patch = patch
-        self.method = method
+    patch: LiteLLMPatch
+    method: str
 
     def begin(
         self, instance: Any, args: Args, kwargs: Kwargs

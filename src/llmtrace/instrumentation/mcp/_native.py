@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -191,14 +192,12 @@ def session_init_wrapper(
     return init
 
 
+@dataclass(frozen=True, slots=True)
 class NativeCallPatch:
     """``call_tool`` on 2.x, for ``async_shell``: no span of ours, a ``NativeCall`` in the
     context instead while the call runs."""
 
-    __slots__ = ("lookup",)
-
-    def __init__(self, lookup: Callable[[Any], Transport | None]) -> None:
-        self.lookup = lookup
+    lookup: Callable[[Any], Transport | None]
 
     def begin(
         self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]

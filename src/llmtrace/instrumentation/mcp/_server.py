@@ -13,6 +13,7 @@ untraced handlers: instrument first.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -116,14 +117,12 @@ class ServerPatch:
         return call_tool
 
 
+@dataclass(frozen=True, slots=True)
 class _HandlerPatch:
     """One server's tool handler calls, for ``async_shell``: each in a SERVER span."""
 
-    __slots__ = ("patch", "server")
-
-    def __init__(self, patch: ServerPatch, server: Any) -> None:
-        self.patch = patch
-        self.server = server
+    patch: ServerPatch
+    server: Any
 
     def begin(
         self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]

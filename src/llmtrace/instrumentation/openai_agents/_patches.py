@@ -16,6 +16,7 @@ The guardrail's own exceptions pass through unchanged (recorded on the event as
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import trace
@@ -46,13 +47,11 @@ def targets() -> list[Target]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
 class _GuardrailPatch:
     """A guardrail's ``run``: its result (or exception) as an event on the current span."""
 
-    __slots__ = ("source",)
-
-    def __init__(self, source: str) -> None:
-        self.source = source
+    source: str
 
     def begin(self, instance: Any, args: Args, kwargs: Kwargs) -> tuple[Any, Args, Kwargs] | None:
         return (instance, args, kwargs) if processor.enabled else None
