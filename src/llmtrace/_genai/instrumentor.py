@@ -4,8 +4,8 @@
         dependencies = ("google-genai >= 1.10",)
 
         def targets(self, tracer, instruments):
-            patch = GoogleGenAIPatch(tracer, instruments)
-            return [Target("google.genai.models", "Models.generate_content", sync_shell(...))]
+            patch = GoogleGenAIPatch(tracer, instruments)   # begin / failed / finished
+            return [Target("google.genai.models", "Models.generate_content", sync_shell(patch))]
 
 ``instrument(tracer_provider=..., meter_provider=...)`` (OpenTelemetry's contract)
 resolves the providers once (``given_telemetry``: a tracer and metric instruments on

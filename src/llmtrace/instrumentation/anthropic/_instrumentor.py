@@ -31,7 +31,7 @@ from ..._genai import providers
 from ..._genai.ending import fail_call
 from ..._genai.instrumentor import Instrumentor, Target
 from ..._genai.lifecycle import LLMInvocation
-from ..._genai.shells import async_shell, sync_shell
+from ..._genai.shells import Args, Kwargs, async_shell, sync_shell
 from ..._raw import AsyncRawProxy, RawProxy, RawState, read_now
 from ..._runtime import runtime
 from ..._streams import AsyncStreamProxy, StreamProxy
@@ -189,12 +189,7 @@ class AnthropicPatch:
         """``messages.stream()``: the request is sent when the caller enters the manager,
         so the manager is returned behind ``proxy`` (the sync or the async one)."""
 
-        def stream(
-            wrapped: Callable[..., Any],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
+        def stream(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
             manager = wrapped(*args, **kwargs)
             if not is_instrumentation_enabled():
                 return manager
@@ -203,12 +198,7 @@ class AnthropicPatch:
         return stream
 
     def init(self) -> Callable[..., Any]:
-        def init(
-            wrapped: Callable[..., Any],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
+        def init(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
             wrapped(*args, **kwargs)
             client = args[0] if args else kwargs.get("client")
             self.resource_created(instance, client)

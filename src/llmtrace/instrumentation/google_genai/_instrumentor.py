@@ -13,13 +13,13 @@ The sync and async shells differ only by ``await``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.trace import Tracer
 
 from ... import semconv
 from ..._errors import internal_errors
+from ..._genai.ending import fail_call
 from ..._genai.instrumentor import Instrumentor, Target
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.shells import async_shell, sync_shell
@@ -37,30 +37,37 @@ _Call = tuple[LLMInvocation, dict[str, Any]]
 
 
 class GoogleGenAIPatch:
-    """The wrappers and what they share (resolved once, at instrument time)."""
+    """One wrapped method's phases for the shells (``llmtrace._genai.shells``), with the
+    configuration resolved once, at instrument time."""
 
-    def __init__(self, tracer: Tracer | None = None, instruments: Any = None) -> None:
+    __slots__ = ("instruments", "kind", "streaming", "tracer")
+
+    def __init__(
+        self, tracer: Tracer | None, instruments: Any, kind: str = GENERATE, streaming: bool = False
+    ) -> None:
         # Given to instrument() (OpenTelemetry's contract), else llmtrace's own setup.
         self.tracer = tracer
         self.instruments = instruments
+        self.kind = kind  # GENERATE or EMBED: which extractors read the call
+        self.streaming = streaming  # generate_content_stream: the result is a stream
 
-    # -- phases shared by every shell (sans I/O) ------------------------------------------
-    def start(
-        self, kind: str, streaming: bool, instance: Any, kwargs: dict[str, Any]
-    ) -> LLMInvocation | None:
-        """The started invocation, or None to pass straight through.
+    def begin(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[_Call, tuple[Any, ...], dict[str, Any]] | None:
+        """The started call and the arguments to call with; None: pass straight through.
 
         May raise ``BudgetExceeded`` on purpose, before the call.
         """
         if self.tracer is None and runtime.tracer() is None:
             return None
+        kind = self.kind
         inv = None
         with internal_errors:
             inv = invocation_for(kind, getattr(instance, "vertexai", None), kwargs)
         if inv is None:  # request extraction failed: still trace the call with what is known
             inv = invocation_for(kind, None, {})
         inv.instruments = self.instruments
-        if streaming:
+        if self.streaming:
             inv.stream = True
         if not inv.start(tracer=self.tracer):
             return None
@@ -68,27 +75,27 @@ class GoogleGenAIPatch:
             with internal_errors:
                 add_request_content(inv, kind, kwargs)
         inv.attach()
-        return inv
+        return (inv, kwargs), args, kwargs
 
-    def failed(self, inv: LLMInvocation, exc: BaseException) -> None:
-        with internal_errors:
-            code = status_code_of(exc)
-            if code is not None:
-                inv.attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = code
-        inv.fail(exc)
+    def failed(self, call: _Call, exc: BaseException) -> None:
+        fail_call(call[0], exc, _add_status)
 
-    def finished(self, inv: LLMInvocation, kind: str, kwargs: dict[str, Any], result: Any) -> None:
+    def finished(self, call: _Call, result: Any) -> Any:
+        inv, kwargs = call
         inv.detach()
+        if self.streaming:
+            return self._stream(inv, kwargs, result)
         with internal_errors:
-            if kind == EMBED:
+            if self.kind == EMBED:
                 apply_embeddings(inv, result, kwargs.get("contents"))
             else:
                 apply_response(inv, result)
         inv.stop()
+        return result
 
-    def stream_started(self, inv: LLMInvocation, kwargs: dict[str, Any], stream: Any) -> Any:
+    @staticmethod
+    def _stream(inv: LLMInvocation, kwargs: dict[str, Any], stream: Any) -> Any:
         """The proxy the caller iterates instead of the SDK's generator."""
-        inv.detach()
         with internal_errors:
             hooks = GeminiStreamHooks(inv, kwargs.get("contents"))
             if hasattr(stream, "__aiter__"):
@@ -99,29 +106,11 @@ class GoogleGenAIPatch:
         return stream
 
 
-@dataclass(frozen=True, slots=True)
-class MethodPatch:
-    """One wrapped method's phases for the shells (``llmtrace._genai.shells``)."""
-
-    patch: GoogleGenAIPatch
-    kind: str
-    streaming: bool
-
-    def begin(
-        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[_Call, tuple[Any, ...], dict[str, Any]] | None:
-        inv = self.patch.start(self.kind, self.streaming, instance, kwargs)
-        return None if inv is None else ((inv, kwargs), args, kwargs)
-
-    def failed(self, call: _Call, exc: BaseException) -> None:
-        self.patch.failed(call[0], exc)
-
-    def finished(self, call: _Call, result: Any) -> Any:
-        inv, kwargs = call
-        if self.streaming:
-            return self.patch.stream_started(inv, kwargs, result)
-        self.patch.finished(inv, self.kind, kwargs, result)
-        return result
+def _add_status(inv: LLMInvocation, exc: BaseException) -> None:
+    """``http.response.status_code`` from a ``google.genai.errors.APIError``."""
+    code = status_code_of(exc)
+    if code is not None:
+        inv.attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = code
 
 
 class GoogleGenAIInstrumentor(Instrumentor):
@@ -130,10 +119,9 @@ class GoogleGenAIInstrumentor(Instrumentor):
     dependencies = ("google-genai >= 1.10",)
 
     def targets(self, tracer: Tracer | None, instruments: Any) -> Iterable[Target]:
-        patch = GoogleGenAIPatch(tracer, instruments)
         for cls in _CLASSES:
             shell = async_shell if cls.startswith("Async") else sync_shell
             for method in _METHODS:
                 kind = EMBED if method == "embed_content" else GENERATE
-                wrapper = shell(MethodPatch(patch, kind, method.endswith("_stream")))
-                yield Target(_MODULE, f"{cls}.{method}", wrapper)
+                patch = GoogleGenAIPatch(tracer, instruments, kind, method.endswith("_stream"))
+                yield Target(_MODULE, f"{cls}.{method}", shell(patch))

@@ -22,7 +22,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from ... import semconv
 from ..._errors import internal_errors
-from ..._genai.shells import async_shell
+from ..._genai.shells import Args, Kwargs, async_shell
 from ..._runtime import runtime
 from ..._spans import record_error
 from . import _attributes as attrs
@@ -100,10 +100,7 @@ class ServerPatch:
         """Wraps ``Server.call_tool(...)``: the decorator it returns registers our handler."""
 
         def call_tool(
-            wrapped: Callable[..., Any],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
+            wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs
         ) -> Any:
             decorator = wrapped(*args, **kwargs)
 
