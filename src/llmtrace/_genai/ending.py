@@ -2,8 +2,7 @@
 a stream's end. One of each, for every integration::
 
     set_tool_calls(inv, ["weather"])               # llmtrace.response.tool_calls, if any
-    add_http_status(inv, exc)                      # an SDK's APIStatusError.status_code
-    inv.fail(exc)
+    fail_call(inv, exc)                            # add_http_status(), then inv.fail(exc)
 
     def on_end(self, error, abandoned):            # a provider's StreamHooks
         try:
@@ -18,9 +17,10 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import semconv
+from .._errors import internal_errors
 from .lifecycle import LLMInvocation
 
-__all__ = ["add_http_status", "end_stream", "set_tool_calls", "status_code_of"]
+__all__ = ["add_http_status", "end_stream", "fail_call", "set_tool_calls", "status_code_of"]
 
 ErrorDetails = Callable[[LLMInvocation, BaseException], None]  # what an error tells the record
 
@@ -43,6 +43,16 @@ def add_http_status(inv: LLMInvocation, exc: BaseException) -> None:
     code = status_code_of(exc)
     if code is not None:
         inv.attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = code
+
+
+def fail_call(
+    inv: LLMInvocation, exc: BaseException, error_details: ErrorDetails = add_http_status
+) -> None:
+    """The user's call raised ``exc``: what the error tells on the record (never raising),
+    then ``inv.fail(exc)``. The caller re-raises ``exc``."""
+    with internal_errors:
+        error_details(inv, exc)
+    inv.fail(exc)
 
 
 def end_stream(

@@ -86,7 +86,6 @@ _read_usage, _USAGE_ATTRIBUTES = _reader(_USAGE_KEYS)
 _NO_REQUEST: tuple[Any, ...] = (None,) * len(_REQUEST_KEYS)
 _PROMPT_NAME, _PROMPT_VERSION = semconv.GEN_AI_PROMPT_NAME, semconv.GEN_AI_PROMPT_VERSION
 _PROMPT_VARIANT = semconv.LLMTRACE_PROMPT_VARIANT
-_PROMPT_VARIANT = semconv.LLMTRACE_PROMPT_VARIANT
 
 
 @dataclass(slots=True, eq=False)

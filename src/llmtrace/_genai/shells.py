@@ -23,7 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
-__all__ = ["CallPatch", "async_shell", "sync_shell"]
+__all__ = ["Args", "CallPatch", "Kwargs", "async_shell", "sync_shell"]
 
 C = TypeVar("C")
 Args = tuple[Any, ...]

@@ -19,6 +19,7 @@ SDK's own OpenTelemetry spans, is described in ``docs/anthropic.md``.
 
 from __future__ import annotations
 
+from .. import switches
 from ._instrumentor import AnthropicInstrumentor
 
 __all__ = [
@@ -29,21 +30,6 @@ __all__ = [
 ]
 
 
-def instrument_anthropic() -> None:
-    """Patch the installed anthropic SDK. Calling it again does nothing."""
-    instrumentor = AnthropicInstrumentor()
-    if not instrumentor.is_instrumented_by_opentelemetry:
-        # The package metadata check costs milliseconds; a failed patch raises anyway.
-        instrumentor.instrument(skip_dep_check=True)
-
-
-def uninstrument_anthropic() -> None:
-    """Remove the patch, restoring the SDK's own methods. Safe when not instrumented."""
-    instrumentor = AnthropicInstrumentor()
-    if instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.uninstrument()
-
-
-def is_instrumented() -> bool:
-    """True while the anthropic SDK is patched by llmtrace."""
-    return bool(AnthropicInstrumentor().is_instrumented_by_opentelemetry)
+instrument_anthropic, uninstrument_anthropic, is_instrumented = switches(
+    __name__, AnthropicInstrumentor, "the anthropic SDK"
+)

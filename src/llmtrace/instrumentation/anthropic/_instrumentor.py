@@ -17,24 +17,21 @@ Per call: suppression check -> request extraction (pure) -> ``LLMInvocation.star
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import wrapt
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Tracer
 
 from ... import semconv
 from ..._errors import internal_errors
 from ..._genai import providers
-from ..._genai.ending import add_http_status
+from ..._genai.ending import fail_call
+from ..._genai.instrumentor import Instrumentor, Target
 from ..._genai.lifecycle import LLMInvocation
-from ..._genai.shells import async_shell, sync_shell
-from ..._genai.telemetry import given_telemetry
+from ..._genai.shells import Args, Kwargs, async_shell, sync_shell
 from ..._raw import AsyncRawProxy, RawProxy, RawState, read_now
 from ..._runtime import runtime
 from ..._streams import AsyncStreamProxy, StreamProxy
@@ -135,10 +132,9 @@ class AnthropicPatch:
         inv.attach()
         return inv
 
-    def fail(self, inv: LLMInvocation, exc: BaseException) -> None:
-        with internal_errors:
-            add_http_status(inv, exc)
-        inv.fail(exc)
+    @staticmethod
+    def fail(inv: LLMInvocation, exc: BaseException) -> None:
+        fail_call(inv, exc)
 
     # -- what the shells (llmtrace._genai.shells) call ---------------------------------------
     def begin(
@@ -193,12 +189,7 @@ class AnthropicPatch:
         """``messages.stream()``: the request is sent when the caller enters the manager,
         so the manager is returned behind ``proxy`` (the sync or the async one)."""
 
-        def stream(
-            wrapped: Callable[..., Any],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
+        def stream(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
             manager = wrapped(*args, **kwargs)
             if not is_instrumentation_enabled():
                 return manager
@@ -207,12 +198,7 @@ class AnthropicPatch:
         return stream
 
     def init(self) -> Callable[..., Any]:
-        def init(
-            wrapped: Callable[..., Any],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
+        def init(wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs) -> Any:
             wrapped(*args, **kwargs)
             client = args[0] if args else kwargs.get("client")
             self.resource_created(instance, client)
@@ -329,16 +315,14 @@ def _forget_servers() -> None:
 providers.on_change(_forget_servers)
 
 
-class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class AnthropicInstrumentor(Instrumentor):
     """OpenTelemetry instrumentor (entry point ``llmtrace_anthropic``) for the anthropic SDK."""
 
+    dependencies = ("anthropic >= 0.40",)
     _patch: AnthropicPatch | None = None
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ("anthropic >= 0.40",)
-
-    def _instrument(self, **kwargs: Any) -> None:
-        patch = AnthropicPatch(*given_telemetry(**kwargs))
+    def targets(self, tracer: Tracer | None, instruments: Any) -> Iterable[Target]:
+        patch = AnthropicInstrumentor._patch = AnthropicPatch(tracer, instruments)
         wrappers = {
             _SYNC: (
                 patch.init(),
@@ -353,18 +337,16 @@ class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 patch.stream(_AsyncStreamManagerProxy),
             ),
         }
-        for module, cls in _targets():
-            for name, wrapper in zip(_METHODS, wrappers[cls.__name__], strict=True):
-                if hasattr(cls, name):  # parse() and stream() are missing from old SDKs
-                    wrapt.wrap_function_wrapper(module, f"{cls.__name__}.{name}", wrapper)
+        found = [
+            Target(module, f"{cls.__name__}.{name}", wrapper)
+            for module, cls in _targets()
+            for name, wrapper in zip(_METHODS, wrappers[cls.__name__], strict=True)
+            if hasattr(cls, name)  # parse() and stream() are missing from old SDKs
+        ]
         _sdk_tracing.take_over()
-        AnthropicInstrumentor._patch = patch
+        return found
 
-    def _uninstrument(self, **kwargs: Any) -> None:
-        for _, cls in _targets():
-            for name in _METHODS:
-                if hasattr(vars(cls).get(name), "__wrapped__"):  # wrapped by us
-                    unwrap(cls, name)
+    def restored(self) -> None:
         _sdk_tracing.give_back()
         AnthropicInstrumentor._patch = None
 

@@ -17,25 +17,12 @@ point (``BedrockInstrumentor``). What ends up on the spans: ``docs/bedrock.md``.
 
 from __future__ import annotations
 
+from .. import switches
 from ._instrumentor import BedrockInstrumentor
 
 __all__ = ["BedrockInstrumentor", "instrument_bedrock", "is_instrumented", "uninstrument_bedrock"]
 
 
-def instrument_bedrock() -> None:
-    """Trace ``bedrock-runtime`` clients created from now on. Calling it again does nothing."""
-    instrumentor = BedrockInstrumentor()
-    if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument(skip_dep_check=True)
-
-
-def uninstrument_bedrock() -> None:
-    """Stop tracing: restore ``create_client`` and every wrapped client's methods."""
-    instrumentor = BedrockInstrumentor()
-    if instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.uninstrument()
-
-
-def is_instrumented() -> bool:
-    """True while llmtrace wraps botocore's client creation."""
-    return bool(BedrockInstrumentor().is_instrumented_by_opentelemetry)
+instrument_bedrock, uninstrument_bedrock, is_instrumented = switches(
+    __name__, BedrockInstrumentor, "botocore's bedrock-runtime clients"
+)

@@ -16,23 +16,20 @@ from __future__ import annotations
 
 import io
 import weakref
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 import wrapt
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from opentelemetry.trace import Tracer
 
 from ... import semconv
 from ..._errors import Failed, attempt, internal_errors
 from ..._genai import providers
+from ..._genai.instrumentor import Instrumentor, Target
 from ..._genai.lifecycle import LLMInvocation
-from ..._genai.telemetry import given_telemetry
 from ..._streams import StreamProxy
 from ._converse import Answer, add_converse_content, apply_converse_response, converse_invocation
 from ._invoke import (
@@ -49,7 +46,6 @@ from ._models import Server, family
 from ._stream import ConverseStreamHooks, InvokeStreamHooks, error_details
 
 SERVICE = "bedrock-runtime"
-_CREATE_CLIENT = ("botocore.session", "Session.create_client")
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
 
@@ -242,25 +238,17 @@ class BedrockPatch:
         return {**result, "body": copy}
 
 
-class BedrockInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class BedrockInstrumentor(Instrumentor):
     """OpenTelemetry instrumentor (entry point ``llmtrace_bedrock``) for boto3's bedrock-runtime."""
 
+    dependencies = ("botocore >= 1.34.116",)
     _patch: BedrockPatch | None = None
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ("botocore >= 1.34.116",)
+    def targets(self, tracer: Tracer | None, instruments: Any) -> Iterable[Target]:
+        patch = BedrockInstrumentor._patch = BedrockPatch(tracer, instruments)
+        return [Target("botocore.session", "Session.create_client", patch.create_client)]
 
-    def _instrument(self, **kwargs: Any) -> None:
-        patch = BedrockPatch(*given_telemetry(**kwargs))
-        module, name = _CREATE_CLIENT
-        wrapt.wrap_function_wrapper(module, name, patch.create_client)
-        BedrockInstrumentor._patch = patch
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        from botocore.session import Session
-
-        unwrap(Session, "create_client")
-        patch = BedrockInstrumentor._patch
+    def restored(self) -> None:
+        patch, BedrockInstrumentor._patch = BedrockInstrumentor._patch, None
         if patch is not None:
             patch.detach_all()
-        BedrockInstrumentor._patch = None

@@ -16,6 +16,7 @@ Also available to OpenTelemetry's auto-instrumentation as the
 
 from __future__ import annotations
 
+from .. import switches
 from ._instrumentor import GoogleGenAIInstrumentor
 
 __all__ = [
@@ -26,21 +27,6 @@ __all__ = [
 ]
 
 
-def instrument_google_genai() -> None:
-    """Patch the installed google-genai SDK. Calling it again does nothing."""
-    instrumentor = GoogleGenAIInstrumentor()
-    if not instrumentor.is_instrumented_by_opentelemetry:
-        # The package metadata check costs milliseconds; a failed patch raises anyway.
-        instrumentor.instrument(skip_dep_check=True)
-
-
-def uninstrument_google_genai() -> None:
-    """Remove the patch, restoring the SDK's own methods. Safe when not instrumented."""
-    instrumentor = GoogleGenAIInstrumentor()
-    if instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.uninstrument()
-
-
-def is_instrumented() -> bool:
-    """True while the google-genai SDK is patched by llmtrace."""
-    return bool(GoogleGenAIInstrumentor().is_instrumented_by_opentelemetry)
+instrument_google_genai, uninstrument_google_genai, is_instrumented = switches(
+    __name__, GoogleGenAIInstrumentor, "the google-genai SDK"
+)

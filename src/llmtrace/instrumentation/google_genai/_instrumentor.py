@@ -12,21 +12,18 @@ The sync and async shells differ only by ``await``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Iterable
 from typing import Any
 
-import wrapt
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from opentelemetry.trace import Tracer
 
 from ... import semconv
 from ..._errors import internal_errors
-from ..._genai import metrics
+from ..._genai.ending import fail_call
+from ..._genai.instrumentor import Instrumentor, Target
 from ..._genai.lifecycle import LLMInvocation
-from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
+from ..._genai.shells import async_shell, sync_shell
+from ..._runtime import runtime
 from ..._streams import AsyncStreamProxy, StreamProxy
 from ._request import EMBED, GENERATE, add_request_content, invocation_for
 from ._response import apply_embeddings, apply_response, status_code_of
@@ -35,33 +32,42 @@ from ._stream import GeminiStreamHooks
 _MODULE = "google.genai.models"
 _CLASSES = ("Models", "AsyncModels")
 _METHODS = ("generate_content", "generate_content_stream", "embed_content")
+# One call in the shells: its invocation and the keyword arguments its phases read.
+_Call = tuple[LLMInvocation, dict[str, Any]]
 
 
 class GoogleGenAIPatch:
-    """The wrappers and what they share (resolved once, at instrument time)."""
+    """One wrapped method's phases for the shells (``llmtrace._genai.shells``), with the
+    configuration resolved once, at instrument time."""
 
-    def __init__(self, tracer: Tracer | None = None, instruments: Any = None) -> None:
+    __slots__ = ("instruments", "kind", "streaming", "tracer")
+
+    def __init__(
+        self, tracer: Tracer | None, instruments: Any, kind: str = GENERATE, streaming: bool = False
+    ) -> None:
         # Given to instrument() (OpenTelemetry's contract), else llmtrace's own setup.
         self.tracer = tracer
         self.instruments = instruments
+        self.kind = kind  # GENERATE or EMBED: which extractors read the call
+        self.streaming = streaming  # generate_content_stream: the result is a stream
 
-    # -- phases shared by every shell (sans I/O) ------------------------------------------
     def begin(
-        self, kind: str, streaming: bool, instance: Any, kwargs: dict[str, Any]
-    ) -> LLMInvocation | None:
-        """The started invocation, or None to pass straight through.
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[_Call, tuple[Any, ...], dict[str, Any]] | None:
+        """The started call and the arguments to call with; None: pass straight through.
 
         May raise ``BudgetExceeded`` on purpose, before the call.
         """
         if self.tracer is None and runtime.tracer() is None:
             return None
+        kind = self.kind
         inv = None
         with internal_errors:
             inv = invocation_for(kind, getattr(instance, "vertexai", None), kwargs)
         if inv is None:  # request extraction failed: still trace the call with what is known
             inv = invocation_for(kind, None, {})
         inv.instruments = self.instruments
-        if streaming:
+        if self.streaming:
             inv.stream = True
         if not inv.start(tracer=self.tracer):
             return None
@@ -69,27 +75,27 @@ class GoogleGenAIPatch:
             with internal_errors:
                 add_request_content(inv, kind, kwargs)
         inv.attach()
-        return inv
+        return (inv, kwargs), args, kwargs
 
-    def failed(self, inv: LLMInvocation, exc: BaseException) -> None:
-        with internal_errors:
-            code = status_code_of(exc)
-            if code is not None:
-                inv.attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = code
-        inv.fail(exc)
+    def failed(self, call: _Call, exc: BaseException) -> None:
+        fail_call(call[0], exc, _add_status)
 
-    def finished(self, inv: LLMInvocation, kind: str, kwargs: dict[str, Any], result: Any) -> None:
+    def finished(self, call: _Call, result: Any) -> Any:
+        inv, kwargs = call
         inv.detach()
+        if self.streaming:
+            return self._stream(inv, kwargs, result)
         with internal_errors:
-            if kind == EMBED:
+            if self.kind == EMBED:
                 apply_embeddings(inv, result, kwargs.get("contents"))
             else:
                 apply_response(inv, result)
         inv.stop()
+        return result
 
-    def stream_started(self, inv: LLMInvocation, kwargs: dict[str, Any], stream: Any) -> Any:
+    @staticmethod
+    def _stream(inv: LLMInvocation, kwargs: dict[str, Any], stream: Any) -> Any:
         """The proxy the caller iterates instead of the SDK's generator."""
-        inv.detach()
         with internal_errors:
             hooks = GeminiStreamHooks(inv, kwargs.get("contents"))
             if hasattr(stream, "__aiter__"):
@@ -99,76 +105,23 @@ class GoogleGenAIPatch:
         inv.stop()
         return stream
 
-    # -- the shells -----------------------------------------------------------------------
-    def sync_wrapper(self, kind: str, streaming: bool) -> Callable[..., Any]:
-        def call(
-            wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Any
-        ) -> Any:
-            if not is_instrumentation_enabled():
-                return wrapped(*args, **kwargs)
-            inv = self.begin(kind, streaming, instance, kwargs)
-            if inv is None:
-                return wrapped(*args, **kwargs)
-            try:
-                result = wrapped(*args, **kwargs)
-            except BaseException as exc:
-                self.failed(inv, exc)
-                raise
-            if streaming:
-                return self.stream_started(inv, kwargs, result)
-            self.finished(inv, kind, kwargs, result)
-            return result
 
-        return call
-
-    def async_wrapper(self, kind: str, streaming: bool) -> Callable[..., Awaitable[Any]]:
-        async def call(
-            wrapped: Callable[..., Awaitable[Any]],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: Any,
-        ) -> Any:
-            if not is_instrumentation_enabled():
-                return await wrapped(*args, **kwargs)
-            inv = self.begin(kind, streaming, instance, kwargs)
-            if inv is None:
-                return await wrapped(*args, **kwargs)
-            try:
-                result = await wrapped(*args, **kwargs)
-            except BaseException as exc:
-                self.failed(inv, exc)
-                raise
-            if streaming:
-                return self.stream_started(inv, kwargs, result)
-            self.finished(inv, kind, kwargs, result)
-            return result
-
-        return call
+def _add_status(inv: LLMInvocation, exc: BaseException) -> None:
+    """``http.response.status_code`` from a ``google.genai.errors.APIError``."""
+    code = status_code_of(exc)
+    if code is not None:
+        inv.attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = code
 
 
-class GoogleGenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class GoogleGenAIInstrumentor(Instrumentor):
     """OpenTelemetry instrumentor (entry point ``llmtrace_google_genai``) for google-genai."""
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ("google-genai >= 1.10",)
+    dependencies = ("google-genai >= 1.10",)
 
-    def _instrument(self, **kwargs: Any) -> None:
-        tracer_provider = kwargs.get("tracer_provider")
-        meter_provider = kwargs.get("meter_provider")
-        patch = GoogleGenAIPatch(
-            tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None,
-            metrics.instruments_for(meter_provider) if meter_provider else None,
-        )
+    def targets(self, tracer: Tracer | None, instruments: Any) -> Iterable[Target]:
         for cls in _CLASSES:
-            shell = patch.async_wrapper if cls.startswith("Async") else patch.sync_wrapper
+            shell = async_shell if cls.startswith("Async") else sync_shell
             for method in _METHODS:
                 kind = EMBED if method == "embed_content" else GENERATE
-                wrapper = shell(kind, method.endswith("_stream"))
-                wrapt.wrap_function_wrapper(_MODULE, f"{cls}.{method}", wrapper)
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        from google.genai import models
-
-        for cls in _CLASSES:
-            for method in _METHODS:
-                unwrap(getattr(models, cls), method)
+                patch = GoogleGenAIPatch(tracer, instruments, kind, method.endswith("_stream"))
+                yield Target(_MODULE, f"{cls}.{method}", shell(patch))

@@ -17,6 +17,7 @@ from ... import semconv
 from ..._genai import providers
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import as_str, get
+from ..._genai.values import as_number, as_strings, as_whole_number
 from . import _messages as msg
 from ._messages import field_of
 
@@ -41,22 +42,6 @@ def model_name(model: Any) -> str | None:
     return tail if found and tail else model
 
 
-def _float(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _strings(value: Any) -> list[str] | None:
-    if isinstance(value, (list, tuple)) and value and all(isinstance(s, str) for s in value):
-        return list(value)
-    return None
-
-
 def invocation_for(kind: str, vertexai: Any, kwargs: Mapping[str, Any]) -> LLMInvocation:
     """An unstarted invocation with everything the call's arguments tell."""
     inv = LLMInvocation(
@@ -69,21 +54,21 @@ def invocation_for(kind: str, vertexai: Any, kwargs: Mapping[str, Any]) -> LLMIn
         return inv
     if kind == EMBED:
         # What was asked for; the response's vectors say what came back.
-        inv.embedding_dimensions = _int(
+        inv.embedding_dimensions = as_whole_number(
             field_of(config, "output_dimensionality", "outputDimensionality")
         )
         return inv
     read = field_of
-    inv.temperature = _float(read(config, "temperature", "temperature"))
-    inv.top_p = _float(read(config, "top_p", "topP"))
-    inv.top_k = _float(read(config, "top_k", "topK"))
-    inv.max_tokens = _int(read(config, "max_output_tokens", "maxOutputTokens"))
-    inv.seed = _int(read(config, "seed", "seed"))
-    inv.stop_sequences = _strings(read(config, "stop_sequences", "stopSequences"))
-    count = _int(read(config, "candidate_count", "candidateCount"))
+    inv.temperature = as_number(read(config, "temperature", "temperature"))
+    inv.top_p = as_number(read(config, "top_p", "topP"))
+    inv.top_k = as_number(read(config, "top_k", "topK"))
+    inv.max_tokens = as_whole_number(read(config, "max_output_tokens", "maxOutputTokens"))
+    inv.seed = as_whole_number(read(config, "seed", "seed"))
+    inv.stop_sequences = as_strings(read(config, "stop_sequences", "stopSequences"))
+    count = as_whole_number(read(config, "candidate_count", "candidateCount"))
     inv.choice_count = count if count is not None and count != 1 else None
-    inv.frequency_penalty = _float(read(config, "frequency_penalty", "frequencyPenalty"))
-    inv.presence_penalty = _float(read(config, "presence_penalty", "presencePenalty"))
+    inv.frequency_penalty = as_number(read(config, "frequency_penalty", "frequencyPenalty"))
+    inv.presence_penalty = as_number(read(config, "presence_penalty", "presencePenalty"))
     mime = as_str(read(config, "response_mime_type", "responseMimeType"))
     if mime is not None:
         inv.output_type = _OUTPUT_TYPES.get(mime, mime)

@@ -29,7 +29,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
     BaseInstrumentor,
 )
 
-from .. import switch_off, switch_on
+from .. import switches
 from . import _patches
 from ._handler import LLMTraceCallbackHandler
 
@@ -64,15 +64,6 @@ class LangChainInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         _patches.uninstall_scopes()
 
 
-def instrument_langchain() -> None:
-    """Trace every LangChain/LangGraph run in this process (idempotent)."""
-    switch_on(LangChainInstrumentor())
-
-
-def uninstrument_langchain() -> None:
-    """Undo ``instrument_langchain()``; explicitly passed handlers keep working."""
-    switch_off(LangChainInstrumentor())
-
-
-def is_instrumented() -> bool:
-    return bool(LangChainInstrumentor().is_instrumented_by_opentelemetry)
+instrument_langchain, uninstrument_langchain, is_instrumented = switches(
+    __name__, LangChainInstrumentor, "LangChain and LangGraph runs"
+)

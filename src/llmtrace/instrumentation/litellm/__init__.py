@@ -19,7 +19,7 @@ function) and the ``Router``'s methods of the same names, when LiteLLM is import
 
 from __future__ import annotations
 
-from .. import switch_off, switch_on
+from .. import switches
 from ._instrumentor import LiteLLMInstrumentor
 
 __all__ = [
@@ -30,16 +30,6 @@ __all__ = [
 ]
 
 
-def instrument_litellm() -> None:
-    """Patch the installed litellm. Calling it again does nothing."""
-    switch_on(LiteLLMInstrumentor())
-
-
-def uninstrument_litellm() -> None:
-    """Remove the patch, restoring LiteLLM's own functions. Safe when not instrumented."""
-    switch_off(LiteLLMInstrumentor())
-
-
-def is_instrumented() -> bool:
-    """True while litellm is patched by llmtrace."""
-    return bool(LiteLLMInstrumentor().is_instrumented_by_opentelemetry)
+instrument_litellm, uninstrument_litellm, is_instrumented = switches(
+    __name__, LiteLLMInstrumentor, "LiteLLM"
+)

@@ -17,23 +17,22 @@ Router makes (its retries and fallbacks go through ``litellm.completion`` /
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import wrapt
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from opentelemetry.trace import Tracer
 from opentelemetry.util.types import AttributeValue
 
 from ... import semconv
 from ..._errors import internal_errors
-from ..._genai import metrics
-from ..._genai.ending import status_code_of
+from ..._genai.ending import fail_call
+from ..._genai.instrumentor import Instrumentor, PatchSet, Target
 from ..._genai.lifecycle import LLMInvocation
-from ..._runtime import INSTRUMENTATION_NAME, VERSION, runtime
+from ..._genai.shells import Args, Kwargs, async_shell, sync_shell
+from ..._runtime import runtime
+from ..._spans import TracedSpan
 from ..._spans import start as start_span
 from ..._streams import AsyncStreamProxy, StreamProxy
 from ..openai._request import CHAT, Endpoint, add_request_content
@@ -84,15 +83,16 @@ class LiteLLMPatch:
         self.tracer = tracer
         self.instruments = instruments
 
-    def apply(self, litellm: Any) -> None:
-        """Wrap LiteLLM's functions and the Router's methods with this patch."""
+    def wrappers(self, litellm: Any) -> list[Target]:
+        """LiteLLM's functions and the Router's methods, wrapped with this patch."""
+        found = []
         for name, endpoint, asynchronous in _FUNCTIONS:
-            wrap = self.async_wrapper if asynchronous else self.sync_wrapper
-            wrapt.wrap_function_wrapper(litellm, name, wrap(endpoint))
+            shell = async_shell if asynchronous else sync_shell
+            found.append(Target(litellm, name, shell(_FunctionPatch(self, endpoint, asynchronous))))
         for name, asynchronous in _ROUTER_METHODS:
-            wrapt.wrap_function_wrapper(
-                litellm, f"Router.{name}", self.router_wrapper(name, asynchronous)
-            )
+            shell = async_shell if asynchronous else sync_shell
+            found.append(Target(litellm, f"Router.{name}", shell(_RouterPatch(self, name))))
+        return found
 
     # -- phases shared by both shells (sans I/O) ------------------------------------------
     def prepare(
@@ -129,13 +129,9 @@ class LiteLLMPatch:
         inv.attach(exclusive=True)
         return kwargs
 
-    def failed(self, call: _Call, exc: BaseException) -> None:
-        inv = call.inv
-        with internal_errors:
-            code = status_code_of(exc)
-            if code is not None:
-                inv.attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = code
-        inv.fail(exc)
+    @staticmethod
+    def failed(call: _Call, exc: BaseException) -> None:
+        fail_call(call.inv, exc)
 
     def finished(self, call: _Call, result: Any, asynchronous: bool) -> Any:
         """Finish the span from ``result``, or hand it to a stream proxy."""
@@ -152,57 +148,8 @@ class LiteLLMPatch:
         inv.stop()
         return result
 
-    # -- the two shells ---------------------------------------------------------------------
-    def sync_wrapper(self, endpoint: Endpoint) -> Callable[..., Any]:
-        def call_litellm(
-            wrapped: Callable[..., Any],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
-            if not is_instrumentation_enabled():
-                return wrapped(*args, **kwargs)
-            call = self.prepare(endpoint, args, kwargs)
-            if call is None:
-                return wrapped(*args, **kwargs)
-            started = self.start(call, kwargs)
-            if started is None:
-                return wrapped(*args, **kwargs)
-            try:
-                result = wrapped(*args, **started)
-            except BaseException as exc:
-                self.failed(call, exc)
-                raise
-            return self.finished(call, result, False)
-
-        return call_litellm
-
-    def async_wrapper(self, endpoint: Endpoint) -> Callable[..., Awaitable[Any]]:
-        async def call_litellm(
-            wrapped: Callable[..., Awaitable[Any]],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
-            if not is_instrumentation_enabled():
-                return await wrapped(*args, **kwargs)
-            call = self.prepare(endpoint, args, kwargs)
-            if call is None:
-                return await wrapped(*args, **kwargs)
-            started = self.start(call, kwargs)
-            if started is None:
-                return await wrapped(*args, **kwargs)
-            try:
-                result = await wrapped(*args, **started)
-            except BaseException as exc:
-                self.failed(call, exc)
-                raise
-            return self.finished(call, result, True)
-
-        return call_litellm
-
     # -- the Router --------------------------------------------------------------------------
-    def _router_span(self, method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+    def router_span(self, method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
         """A ``task`` span (roll-ups of its attempts land on it), current while it runs."""
         traced = None
         with internal_errors:
@@ -216,46 +163,50 @@ class LiteLLMPatch:
                 traced.attach()
         return traced
 
-    def router_wrapper(self, method: str, asynchronous: bool) -> Callable[..., Any]:
-        if asynchronous:
 
-            async def route_async(
-                wrapped: Callable[..., Awaitable[Any]],
-                instance: Any,
-                args: tuple[Any, ...],
-                kwargs: dict[str, Any],
-            ) -> Any:
-                traced = self._router_span(method, args, kwargs)
-                if traced is None:
-                    return await wrapped(*args, **kwargs)
-                try:
-                    result = await wrapped(*args, **kwargs)
-                except BaseException as exc:
-                    traced.end(exc)
-                    raise
-                traced.end()
-                return result
+@dataclass(frozen=True, slots=True)
+class _FunctionPatch:
+    """``litellm.completion`` and its siblings: one LLM span per call (for the shells)."""
 
-            return route_async
+    patch: LiteLLMPatch
+    endpoint: Endpoint
+    asynchronous: bool
 
-        def route(
-            wrapped: Callable[..., Any],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
-            traced = self._router_span(method, args, kwargs)
-            if traced is None:
-                return wrapped(*args, **kwargs)
-            try:
-                result = wrapped(*args, **kwargs)
-            except BaseException as exc:
-                traced.end(exc)
-                raise
-            traced.end()
-            return result
+    def begin(self, instance: Any, args: Args, kwargs: Kwargs) -> tuple[_Call, Args, Kwargs] | None:
+        call = self.patch.prepare(self.endpoint, args, kwargs)
+        if call is None:
+            return None
+        started = self.patch.start(call, kwargs)
+        return None if started is None else (call, args, started)
 
-        return route
+    def failed(self, call: _Call, exc: BaseException) -> None:
+        self.patch.failed(call, exc)
+
+    def finished(self, call: _Call, result: Any) -> Any:
+        return self.patch.finished(call, result, self.asynchronous)
+
+
+@dataclass(frozen=True, slots=True)
+class _RouterPatch:
+    """A ``Router`` method: its INTERNAL span around the attempts (for the shells)."""
+
+    patch: LiteLLMPatch
+    method: str
+
+    def begin(
+        self, instance: Any, args: Args, kwargs: Kwargs
+    ) -> tuple[TracedSpan, Args, Kwargs] | None:
+        traced = self.patch.router_span(self.method, args, kwargs)
+        return None if traced is None else (traced, args, kwargs)
+
+    @staticmethod
+    def failed(traced: TracedSpan, exc: BaseException) -> None:
+        traced.end(exc)
+
+    @staticmethod
+    def finished(traced: TracedSpan, result: Any) -> Any:
+        traced.end()
+        return result
 
 
 class _Pending:
@@ -263,35 +214,29 @@ class _Pending:
     importing LiteLLM takes seconds, so an application pays for it only if it uses it)."""
 
     settings: tuple[Tracer | None, Any] | None = None
-    patch: LiteLLMPatch | None = None
+    patches: PatchSet | None = None
     hooked = False
 
 
 def _on_import(litellm: Any) -> None:
     """wrapt's post-import hook: apply the pending patch (once; hooks cannot be removed)."""
-    if _Pending.settings is None or _Pending.patch is not None:
+    if _Pending.settings is None or _Pending.patches is not None:
         return
-    patch = LiteLLMPatch(litellm, *_Pending.settings)
-    patch.apply(litellm)
-    _Pending.patch = patch
+    patches = PatchSet()
+    patches.apply(LiteLLMPatch(litellm, *_Pending.settings).wrappers(litellm))
+    _Pending.patches = patches
 
 
-class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class LiteLLMInstrumentor(Instrumentor):
     """OpenTelemetry instrumentor (entry point ``llmtrace_litellm``) for LiteLLM.
 
     Patches LiteLLM when it is imported, or at once when it already is.
     """
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ("litellm >= 1.60",)
+    dependencies = ("litellm >= 1.60",)
 
-    def _instrument(self, **kwargs: Any) -> None:
-        tracer_provider = kwargs.get("tracer_provider")
-        meter_provider = kwargs.get("meter_provider")
-        _Pending.settings = (
-            tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None,
-            metrics.instruments_for(meter_provider) if meter_provider else None,
-        )
+    def targets(self, tracer: Tracer | None, instruments: Any) -> Iterable[Target]:
+        _Pending.settings = (tracer, instruments)
         if not _Pending.hooked:
             _Pending.hooked = True
             wrapt.register_post_import_hook(_on_import, "litellm")  # runs now if imported
@@ -299,17 +244,10 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             module = sys.modules.get("litellm")
             if module is not None:
                 _on_import(module)
+        return ()  # patched by _on_import, when LiteLLM is imported
 
-    def _uninstrument(self, **kwargs: Any) -> None:
+    def restored(self) -> None:
         _Pending.settings = None
-        if _Pending.patch is None:
-            return
-        _Pending.patch = None
-        from litellm.router import Router
-
-        import litellm
-
-        for name, _, _ in _FUNCTIONS:
-            unwrap(litellm, name)
-        for name, _ in _ROUTER_METHODS:
-            unwrap(Router, name)
+        if _Pending.patches is not None:
+            _Pending.patches.undo()
+            _Pending.patches = None

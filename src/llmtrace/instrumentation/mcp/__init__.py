@@ -20,22 +20,12 @@ entry point (``MCPInstrumentor``); see docs/mcp.md.
 
 from __future__ import annotations
 
-from .. import switch_off, switch_on
+from .. import switches
 from ._instrumentor import MCPInstrumentor
 
 __all__ = ["MCPInstrumentor", "instrument_mcp", "is_instrumented", "uninstrument_mcp"]
 
 
-def instrument_mcp() -> None:
-    """Patch the installed mcp SDK (client and server). Calling it again does nothing."""
-    switch_on(MCPInstrumentor())
-
-
-def uninstrument_mcp() -> None:
-    """Remove the patches, restoring the SDK's own functions. Safe when not instrumented."""
-    switch_off(MCPInstrumentor())
-
-
-def is_instrumented() -> bool:
-    """True while the mcp SDK is patched by llmtrace."""
-    return bool(MCPInstrumentor().is_instrumented_by_opentelemetry)
+instrument_mcp, uninstrument_mcp, is_instrumented = switches(
+    __name__, MCPInstrumentor, "the mcp SDK (client and server)"
+)

@@ -15,12 +15,11 @@ streams still gets its span, without the network attributes.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from ... import semconv
@@ -160,7 +159,7 @@ class _ToolCall:
 
 
 class ClientPatch:
-    """The ``call_tool`` wrapper and what it shares (resolved once, at instrument time)."""
+    """``call_tool``'s phases for ``async_shell`` (resolved once, at instrument time)."""
 
     def __init__(self, tracer: Tracer | None, can_inject: bool) -> None:
         self.tracer = tracer  # given to instrument(), else llmtrace's own (runtime.tracer())
@@ -203,25 +202,18 @@ class ClientPatch:
         meta = attrs.meta_with(kwargs.get("meta"), carrier)
         return kwargs if meta is None else {**kwargs, "meta": meta}
 
-    def wrapper(self) -> Callable[..., Awaitable[Any]]:
-        async def call_tool(
-            wrapped: Callable[..., Awaitable[Any]],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
-        ) -> Any:
-            if not is_instrumentation_enabled():
-                return await wrapped(*args, **kwargs)
-            prepared = self.prepare(instance, args, kwargs)
-            if prepared is None:
-                return await wrapped(*args, **kwargs)
-            call, call_kwargs = prepared
-            try:
-                result = await wrapped(*args, **call_kwargs)
-            except BaseException as exc:
-                call.failed(exc)
-                raise
-            call.finished(result)
-            return result
+    # -- what the shell (llmtrace._genai.shells) calls ----------------------------------------
+    def begin(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[_ToolCall, tuple[Any, ...], dict[str, Any]] | None:
+        prepared = self.prepare(instance, args, kwargs)
+        return None if prepared is None else (prepared[0], args, prepared[1])
 
-        return call_tool
+    @staticmethod
+    def failed(call: _ToolCall, exc: BaseException) -> None:
+        call.failed(exc)
+
+    @staticmethod
+    def finished(call: _ToolCall, result: Any) -> Any:
+        call.finished(result)
+        return result

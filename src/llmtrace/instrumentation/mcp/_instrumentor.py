@@ -13,17 +13,14 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
-from collections.abc import Collection
+from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-import wrapt
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
-from opentelemetry.instrumentation.utils import unwrap
+from opentelemetry.trace import Tracer
 
-from ..._runtime import INSTRUMENTATION_NAME, VERSION
+from ..._genai.instrumentor import Instrumentor, Target
+from ..._genai.shells import async_shell
 from . import _client
 from ._client import ClientPatch
 from ._server import ServerPatch
@@ -33,6 +30,7 @@ _STDIO = "mcp.client.stdio"
 _HTTP = "mcp.client.streamable_http"
 _SERVER = "mcp.server.lowlevel.server"
 _HTTP_CLIENTS = ("streamable_http_client", "streamablehttp_client")
+_NATIVE = "llmtrace.instrumentation.mcp._native"
 
 
 def mcp_major() -> int:
@@ -43,77 +41,51 @@ def mcp_major() -> int:
         return 1
 
 
-def _has(module: str, name: str) -> bool:
-    return hasattr(importlib.import_module(module), name)
+def _transports() -> list[Target]:
+    """The transport functions this mcp version has (what a session runs over)."""
+    http = importlib.import_module(_HTTP)
+    found = [Target(_STDIO, "stdio_client", _client.stdio_wrapper)]
+    found += [
+        Target(_HTTP, name, _client.http_wrapper) for name in _HTTP_CLIENTS if hasattr(http, name)
+    ]
+    return found
 
 
-def _wrap(targets: list[tuple[str, str, Any]]) -> None:
-    for module, name, wrapper in targets:
-        wrapt.wrap_function_wrapper(module, name, wrapper)
-    MCPInstrumentor._wrapped = tuple(
-        (module, *name.rpartition(".")[::2]) for module, name, _ in targets
-    )
-
-
-class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class MCPInstrumentor(Instrumentor):
     """OpenTelemetry instrumentor (entry point ``llmtrace_mcp``) for the mcp SDK."""
 
-    _wrapped: tuple[tuple[str, str, str], ...] = ()
+    dependencies = ("mcp >= 1.10",)
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ("mcp >= 1.10",)
-
-    def _instrument(self, **kwargs: Any) -> None:
+    def targets(self, tracer: Tracer | None, instruments: Any) -> Iterable[Target]:
         if mcp_major() >= 2:
-            self._instrument_native()
-            return
-        tracer_provider = kwargs.get("tracer_provider")
-        tracer = (
-            tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None
-        )
+            return self._native_targets()
         from mcp.client.session import ClientSession
 
         can_inject = "meta" in inspect.signature(ClientSession.call_tool).parameters
-        client = ClientPatch(tracer, can_inject)
-        server = ServerPatch(tracer)
-        targets: list[tuple[str, str, Any]] = [
-            (_SESSION, "ClientSession.call_tool", client.wrapper()),
-            (_SESSION, "ClientSession.__init__", _client.session_init_wrapper),
-            (_STDIO, "stdio_client", _client.stdio_wrapper),
-            (_SERVER, "Server.call_tool", server.decorator_wrapper()),
+        return [
+            Target(
+                _SESSION, "ClientSession.call_tool", async_shell(ClientPatch(tracer, can_inject))
+            ),
+            Target(_SESSION, "ClientSession.__init__", _client.session_init_wrapper),
+            Target(_SERVER, "Server.call_tool", ServerPatch(tracer).decorator_wrapper()),
+            *_transports(),
         ]
-        targets += [
-            (_HTTP, name, _client.http_wrapper) for name in _HTTP_CLIENTS if _has(_HTTP, name)
-        ]
-        _wrap(targets)
 
     @staticmethod
-    def _instrument_native() -> None:
+    def _native_targets() -> list[Target]:
         """mcp 2.x: enrich the SDK's own spans (``_native``), open none."""
         from . import _native
 
-        targets: list[tuple[str, str, Any]] = [
-            (_SESSION, "ClientSession.call_tool", _native.call_tool_wrapper(_client.transport_of)),
-            (
-                _SESSION,
-                "ClientSession.__init__",
-                _native.session_init_wrapper(_client.register_session),
-            ),
-            (_STDIO, "stdio_client", _client.stdio_wrapper),
-            (_SERVER, "Server.__init__", _native.server_init_wrapper),
-        ]
-        targets += [
-            (_HTTP, name, _client.http_wrapper) for name in _HTTP_CLIENTS if _has(_HTTP, name)
-        ]
-        _wrap(targets)
         _native.add_enricher()
+        call_tool = async_shell(_native.NativeCallPatch(_client.transport_of))
+        session_init = _native.session_init_wrapper(_client.register_session)
+        return [
+            Target(_SESSION, "ClientSession.call_tool", call_tool),
+            Target(_SESSION, "ClientSession.__init__", session_init),
+            Target(_SERVER, "Server.__init__", _native.server_init_wrapper),
+            *_transports(),
+        ]
 
-    def _uninstrument(self, **kwargs: Any) -> None:
-        for module, owner, attribute in MCPInstrumentor._wrapped:
-            target: Any = importlib.import_module(module)
-            if owner:
-                target = getattr(target, owner)
-            unwrap(target, attribute)
-        MCPInstrumentor._wrapped = ()
-        if "llmtrace.instrumentation.mcp._native" in sys.modules:
-            sys.modules["llmtrace.instrumentation.mcp._native"].Switch.on = False
+    def restored(self) -> None:
+        if _NATIVE in sys.modules:
+            sys.modules[_NATIVE].Switch.on = False

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -191,37 +192,38 @@ def session_init_wrapper(
     return init
 
 
-def call_tool_wrapper(lookup: Callable[[Any], Transport | None]) -> Callable[..., Awaitable[Any]]:
-    """``call_tool`` on 2.x: no span of ours, a ``NativeCall`` in the context instead."""
+@dataclass(frozen=True, slots=True)
+class NativeCallPatch:
+    """``call_tool`` on 2.x, for ``async_shell``: no span of ours, a ``NativeCall`` in the
+    context instead while the call runs."""
 
-    async def call_tool(
-        wrapped: Callable[..., Awaitable[Any]],
-        instance: Any,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> Any:
-        if not is_instrumentation_enabled():
-            return await wrapped(*args, **kwargs)
-        token = None
-        call = None
+    lookup: Callable[[Any], Transport | None]
+
+    def begin(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[NativeCall, object], tuple[Any, ...], dict[str, Any]] | None:
         with internal_errors:
             tool = args[0] if args else kwargs.get("name")
             call = NativeCall(
                 tool if isinstance(tool, str) else None,
-                lookup(instance),
+                self.lookup(instance),
                 SESSION_PENDING.get(instance),
             )
             token = otel_context.attach(otel_context.set_value(_CALL_KEY, call))
-        try:
-            return await wrapped(*args, **kwargs)
-        finally:
-            with internal_errors:
-                if token is not None:
-                    otel_context.detach(token)
-                if call is not None:
-                    call.done()
+            return (call, token), args, kwargs
+        return None
 
-    return call_tool
+    @staticmethod
+    def failed(started: tuple[NativeCall, object], exc: BaseException) -> None:
+        NativeCallPatch.finished(started, None)
+
+    @staticmethod
+    def finished(started: tuple[NativeCall, object], result: Any) -> Any:
+        call, token = started
+        with internal_errors:
+            otel_context.detach(token)  # type: ignore[arg-type]
+            call.done()
+        return result
 
 
 class TransportMiddleware:

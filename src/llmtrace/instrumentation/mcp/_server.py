@@ -13,15 +13,16 @@ untraced handlers: instrument first.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from ... import semconv
 from ..._errors import internal_errors
+from ..._genai.shells import Args, Kwargs, async_shell
 from ..._runtime import runtime
 from ..._spans import record_error
 from . import _attributes as attrs
@@ -88,21 +89,10 @@ class ServerPatch:
 
     def traced(self, server: Any, handler: Handler) -> Handler:
         """``handler`` (``(name, arguments) -> result``) running in the SERVER span."""
+        shell = async_shell(_HandlerPatch(self, server))
 
         async def traced_tool_handler(*args: Any, **kwargs: Any) -> Any:
-            if not is_instrumentation_enabled():
-                return await handler(*args, **kwargs)
-            started = self.start(server, args[0] if args else kwargs.get("name"))
-            if started is None:
-                return await handler(*args, **kwargs)
-            span, token = started
-            try:
-                result = await handler(*args, **kwargs)
-            except BaseException as exc:
-                self.end(span, token, exc=exc)
-                raise
-            self.end(span, token, result)
-            return result
+            return await shell(handler, server, args, kwargs)
 
         return traced_tool_handler
 
@@ -110,10 +100,7 @@ class ServerPatch:
         """Wraps ``Server.call_tool(...)``: the decorator it returns registers our handler."""
 
         def call_tool(
-            wrapped: Callable[..., Any],
-            instance: Any,
-            args: tuple[Any, ...],
-            kwargs: dict[str, Any],
+            wrapped: Callable[..., Any], instance: Any, args: Args, kwargs: Kwargs
         ) -> Any:
             decorator = wrapped(*args, **kwargs)
 
@@ -125,3 +112,24 @@ class ServerPatch:
             return register
 
         return call_tool
+
+
+@dataclass(frozen=True, slots=True)
+class _HandlerPatch:
+    """One server's tool handler calls, for ``async_shell``: each in a SERVER span."""
+
+    patch: ServerPatch
+    server: Any
+
+    def begin(
+        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Span, object], tuple[Any, ...], dict[str, Any]] | None:
+        started = self.patch.start(self.server, args[0] if args else kwargs.get("name"))
+        return None if started is None else (started, args, kwargs)
+
+    def failed(self, started: tuple[Span, object], exc: BaseException) -> None:
+        self.patch.end(*started, exc=exc)
+
+    def finished(self, started: tuple[Span, object], result: Any) -> Any:
+        self.patch.end(*started, result)
+        return result

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .. import switch_off, switch_on
+from .. import switches
 from ._instrumentor import OpenAIInstrumentor
 from ._providers import allow_usage_hosts as _allow_usage_hosts
 
@@ -31,19 +31,9 @@ __all__ = [
 ]
 
 
-def instrument_openai() -> None:
-    """Patch the installed openai SDK. Calling it again does nothing."""
-    switch_on(OpenAIInstrumentor())
-
-
-def uninstrument_openai() -> None:
-    """Remove the patch, restoring the SDK's own methods. Safe when not instrumented."""
-    switch_off(OpenAIInstrumentor())
-
-
-def is_instrumented() -> bool:
-    """True while the openai SDK is patched by llmtrace."""
-    return bool(OpenAIInstrumentor().is_instrumented_by_opentelemetry)
+instrument_openai, uninstrument_openai, is_instrumented = switches(
+    __name__, OpenAIInstrumentor, "the openai SDK"
+)
 
 
 def allow_usage_hosts(hosts: Sequence[str]) -> None:

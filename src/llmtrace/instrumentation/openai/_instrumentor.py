@@ -17,23 +17,18 @@ shells differ only by ``await``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
-from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.trace import Tracer
 
 from ..._errors import internal_errors
-from ..._genai.ending import add_http_status
+from ..._genai.ending import fail_call
+from ..._genai.instrumentor import Instrumentor, Target
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.shells import async_shell, sync_shell
-from ..._genai.telemetry import given_telemetry
 from ..._raw import AsyncRawProxy, ParseProxy, RawProxy, RawState, read_now
 from ..._runtime import runtime
 from ..._streams import AsyncStreamProxy, StreamProxy
@@ -180,10 +175,7 @@ class OpenAIPatch:
         return args, kwargs
 
     def failed(self, call: _Call, exc: BaseException) -> None:
-        inv = call.inv
-        with internal_errors:
-            add_http_status(inv, exc)
-        inv.fail(exc)
+        fail_call(call.inv, exc)
 
     def finished(self, call: _Call, result: Any) -> Any:
         """Finish the span from ``result``, or hand it to a proxy; returns what the caller gets."""
@@ -263,24 +255,19 @@ def _with_include_usage(body: Mapping[str, Any], extra: Any) -> dict[str, Any] |
     return {**body, "stream_options": {"include_usage": True}}
 
 
-class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class OpenAIInstrumentor(Instrumentor):
     """OpenTelemetry instrumentor (entry point ``llmtrace_openai``) for the openai SDK."""
 
+    dependencies = ("openai >= 1.0",)
     _patch: OpenAIPatch | None = None
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ("openai >= 1.0",)
-
-    def _instrument(self, **kwargs: Any) -> None:
-        patch = OpenAIPatch(*given_telemetry(**kwargs))
+    def targets(self, tracer: Tracer | None, instruments: Any) -> Iterable[Target]:
+        patch = OpenAIInstrumentor._patch = OpenAIPatch(tracer, instruments)
         sync_name, async_name = _TARGETS
-        wrapt.wrap_function_wrapper(_MODULE, sync_name, sync_shell(patch))
-        wrapt.wrap_function_wrapper(_MODULE, async_name, async_shell(patch))
-        OpenAIInstrumentor._patch = patch
+        return [
+            Target(_MODULE, sync_name, sync_shell(patch)),
+            Target(_MODULE, async_name, async_shell(patch)),
+        ]
 
-    def _uninstrument(self, **kwargs: Any) -> None:
-        from openai import _base_client
-
-        unwrap(_base_client.SyncAPIClient, "request")
-        unwrap(_base_client.AsyncAPIClient, "request")
+    def restored(self) -> None:
         OpenAIInstrumentor._patch = None

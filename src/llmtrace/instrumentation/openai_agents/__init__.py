@@ -24,17 +24,14 @@ entry point. Requires the ``llmtrace[openai-agents]`` extra.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
+from opentelemetry.trace import Tracer
 
-from ..._genai import metrics
-from ..._runtime import INSTRUMENTATION_NAME, VERSION
-from .. import switch_off, switch_on
+from ..._genai.instrumentor import Instrumentor, Target
+from .. import switches
 from . import _patches
 from ._processor import LLMTraceProcessor, processor
 
@@ -47,7 +44,6 @@ __all__ = [
     "uninstrument_openai_agents",
 ]
 
-_DEPENDENCIES = ("openai-agents >= 0.20",)
 _registered = False
 
 
@@ -57,13 +53,12 @@ def trace_processor() -> LLMTraceProcessor:
     return processor
 
 
-class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class OpenAIAgentsInstrumentor(Instrumentor):
     """OpenTelemetry instrumentor (entry point ``llmtrace_openai_agents``)."""
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _DEPENDENCIES
+    dependencies = ("openai-agents >= 0.20",)
 
-    def _instrument(self, **kwargs: Any) -> None:
+    def targets(self, tracer: Tracer | None, instruments: Any) -> Iterable[Target]:
         global _registered
         # Another top-level module named ``agents`` must not be imported for nothing.
         try:
@@ -72,37 +67,21 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             raise ModuleNotFoundError("openai-agents is not installed") from None
         import agents
 
-        tracer_provider, meter_provider = (
-            kwargs.get("tracer_provider"),
-            kwargs.get("meter_provider"),
-        )
-        processor.tracer = (
-            tracer_provider.get_tracer(INSTRUMENTATION_NAME, VERSION) if tracer_provider else None
-        )
-        processor.instruments = metrics.instruments_for(meter_provider) if meter_provider else None
-        _patches.install()
+        processor.tracer = tracer
+        processor.instruments = instruments
         processor.enabled = True
         if not _registered:
             # The SDK has no public way to remove one processor: it stays registered and
             # does nothing while uninstrumented. It never switches the SDK's tracing on.
             agents.add_trace_processor(processor)
             _registered = True
+        return _patches.targets()
 
-    def _uninstrument(self, **kwargs: Any) -> None:
+    def restored(self) -> None:
         processor.enabled = False
         processor.tracer = processor.instruments = None
-        _patches.uninstall()
 
 
-def instrument_openai_agents() -> None:
-    """Trace every Agents SDK run in this process (idempotent)."""
-    switch_on(OpenAIAgentsInstrumentor())
-
-
-def uninstrument_openai_agents() -> None:
-    """Stop tracing Agents SDK runs; spans already open still end."""
-    switch_off(OpenAIAgentsInstrumentor())
-
-
-def is_instrumented() -> bool:
-    return bool(OpenAIAgentsInstrumentor().is_instrumented_by_opentelemetry)
+instrument_openai_agents, uninstrument_openai_agents, is_instrumented = switches(
+    __name__, OpenAIAgentsInstrumentor, "the OpenAI Agents SDK's runs"
+)

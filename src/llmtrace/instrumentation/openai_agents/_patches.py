@@ -16,17 +16,16 @@ The guardrail's own exceptions pass through unchanged (recorded on the event as
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-import wrapt
 from opentelemetry import trace
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.util.types import AttributeValue
 
 from ... import semconv
 from ..._errors import internal_errors
+from ..._genai.instrumentor import Target
+from ..._genai.shells import Args, Kwargs, async_shell
 from ._processor import processor
 
 # (module, class, the conventions' source term)
@@ -36,48 +35,35 @@ _GUARDRAILS = (
     ("agents.tool_guardrails", "ToolInputGuardrail", "tool_input"),
     ("agents.tool_guardrails", "ToolOutputGuardrail", "tool_output"),
 )
-_TOOL_CONTEXT = ("agents.tool_context", "ToolContext.from_agent_context")
 
 
-def install() -> None:
-    for module, cls, source in _GUARDRAILS:
-        wrapt.wrap_function_wrapper(module, f"{cls}.run", _guardrail_wrapper(source))
-    wrapt.wrap_function_wrapper(*_TOOL_CONTEXT, _tool_context)
+def targets() -> list[Target]:
+    """The guardrails' ``run`` methods and ``ToolContext.from_agent_context``."""
+    found = [
+        Target(module, f"{cls}.run", async_shell(_GuardrailPatch(source)))
+        for module, cls, source in _GUARDRAILS
+    ]
+    found.append(Target("agents.tool_context", "ToolContext.from_agent_context", _tool_context))
+    return found
 
 
-def uninstall() -> None:
-    for module, cls, _ in _GUARDRAILS:
-        _restore(getattr(importlib.import_module(module), cls), "run")
-    _restore(importlib.import_module(_TOOL_CONTEXT[0]).ToolContext, "from_agent_context")
+@dataclass(frozen=True, slots=True)
+class _GuardrailPatch:
+    """A guardrail's ``run``: its result (or exception) as an event on the current span."""
 
+    source: str
 
-def _restore(cls: type, name: str) -> None:
-    # From the class dict: a wrapped classmethod must get its classmethod object back.
-    attribute = cls.__dict__.get(name)
-    if isinstance(attribute, wrapt.FunctionWrapper):
-        setattr(cls, name, attribute.__wrapped__)
+    def begin(self, instance: Any, args: Args, kwargs: Kwargs) -> tuple[Any, Args, Kwargs] | None:
+        return (instance, args, kwargs) if processor.enabled else None
 
-
-def _guardrail_wrapper(source: str) -> Callable[..., Awaitable[Any]]:
-    async def run(
-        wrapped: Callable[..., Awaitable[Any]],
-        instance: Any,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> Any:
-        if not is_instrumentation_enabled() or not processor.enabled:
-            return await wrapped(*args, **kwargs)
-        try:
-            result = await wrapped(*args, **kwargs)
-        except BaseException as exc:
-            with internal_errors:
-                _guardrail_event(instance, source, None, exc)
-            raise
+    def failed(self, guardrail: Any, exc: BaseException) -> None:
         with internal_errors:
-            _guardrail_event(instance, source, result, None)
-        return result
+            _guardrail_event(guardrail, self.source, None, exc)
 
-    return run
+    def finished(self, guardrail: Any, result: Any) -> Any:
+        with internal_errors:
+            _guardrail_event(guardrail, self.source, result, None)
+        return result
 
 
 def _guardrail_event(guardrail: Any, source: str, result: Any, error: BaseException | None) -> None:
@@ -106,9 +92,7 @@ def _guardrail_event(guardrail: Any, source: str, result: Any, error: BaseExcept
     span.add_event(semconv.GEN_AI_GUARDRAIL_RESULT_EVENT, attributes)
 
 
-def _tool_context(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
+def _tool_context(wrapped: Any, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     context = wrapped(*args, **kwargs)
     if processor.enabled:
         with internal_errors:
