@@ -163,10 +163,7 @@ def _async_shell(spec: _Spec) -> Callable[..., Any]:
         _finish(traced, result)
         return result
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        return run(wrapped, instance, args, kwargs)
-
-    return wrapper
+    return run
 
 
 class _Body:
@@ -244,10 +241,7 @@ def _generator_shell(spec: _Spec) -> Callable[..., Any]:
             except BaseException as exc:  # noqa: BLE001 - forwarded into the wrapped generator
                 body.thrown = exc
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        return run(wrapped, instance, args, kwargs)
-
-    return wrapper
+    return run
 
 
 def _async_generator_shell(spec: _Spec) -> Callable[..., Any]:
@@ -281,10 +275,7 @@ def _async_generator_shell(spec: _Spec) -> Callable[..., Any]:
             except BaseException as exc:  # noqa: BLE001 - forwarded into the wrapped generator
                 body.thrown = exc
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        return run(wrapped, instance, args, kwargs)
-
-    return wrapper
+    return run
 
 
 class _aclosing:
