@@ -28,6 +28,7 @@ from ._runtime import runtime
 from ._spans import SpanKindName, TracedSpan, check_kind, span_name, start_with, static_attributes
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 _MAX_CAPTURED_ITEMS = 100
 _SELF_NAMES = frozenset({"self", "cls"})
@@ -119,14 +120,23 @@ class _Spec:
                 traced._set_content(semconv.LLMTRACE_INPUT, self.bind(instance, args, kwargs))
         return traced
 
+    def enter(self, instance: Any, args: Any, kwargs: Any) -> TracedSpan | None:
+        """``begin()`` and make the span current; None when tracing is off. Never raises."""
+        traced = None
+        with internal_errors:
+            traced = self.begin(instance, args, kwargs)
+            if traced is not None:
+                traced.attach()
+        return traced
+
+
+# The four shells. Each differs from its twin only by ``await`` / the stop exception;
+# what they share (starting, capturing, ending) lives in _Spec, _Body and _finish.
+
 
 def _sync_shell(spec: _Spec) -> Callable[..., Any]:
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        traced = None
-        with internal_errors:
-            traced = spec.begin(instance, args, kwargs)
-            if traced is not None:
-                traced.attach()
+        traced = spec.enter(instance, args, kwargs)
         if traced is None:
             return wrapped(*args, **kwargs)
         try:
@@ -134,11 +144,7 @@ def _sync_shell(spec: _Spec) -> Callable[..., Any]:
         except BaseException as exc:
             _end(traced, exc)
             raise
-        # _finish(traced, result), spelled out: this is the path every traced call takes.
-        if traced._capture_output:
-            traced._set_content(semconv.LLMTRACE_OUTPUT, result)  # guarded inside
-        with internal_errors:
-            traced.end(None)
+        _finish(traced, result)
         return result
 
     return wrapper
@@ -146,11 +152,7 @@ def _sync_shell(spec: _Spec) -> Callable[..., Any]:
 
 def _async_shell(spec: _Spec) -> Callable[..., Any]:
     async def run(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        traced = None
-        with internal_errors:
-            traced = spec.begin(instance, args, kwargs)
-            if traced is not None:
-                traced.attach()
+        traced = spec.enter(instance, args, kwargs)
         if traced is None:
             return await wrapped(*args, **kwargs)
         try:
@@ -161,10 +163,51 @@ def _async_shell(spec: _Spec) -> Callable[..., Any]:
         _finish(traced, result)
         return result
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        return run(wrapped, instance, args, kwargs)
+    return run
 
-    return wrapper
+
+class _Body:
+    """A traced generator's state between its steps (sans-I/O: the shells do the I/O).
+
+    ``with body:`` brackets each run of the wrapped generator's body: the span is
+    current only then, never across a ``yield`` (that would leak it into the
+    consumer's context), and an exception leaving the body ends the span. The
+    consumer's ``send()`` / ``throw()`` wait in ``sent`` / ``thrown`` for the next step.
+    """
+
+    __slots__ = ("items", "sent", "thrown", "traced")
+
+    def __init__(self, traced: TracedSpan) -> None:
+        self.traced = traced
+        self.items: list[Any] | None = [] if traced._capture_output else None
+        self.sent: Any = None
+        self.thrown: BaseException | None = None
+
+    def __enter__(self) -> None:
+        self.traced.attach()
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self.traced.detach()
+        if exc is not None and not isinstance(exc, (StopIteration, StopAsyncIteration)):
+            _end(self.traced, exc)
+
+    def resume(self, send: Callable[[Any], T], throw: Callable[[BaseException], T]) -> T:
+        """Resume the wrapped generator with what the consumer sent or threw in."""
+        thrown, self.thrown = self.thrown, None
+        if thrown is not None:
+            return throw(thrown)
+        sent, self.sent = self.sent, None
+        return send(sent)
+
+    def keep(self, item: Any) -> Any:
+        """The item the wrapped generator yielded, captured (up to a limit) for the output."""
+        if self.items is not None and len(self.items) < _MAX_CAPTURED_ITEMS:
+            self.items.append(item)
+        return item
+
+    def finish(self, returned: Any) -> None:
+        """The generator is done: the output is the items yielded (or else what it returned)."""
+        _finish(self.traced, self.items if self.items is not None else returned)
 
 
 def _generator_shell(spec: _Spec) -> Callable[..., Any]:
@@ -176,56 +219,29 @@ def _generator_shell(spec: _Spec) -> Callable[..., Any]:
             traced = spec.begin(instance, args, kwargs)
         if traced is None:
             return (yield from wrapped(*args, **kwargs))
-        items: list[Any] | None = [] if traced._capture_output else None
-        # The span is current only while the generator body runs, never across a
-        # yield: attaching across yields would leak it into the consumer's context.
-        traced.attach()
-        try:
+        body = _Body(traced)
+        with body:
             inner = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            _end(traced, exc)
-            raise
-        finally:
-            traced.detach()
-        to_send: Any = None
-        to_throw: BaseException | None = None
         while True:
-            traced.attach()
             try:
-                item = inner.throw(to_throw) if to_throw is not None else inner.send(to_send)
+                with body:
+                    item = body.resume(inner.send, inner.throw)
             except StopIteration as stop:
-                _finish(traced, items if items is not None else stop.value)
+                body.finish(stop.value)
                 return stop.value
-            except BaseException as exc:
-                _end(traced, exc)
-                raise
-            finally:
-                traced.detach()
-            if items is not None and len(items) < _MAX_CAPTURED_ITEMS:
-                items.append(item)
-            to_send, to_throw = None, None
             try:
-                to_send = yield item
+                body.sent = yield body.keep(item)
             except GeneratorExit:
                 # The span ends exactly once even when the generator's clean-up raises
                 # or ignores GeneratorExit (close() then raises RuntimeError).
-                traced.attach()
-                try:
+                with body:
                     inner.close()
-                except BaseException as exc:
-                    _end(traced, exc)
-                    raise
-                finally:
-                    traced.detach()
-                _finish(traced, items)
+                body.finish(None)
                 raise
             except BaseException as exc:  # noqa: BLE001 - forwarded into the wrapped generator
-                to_throw = exc
+                body.thrown = exc
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        return run(wrapped, instance, args, kwargs)
-
-    return wrapper
+    return run
 
 
 def _async_generator_shell(spec: _Spec) -> Callable[..., Any]:
@@ -241,47 +257,25 @@ def _async_generator_shell(spec: _Spec) -> Callable[..., Any]:
                 async for item in inner:
                     yield item
             return
-        items: list[Any] | None = [] if traced._capture_output else None
-        to_send: Any = None
-        to_throw: BaseException | None = None
+        body = _Body(traced)
         while True:
-            traced.attach()
             try:
-                if to_throw is not None:
-                    item = await inner.athrow(to_throw)
-                else:
-                    item = await inner.asend(to_send)
+                with body:
+                    item = await body.resume(inner.asend, inner.athrow)
             except StopAsyncIteration:
-                _finish(traced, items)
+                body.finish(None)
                 return
-            except BaseException as exc:
-                _end(traced, exc)
-                raise
-            finally:
-                traced.detach()
-            if items is not None and len(items) < _MAX_CAPTURED_ITEMS:
-                items.append(item)
-            to_send, to_throw = None, None
             try:
-                to_send = yield item
+                body.sent = yield body.keep(item)
             except GeneratorExit:
-                traced.attach()
-                try:
+                with body:
                     await inner.aclose()
-                except BaseException as exc:
-                    _end(traced, exc)
-                    raise
-                finally:
-                    traced.detach()
-                _finish(traced, items)
+                body.finish(None)
                 raise
             except BaseException as exc:  # noqa: BLE001 - forwarded into the wrapped generator
-                to_throw = exc
+                body.thrown = exc
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        return run(wrapped, instance, args, kwargs)
-
-    return wrapper
+    return run
 
 
 class _aclosing:

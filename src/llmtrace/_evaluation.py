@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, SpanKind
@@ -109,9 +109,19 @@ def record_score(
     if problem is not None:
         logger.warning("llmtrace.record_score(%r): %s; score not recorded", name, problem)
         return False
-    return _record(
-        name, value, label, explanation, source, attributes, span, span_context, reference
-    )
+    score = _Score(name, value, label, explanation, source, attributes)
+    return _record(score, span, span_context, reference)
+
+
+class _Score(NamedTuple):
+    """One checked score, as ``record_score`` was given it."""
+
+    name: str
+    value: float | None
+    label: str | None
+    explanation: str | None
+    source: str
+    extra: Mapping[str, Any] | None
 
 
 def _check(
@@ -150,30 +160,22 @@ def _check(
 
 @never_raise(False)
 def _record(
-    name: str,
-    value: float | None,
-    label: str | None,
-    explanation: str | None,
-    source: str,
-    extra: Mapping[str, Any] | None,
-    span: object,
-    span_context: SpanContext | None,
-    reference: str | None,
+    score: _Score, span: object, span_context: SpanContext | None, reference: str | None
 ) -> bool:
     open_span, target = _resolve(span, span_context, reference)
     if open_span is None and target is None:
         logger.warning(
             "llmtrace.record_score(%r): no span to attach the score to (no current span "
             "and no span, span_context or reference given); score not recorded",
-            name,
+            score.name,
         )
         return False
-    event = _event_attributes(name, value, label, explanation, source, extra)
+    event = _event_attributes(score)
     if open_span is not None:
         open_span.add_event(semconv.GEN_AI_EVALUATION_RESULT_EVENT, event)
         return True
     assert target is not None
-    return _emit_linked(name, target, event)
+    return _emit_linked(score.name, target, event)
 
 
 def _resolve(
@@ -219,29 +221,22 @@ def _context_of(span: object) -> SpanContext | None:
     return context if isinstance(context, SpanContext) else None
 
 
-def _event_attributes(
-    name: str,
-    value: float | None,
-    label: str | None,
-    explanation: str | None,
-    source: str,
-    extra: Mapping[str, Any] | None,
-) -> dict[str, AttributeValue]:
+def _event_attributes(score: _Score) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {}
-    if extra:
+    if score.extra:
         limit = runtime.max_attribute_bytes
-        for key, raw in extra.items():
+        for key, raw in score.extra.items():
             attributes[str(key)] = _attribute(raw, limit)
-    attributes[semconv.GEN_AI_EVALUATION_NAME] = name
-    if value is not None:
-        attributes[semconv.GEN_AI_EVALUATION_SCORE_VALUE] = float(value)
-    if label is not None:
-        attributes[semconv.GEN_AI_EVALUATION_SCORE_LABEL] = label
-    if explanation is not None:
+    attributes[semconv.GEN_AI_EVALUATION_NAME] = score.name
+    if score.value is not None:
+        attributes[semconv.GEN_AI_EVALUATION_SCORE_VALUE] = float(score.value)
+    if score.label is not None:
+        attributes[semconv.GEN_AI_EVALUATION_SCORE_LABEL] = score.label
+    if score.explanation is not None:
         attributes[semconv.GEN_AI_EVALUATION_EXPLANATION] = truncate_text(
-            explanation, runtime.max_attribute_bytes
+            score.explanation, runtime.max_attribute_bytes
         )
-    attributes[semconv.LLMTRACE_EVALUATION_SOURCE] = source
+    attributes[semconv.LLMTRACE_EVALUATION_SOURCE] = score.source
     return attributes
 
 

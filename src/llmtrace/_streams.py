@@ -137,12 +137,46 @@ async def _awaiting_anext(step: Callable[[], Awaitable[Any]]) -> AsyncIterator[A
         yield chunk
 
 
+def _shown(on_chunk: Callable[[Any], bool], chunk: Any) -> bool:
+    """Run the hook on one chunk; a bug in it is logged and the chunk still delivered."""
+    with internal_errors:
+        return on_chunk(chunk)
+    return True
+
+
+class _Reading:
+    """One ``for`` / ``async for`` loop over a proxy: ends the stream when the loop's
+    source is exhausted (``None``) or raises (that error).
+
+    An exception raised while a chunk is with the caller (``at_yield``) was thrown in
+    at the ``yield`` (``close()``, ``throw()``, a ``break`` collected): not the
+    stream's, so it ends nothing; the proxy itself may still be read or closed.
+    """
+
+    __slots__ = ("at_yield", "end")
+
+    def __init__(self, end: Callable[[BaseException | None], None]) -> None:
+        self.end = end
+        self.at_yield = False
+
+    def __enter__(self) -> _Reading:
+        return self
+
+    def __exit__(self, exc_type: ExcType, exc: BaseException | None, tb: Traceback) -> None:
+        if not self.at_yield:
+            self.end(exc)
+
+
 class _ProxyBase(ObjectProxy):
     """State and the exactly-once ending shared by the sync and async proxies."""
+
+    # How a subclass reads the stream: ``_iterator_of`` or ``_async_iterator_of``.
+    _self_iterator_of: Callable[[Any], Any]
 
     def __init__(self, wrapped: Any, hooks: StreamHooks) -> None:
         _init_proxy(self, wrapped)  # not super(): this runs once per stream
         self._self_hooks = hooks
+        self._self_iterator = self._self_iterator_of(wrapped)
         tracker = _Tracker(self, _end_abandoned)
         tracker.hooks = hooks
         _live.add(tracker)
@@ -164,6 +198,10 @@ class _ProxyBase(ObjectProxy):
             else:
                 self._self_hooks.on_end(error, False)
 
+    def _self_stop(self, error: BaseException) -> None:
+        """``next()`` / ``__anext__`` raised ``error``: the stream is over, one way or the other."""
+        self._self_end(None if isinstance(error, (StopIteration, StopAsyncIteration)) else error)
+
     def __repr__(self) -> str:
         return repr(self.__wrapped__)
 
@@ -183,53 +221,28 @@ class _ProxyBase(ObjectProxy):
 class StreamProxy(_ProxyBase):
     """Proxy for a synchronous stream (iterator with optional ``close`` / ``with``)."""
 
-    def __init__(self, wrapped: Any, hooks: StreamHooks) -> None:
-        _ProxyBase.__init__(self, wrapped, hooks)
-        self._self_iterator = _iterator_of(wrapped)
+    _self_iterator_of = staticmethod(_iterator_of)
 
     def __iter__(self) -> Iterator[Any]:
         # ``for`` loops get a generator over the same underlying iterator: resuming it
         # costs less per chunk than a Python ``__next__`` called through the type slot.
         # ``next(proxy)`` still works, and both can be mixed.
-        return self._self_chunks()
-
-    def _self_chunks(self) -> Iterator[Any]:
         on_chunk = self._self_hooks.on_chunk
-        thrown = False  # an exception thrown in at ``yield`` (close(), throw()): not ours
-        try:
+        with _Reading(self._self_end) as reading:
             for chunk in self._self_iterator:
-                show = True  # a hook bug must not lose the chunk
-                with internal_errors:
-                    show = on_chunk(chunk)
-                if not show:
-                    continue
-                try:
+                if _shown(on_chunk, chunk):
+                    reading.at_yield = True
                     yield chunk
-                except BaseException:
-                    thrown = True
-                    raise
-        except BaseException as exc:
-            if not thrown:
-                self._self_end(exc)
-            raise
-        self._self_end(None)
+                    reading.at_yield = False
 
     def __next__(self) -> Any:
-        on_chunk = self._self_hooks.on_chunk
-        step = self._self_iterator.__next__
         while True:
             try:
-                chunk = step()
-            except StopIteration:
-                self._self_end(None)
-                raise
+                chunk = self._self_iterator.__next__()
             except BaseException as exc:
-                self._self_end(exc)
+                self._self_stop(exc)
                 raise
-            show = True  # a hook bug must not lose the chunk
-            with internal_errors:
-                show = on_chunk(chunk)
-            if show:
+            if _shown(self._self_hooks.on_chunk, chunk):
                 return chunk
 
     def close(self) -> None:
@@ -262,52 +275,27 @@ class StreamProxy(_ProxyBase):
 class AsyncStreamProxy(_ProxyBase):
     """Proxy for an async stream (async iterator with optional ``close`` / ``async with``)."""
 
-    def __init__(self, wrapped: Any, hooks: StreamHooks) -> None:
-        _ProxyBase.__init__(self, wrapped, hooks)
-        self._self_iterator = _async_iterator_of(wrapped)
+    _self_iterator_of = staticmethod(_async_iterator_of)
 
-    def __aiter__(self) -> AsyncIterator[Any]:
+    async def __aiter__(self) -> AsyncIterator[Any]:
         # As for sync streams: ``async for`` gets an async generator over the same
         # underlying iterator (no coroutine per chunk); ``__anext__`` still works.
-        return self._self_chunks()
-
-    async def _self_chunks(self) -> AsyncIterator[Any]:
         on_chunk = self._self_hooks.on_chunk
-        thrown = False  # an exception thrown in at ``yield`` (aclose(), athrow()): not ours
-        try:
+        with _Reading(self._self_end) as reading:
             async for chunk in self._self_iterator:
-                show = True  # a hook bug must not lose the chunk
-                with internal_errors:
-                    show = on_chunk(chunk)
-                if not show:
-                    continue
-                try:
+                if _shown(on_chunk, chunk):
+                    reading.at_yield = True
                     yield chunk
-                except BaseException:
-                    thrown = True
-                    raise
-        except BaseException as exc:
-            if not thrown:
-                self._self_end(exc)
-            raise
-        self._self_end(None)
+                    reading.at_yield = False
 
     async def __anext__(self) -> Any:
-        on_chunk = self._self_hooks.on_chunk
-        step = self._self_iterator.__anext__
         while True:
             try:
-                chunk = await step()
-            except StopAsyncIteration:
-                self._self_end(None)
-                raise
+                chunk = await self._self_iterator.__anext__()
             except BaseException as exc:
-                self._self_end(exc)
+                self._self_stop(exc)
                 raise
-            show = True  # a hook bug must not lose the chunk
-            with internal_errors:
-                show = on_chunk(chunk)
-            if show:
+            if _shown(self._self_hooks.on_chunk, chunk):
                 return chunk
 
     async def close(self) -> None:

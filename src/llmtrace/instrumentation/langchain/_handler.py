@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -34,7 +34,14 @@ from ..._genai.telemetry import given_telemetry
 from ..._prompts import prompt as prompts
 from ..._runtime import runtime
 from ..._serialize import truncate_text
-from ..._spans import content_attribute, redacted, span_name, start, static_attributes
+from ..._spans import (
+    TracedSpan,
+    content_attribute,
+    redacted,
+    span_name,
+    start,
+    static_attributes,
+)
 from . import _extract as ex
 from . import _patches
 from ._runs import Run, registry
@@ -66,305 +73,70 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
         # Under llmtrace's own tests, our bugs must reach the test, not LangChain's log.
         return is_strict()
 
-    # -- chains, runnables, LangGraph nodes --------------------------------------------
-    def on_chain_start(
-        self,
-        serialized: dict[str, Any] | None,
-        inputs: Any,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        with internal_errors:
-            self._chain_start(
-                ex.mapping(serialized),
-                inputs,
-                run_id,
-                parent_run_id,
-                ex.tag_list(tags),
-                ex.mapping(metadata),
-                kwargs,
-            )
+    # -- starts: LangChain calls each by name; one path (_start) opens every run --------
+    def on_chain_start(self, serialized: dict[str, Any] | None, inputs: Any, **kwargs: Any) -> None:
+        self._start("chain", self._chain_start, serialized, inputs, kwargs)
 
-    def _chain_start(
-        self,
-        serialized: dict[str, Any] | None,
-        inputs: Any,
-        run_id: UUID,
-        parent_run_id: UUID | None,
-        tags: list[str] | None,
-        metadata: dict[str, Any] | None,
-        kwargs: Mapping[str, Any],
+    def on_tool_start(
+        self, serialized: dict[str, Any] | None, input_str: str, **kwargs: Any
     ) -> None:
-        parent, parent_ctx = _parent(run_id, parent_run_id, self._tracer)
-        if parent_ctx is None:
-            return
-        name = _safe(ex.run_name, "chain", serialized, kwargs, "chain")
-        override = (metadata or {}).get(ex.KIND_METADATA_KEY)
-        if tags and ex.HIDDEN_TAG in tags:
-            # LangGraph's internal plumbing: no span; its children attach to our parent.
-            run = Run(run_id, self, parent, parent_ctx, "hidden", name)
-            run.kind_override = override
-            if registry.add(run):
-                fill_slot(run, "chain")
-            return
-        kind = ex.chain_kind(
-            parent.kind_override if parent else None, parent is not None, override, serialized
-        )
-        run_type = kwargs.get("run_type") or "chain"
-        attributes = _safe(
-            ex.run_attributes, _no_attributes(), run_id, str(run_type), name, tags, metadata
-        )
-        prompt = (
-            _safe(_prompt_attributes, None, serialized, inputs, name, metadata)
-            if run_type == "prompt"
-            else None
-        )
-        if prompt:
-            attributes.update(prompt)
-        traced = start(
-            span_name(name, kind),
-            kind,
-            static_attributes(name, kind, attributes),
-            None,
-            None,
-            context=parent_ctx,
-            tracer=self._tracer,
-        )
-        if traced is None:
-            return
-        run = Run(
-            run_id, self, parent, trace.set_span_in_context(traced.span, parent_ctx), kind, name
-        )
-        run.traced = traced
-        run.kind_override = override
-        if not registry.add(run):
-            traced.span.end()
-            return
-        fill_slot(run, "chain")  # Python 3.10 LangGraph nodes (see _scope.node_scope)
-        if prompt and parent is not None:
-            parent.prompt = prompt
-        if traced._capture_input and traced.is_recording and not _deferred(inputs, kwargs):
-            traced.set_input(ex.simplify(inputs))
+        self._start("tool", self._tool_start, serialized, input_str, kwargs)
 
+    def on_retriever_start(
+        self, serialized: dict[str, Any] | None, query: str, **kwargs: Any
+    ) -> None:
+        self._start("retriever", self._retriever_start, serialized, query, kwargs)
+
+    def on_chat_model_start(
+        self, serialized: dict[str, Any], messages: list[list[Any]], **kwargs: Any
+    ) -> None:
+        self._start("llm", self._chat_start, serialized, messages, kwargs)
+
+    def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], **kwargs: Any) -> None:
+        self._start("llm", self._completion_start, serialized, prompts, kwargs)
+
+    # -- ends: LangChain calls each by name; one path (_end) ends every run ------------
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        with internal_errors:
-            run = registry.pop(run_id, self)
-            _late_input(run, kwargs)
-            _end_with_output(run, ex.simplify, outputs)
+        self._end(run_id, kwargs, outputs, None)
+
+    def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self._end(run_id, kwargs, output, None)
+
+    def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
+        self._end(run_id, kwargs, documents, None)
+
+    def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self._end(run_id, kwargs, response, None)
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        with internal_errors:
-            run = registry.pop(run_id, self)
-            _late_input(run, kwargs)
-            _end_with_error(run, error)
+        """The failure of a chain, tool, retriever or model run (one method, four names)."""
+        self._end(run_id, kwargs, None, error)
 
+    on_tool_error = on_retriever_error = on_llm_error = on_chain_error
+
+    # -- events within a run -----------------------------------------------------------
     def on_agent_action(self, action: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with internal_errors:
-            run = _owned(run_id, self)
-            if run is None or run.traced is None:
-                return
-            run.become_agent()
             event: dict[str, AttributeValue] = {semconv.GEN_AI_TOOL_NAME: str(action.tool)}
-            if run.traced._capture_input:
-                arguments = content_attribute(getattr(action, "tool_input", None))
-                if arguments is not None:
-                    event[semconv.GEN_AI_TOOL_CALL_ARGUMENTS] = arguments
-            run.traced.span.add_event(semconv.LLMTRACE_LANGCHAIN_AGENT_ACTION_EVENT, event)
+            self._agent_event(
+                run_id,
+                semconv.LLMTRACE_LANGCHAIN_AGENT_ACTION_EVENT,
+                event,
+                semconv.GEN_AI_TOOL_CALL_ARGUMENTS,
+                getattr(action, "tool_input", None),
+                output=False,
+            )
 
     def on_agent_finish(self, finish: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with internal_errors:
-            run = _owned(run_id, self)
-            if run is None or run.traced is None:
-                return
-            run.become_agent()
-            event: dict[str, AttributeValue] = {}
-            if run.traced._capture_output:
-                output = content_attribute(getattr(finish, "return_values", None))
-                if output is not None:
-                    event[semconv.LLMTRACE_OUTPUT] = output
-            run.traced.span.add_event(semconv.LLMTRACE_LANGCHAIN_AGENT_FINISH_EVENT, event)
-
-    # -- tools -------------------------------------------------------------------------
-    def on_tool_start(
-        self,
-        serialized: dict[str, Any] | None,
-        input_str: str,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        inputs: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        with internal_errors:
-            serialized, tags, metadata = _normalise(serialized, tags, metadata)
-            name = _safe(ex.run_name, "tool", serialized, kwargs, "tool")
-            extra = _safe(ex.run_attributes, _no_attributes(), run_id, "tool", name, tags, metadata)
-            extra[semconv.GEN_AI_TOOL_TYPE] = "function"
-            call_id = kwargs.get("tool_call_id")
-            if isinstance(call_id, str) and call_id:
-                extra[semconv.GEN_AI_TOOL_CALL_ID] = call_id
-            run = self._start_span(run_id, parent_run_id, "tool", name, extra)
-            if run is not None and run.traced is not None and run.traced._capture_input:
-                run.traced.set_input(inputs if inputs is not None else input_str)
-
-    def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        with internal_errors:
-            _end_with_output(registry.pop(run_id, self), ex.tool_output, output)
-
-    def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        with internal_errors:
-            _end_with_error(registry.pop(run_id, self), error)
-
-    # -- retrievers --------------------------------------------------------------------
-    def on_retriever_start(
-        self,
-        serialized: dict[str, Any] | None,
-        query: str,
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        with internal_errors:
-            serialized, tags, metadata = _normalise(serialized, tags, metadata)
-            name = _safe(ex.run_name, "retriever", serialized, kwargs, "retriever")
-            extra = _safe(
-                ex.run_attributes, _no_attributes(), run_id, "retriever", name, tags, metadata
-            )
-            run = self._start_span(run_id, parent_run_id, "retriever", name, extra)
-            if run is not None:
-                fill_slot(run)
-            if run is not None and run.traced is not None and run.traced._capture_input:
-                keep, value = redacted(query)
-                if keep and value is not None:
-                    text = value if isinstance(value, str) else str(value)
-                    run.traced.set_attribute(
-                        semconv.GEN_AI_RETRIEVAL_QUERY_TEXT,
-                        truncate_text(text, runtime.max_attribute_bytes),
-                    )
-
-    def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
-        with internal_errors:
-            run = registry.pop(run_id, self)
-            if run is None or run.traced is None:
-                return
-            traced = run.traced
-            try:
-                if traced.is_recording:
-                    traced.set_attribute(semconv.LLMTRACE_RETRIEVAL_DOCUMENT_COUNT, len(documents))
-                    if traced._capture_output:
-                        text = content_attribute(ex.documents_to_genai(documents))
-                        if text is not None:
-                            traced.set_attribute(semconv.GEN_AI_RETRIEVAL_DOCUMENTS, text)
-            finally:  # a failed extraction must not leave the span open
-                traced.end()
-
-    def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        with internal_errors:
-            _end_with_error(registry.pop(run_id, self), error)
-
-    # -- LLMs and chat models ----------------------------------------------------------
-    def on_chat_model_start(
-        self,
-        serialized: dict[str, Any],
-        messages: list[list[Any]],
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        with internal_errors:
-            run = self._llm_start(
-                semconv.OP_CHAT, serialized, run_id, parent_run_id, tags, metadata, kwargs
-            )
-            if run is not None and run.inv is not None and run.inv.capture_content:
-                run.inv.input_messages = ex.messages_to_genai(messages[0] if messages else [])
-
-    def on_llm_start(
-        self,
-        serialized: dict[str, Any],
-        prompts: list[str],
-        *,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        with internal_errors:
-            run = self._llm_start(
-                semconv.OP_TEXT_COMPLETION,
-                serialized,
+            self._agent_event(
                 run_id,
-                parent_run_id,
-                tags,
-                metadata,
-                kwargs,
+                semconv.LLMTRACE_LANGCHAIN_AGENT_FINISH_EVENT,
+                {},
+                semconv.LLMTRACE_OUTPUT,
+                getattr(finish, "return_values", None),
+                output=True,
             )
-            if run is not None and run.inv is not None and run.inv.capture_content and prompts:
-                run.inv.input_messages = ex.prompt_to_genai(prompts[0])
-
-    def _llm_start(
-        self,
-        operation: str,
-        serialized: dict[str, Any] | None,
-        run_id: UUID,
-        parent_run_id: UUID | None,
-        tags: list[str] | None,
-        metadata: dict[str, Any] | None,
-        kwargs: Mapping[str, Any],
-    ) -> Run | None:
-        parent, parent_ctx = _parent(run_id, parent_run_id, self._tracer)
-        if parent_ctx is None:
-            return None
-        serialized, tags, metadata = _normalise(serialized, tags, metadata)
-        name = _safe(ex.run_name, "llm", serialized, kwargs, "llm")
-        attributes = _safe(ex.run_attributes, _no_attributes(), run_id, "llm", name, tags, metadata)
-        prompt = parent.nearest_prompt() if parent is not None else None
-        if prompt:
-            attributes.update(prompt)
-        params = ex.mapping(kwargs.get("invocation_params"))
-        run = Run(run_id, self, parent, parent_ctx, "llm", name)
-        if _sdk_instrumented(ex.sdk_instrumentation(serialized)):
-            # The SDK's span beneath is the LLM span; it inherits the run's attributes.
-            run.hand_down = attributes
-        else:
-            inv = LLMInvocation(
-                operation=operation,
-                provider=_safe(ex.provider_name, "langchain", serialized, metadata, params),
-            )
-            with internal_errors:  # without the request fields, the span still records the call
-                ex.fill_request(inv, params, metadata, kwargs.get("options"))
-            inv.attributes.update(attributes)
-            token = otel_context.attach(parent_ctx)
-            try:
-                inv.instruments = self._instruments
-                started = inv.start(check_budget=False, tracer=self._tracer)
-            finally:
-                otel_context.detach(token)
-            if not started or inv.span is None:
-                return None
-            run.inv = inv
-            run.context = trace.set_span_in_context(inv.span, parent_ctx)
-            if inv.capture_content:
-                with internal_errors:  # the span is open: nothing here may skip registering it
-                    inv.tool_definitions = ex.tool_definitions(params)
-        if not registry.add(run):
-            if run.inv is not None:
-                run.inv.stop()
-            return None
-        fill_slot(run)
-        return run
 
     def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with internal_errors:
@@ -381,25 +153,6 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
         if isinstance(event, Mapping) and event.get("event") == "content-block-delta":
             self.on_llm_new_token("", run_id=run_id)
 
-    def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        with internal_errors:
-            run = registry.pop(run_id, self)
-            if run is None or run.inv is None:
-                return
-            inv = run.inv
-            try:
-                if run.chunks:
-                    inv.attributes[semconv.LLMTRACE_STREAM_CHUNKS] = run.chunks
-                if inv.is_recording:
-                    with internal_errors:  # a failed extraction costs the response fields only
-                        ex.fill_response(inv, response)
-            finally:
-                inv.stop()
-
-    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        with internal_errors:
-            _end_with_error(registry.pop(run_id, self), error)
-
     def on_retry(self, retry_state: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with internal_errors:
             run = _owned(run_id, self)
@@ -415,37 +168,226 @@ class LLMTraceCallbackHandler(BaseCallbackHandler):
                     attributes[semconv.LLMTRACE_LANGCHAIN_RETRY_ATTEMPT] = attempt
                 span.add_event(semconv.LLMTRACE_LANGCHAIN_RETRY_EVENT, attributes)
 
-    # -- shared ------------------------------------------------------------------------
-    def _start_span(
+    # -- the one start path and what each run type adds to it --------------------------
+    def _start(
         self,
-        run_id: UUID,
-        parent_run_id: UUID | None,
-        kind: str,
-        name: str,
-        extra: dict[str, AttributeValue],
-    ) -> Run | None:
-        parent, parent_ctx = _parent(run_id, parent_run_id, self._tracer)
-        if parent_ctx is None:
+        run_type: str,
+        begin: Callable[[_Call, Any], None],
+        serialized: Any,
+        payload: Any,
+        kwargs: dict[str, Any],
+    ) -> None:
+        with internal_errors:
+            call = _call(run_type, serialized, kwargs, self._tracer)
+            if call is not None:
+                begin(call, payload)
+
+    def _chain_start(self, call: _Call, inputs: Any) -> None:
+        parent = call.parent
+        override = (call.metadata or {}).get(ex.KIND_METADATA_KEY)
+        if call.tags and ex.HIDDEN_TAG in call.tags:
+            # LangGraph's internal plumbing: no span; its children attach to our parent.
+            hidden = Run(call.run_id, self, parent, call.context, "hidden", call.name)
+            hidden.kind_override = override
+            if registry.add(hidden):
+                fill_slot(hidden, "chain")
+            return
+        kind = ex.chain_kind(
+            parent.kind_override if parent else None, parent is not None, override, call.serialized
+        )
+        prompt = (
+            _safe(_prompt_attributes, None, call.serialized, inputs, call.name, call.metadata)
+            if call.run_type == "prompt"
+            else None
+        )
+        if prompt:
+            call.attributes.update(prompt)
+        run = self._open(call, kind, _chain_output, override)
+        if run is None or run.traced is None:
+            return
+        fill_slot(run, "chain")  # Python 3.10 LangGraph nodes (see _scope.node_scope)
+        if prompt and parent is not None:
+            parent.prompt = prompt
+        traced = run.traced
+        if traced._capture_input and traced.is_recording and not _deferred(inputs, call.kwargs):
+            traced.set_input(ex.simplify(inputs))
+
+    def _tool_start(self, call: _Call, input_str: str) -> None:
+        call.attributes[semconv.GEN_AI_TOOL_TYPE] = "function"
+        call_id = call.kwargs.get("tool_call_id")
+        if isinstance(call_id, str) and call_id:
+            call.attributes[semconv.GEN_AI_TOOL_CALL_ID] = call_id
+        run = self._open(call, "tool", _tool_output)
+        if run is not None and run.traced is not None and run.traced._capture_input:
+            inputs = call.kwargs.get("inputs")
+            run.traced.set_input(inputs if inputs is not None else input_str)
+
+    def _retriever_start(self, call: _Call, query: str) -> None:
+        run = self._open(call, "retriever", _retriever_output)
+        if run is None or run.traced is None:
+            return
+        fill_slot(run)
+        if run.traced._capture_input:
+            keep, value = redacted(query)
+            if keep and value is not None:
+                text = value if isinstance(value, str) else str(value)
+                run.traced.set_attribute(
+                    semconv.GEN_AI_RETRIEVAL_QUERY_TEXT,
+                    truncate_text(text, runtime.max_attribute_bytes),
+                )
+
+    def _chat_start(self, call: _Call, messages: list[list[Any]]) -> None:
+        inv = self._llm_start(semconv.OP_CHAT, call)
+        if inv is not None and inv.capture_content:
+            inv.input_messages = ex.messages_to_genai(messages[0] if messages else [])
+
+    def _completion_start(self, call: _Call, prompts: list[str]) -> None:
+        inv = self._llm_start(semconv.OP_TEXT_COMPLETION, call)
+        if inv is not None and inv.capture_content and prompts:
+            inv.input_messages = ex.prompt_to_genai(prompts[0])
+
+    def _llm_start(self, operation: str, call: _Call) -> LLMInvocation | None:
+        parent = call.parent
+        prompt = parent.nearest_prompt() if parent is not None else None
+        if prompt:
+            call.attributes.update(prompt)
+        params = ex.mapping(call.kwargs.get("invocation_params"))
+        run = Run(call.run_id, self, parent, call.context, "llm", call.name)
+        if _sdk_instrumented(ex.sdk_instrumentation(call.serialized)):
+            # The SDK's span beneath is the LLM span; it inherits the run's attributes.
+            run.hand_down = call.attributes
+        else:
+            inv = LLMInvocation(
+                operation=operation,
+                provider=_safe(
+                    ex.provider_name, "langchain", call.serialized, call.metadata, params
+                ),
+            )
+            with internal_errors:  # without the request fields, the span still records the call
+                ex.fill_request(inv, params, call.metadata, call.kwargs.get("options"))
+            inv.attributes.update(call.attributes)
+            token = otel_context.attach(call.context)
+            try:
+                inv.instruments = self._instruments
+                started = inv.start(check_budget=False, tracer=self._tracer)
+            finally:
+                otel_context.detach(token)
+            if not started or inv.span is None:
+                return None
+            run.inv = inv
+            run.context = trace.set_span_in_context(inv.span, call.context)
+            if inv.capture_content:
+                with internal_errors:  # the span is open: nothing here may skip registering it
+                    inv.tool_definitions = ex.tool_definitions(params)
+        if not registry.add(run):
+            if run.inv is not None:
+                run.inv.stop()
             return None
+        fill_slot(run)
+        return run.inv
+
+    def _open(
+        self,
+        call: _Call,
+        kind: str,
+        record_output: Callable[[TracedSpan, Any], None],
+        kind_override: object = None,
+    ) -> Run | None:
+        """Start the span of a chain, tool or retriever run and register the run."""
         traced = start(
-            span_name(name, kind),
+            span_name(call.name, kind),
             kind,
-            static_attributes(name, kind, extra),
+            static_attributes(call.name, kind, call.attributes),
             None,
             None,
-            context=parent_ctx,
+            context=call.context,
             tracer=self._tracer,
         )
         if traced is None:
             return None
-        run = Run(
-            run_id, self, parent, trace.set_span_in_context(traced.span, parent_ctx), kind, name
-        )
+        context = trace.set_span_in_context(traced.span, call.context)
+        run = Run(call.run_id, self, call.parent, context, kind, call.name)
         run.traced = traced
+        run.record_output = record_output
+        run.kind_override = kind_override
         if not registry.add(run):
             traced.span.end()
             return None
         return run
+
+    # -- the one end path --------------------------------------------------------------
+    def _end(
+        self, run_id: UUID, kwargs: Mapping[str, Any], output: Any, error: BaseException | None
+    ) -> None:
+        with internal_errors:
+            run = registry.pop(run_id, self)
+            if run is None:
+                return
+            _late_input(run, kwargs)
+            if error is not None:
+                run.end_with_error(error)
+            elif run.inv is not None:
+                _end_model(run, run.inv, output)
+            elif run.traced is not None and run.record_output is not None:
+                _end_with_output(run, run.traced, run.record_output, output)
+
+    def _agent_event(
+        self,
+        run_id: UUID,
+        name: str,
+        event: dict[str, AttributeValue],
+        content_key: str,
+        content: Any,
+        *,
+        output: bool,
+    ) -> None:
+        """An agent step on a chain's span (which becomes an agent span); ``content``
+        (the step's input, or with ``output`` its output) goes in when captured."""
+        run = _owned(run_id, self)
+        if run is None or run.traced is None:
+            return
+        run.become_agent()
+        traced = run.traced
+        if traced._capture_output if output else traced._capture_input:
+            text = content_attribute(content)
+            if text is not None:
+                event[content_key] = text
+        traced.span.add_event(name, event)
+
+
+class _Call(NamedTuple):
+    """What every run's start carries, checked and normalised (see ``_call``)."""
+
+    run_id: UUID
+    run_type: str
+    name: str
+    parent: Run | None
+    context: Context
+    serialized: dict[str, Any] | None
+    tags: list[str] | None
+    metadata: dict[str, Any] | None
+    attributes: dict[str, AttributeValue]
+    kwargs: Mapping[str, Any]
+
+
+def _call(
+    run_type: str, serialized: Any, kwargs: dict[str, Any], tracer: Tracer | None
+) -> _Call | None:
+    """A run's start as LangChain reports it; None when it is not ours to trace."""
+    run_id = kwargs.pop("run_id")
+    parent, parent_ctx = _parent(run_id, kwargs.pop("parent_run_id", None), tracer)
+    if parent_ctx is None:
+        return None
+    serialized = ex.mapping(serialized)
+    tags = ex.tag_list(kwargs.pop("tags", None))
+    metadata = ex.mapping(kwargs.pop("metadata", None))
+    name = _safe(ex.run_name, run_type, serialized, kwargs, run_type)
+    # A chain's run_type says more ("prompt", "parser", ...) than the callback's name.
+    run_type = str(kwargs.get("run_type") or run_type)
+    attributes = _safe(ex.run_attributes, _no_attributes(), run_id, run_type, name, tags, metadata)
+    return _Call(
+        run_id, run_type, name, parent, parent_ctx, serialized, tags, metadata, attributes, kwargs
+    )
 
 
 T = TypeVar("T")
@@ -522,25 +464,43 @@ def _late_input(run: Run | None, kwargs: Mapping[str, Any]) -> None:
             traced.set_input(ex.simplify(kwargs["inputs"]))
 
 
-def _end_with_output(run: Run | None, convert: Callable[[Any], Any], output: Any) -> None:
-    """End a run's span, recording its output (converted) when content capture is on."""
-    if run is None or run.traced is None:
-        return
+def _end_with_output(
+    run: Run, traced: TracedSpan, record_output: Callable[[TracedSpan, Any], None], output: Any
+) -> None:
+    """End a chain, tool or retriever span, recording its output."""
     try:
         run.mark_cut_short()
-        if run.traced._capture_output and run.traced.is_recording:
-            run.traced.set_output(convert(output))
+        if traced.is_recording:
+            record_output(traced, output)
     finally:  # a failed extraction must not leave the span open
-        run.traced.end()
+        traced.end()
 
 
-def _end_with_error(run: Run | None, error: BaseException) -> None:
-    if run is not None:
-        run.end_with_error(error)
+def _chain_output(traced: TracedSpan, outputs: Any) -> None:
+    if traced._capture_output:
+        traced.set_output(ex.simplify(outputs))
 
 
-def _normalise(
-    serialized: Any, tags: Any, metadata: Any
-) -> tuple[dict[str, Any] | None, list[str] | None, dict[str, Any] | None]:
-    """Callback arguments as LangChain documents them; wrong types become None."""
-    return ex.mapping(serialized), ex.tag_list(tags), ex.mapping(metadata)
+def _tool_output(traced: TracedSpan, output: Any) -> None:
+    if traced._capture_output:
+        traced.set_output(ex.tool_output(output))
+
+
+def _retriever_output(traced: TracedSpan, documents: Sequence[Any]) -> None:
+    traced.set_attribute(semconv.LLMTRACE_RETRIEVAL_DOCUMENT_COUNT, len(documents))
+    if traced._capture_output:
+        text = content_attribute(ex.documents_to_genai(documents))
+        if text is not None:
+            traced.set_attribute(semconv.GEN_AI_RETRIEVAL_DOCUMENTS, text)
+
+
+def _end_model(run: Run, inv: LLMInvocation, response: Any) -> None:
+    """End a model run's LLM span with the response's fields."""
+    try:
+        if run.chunks:
+            inv.attributes[semconv.LLMTRACE_STREAM_CHUNKS] = run.chunks
+        if inv.is_recording:
+            with internal_errors:  # a failed extraction costs the response fields only
+                ex.fill_response(inv, response)
+    finally:
+        inv.stop()

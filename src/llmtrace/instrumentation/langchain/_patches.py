@@ -30,20 +30,31 @@ from . import _scope
 _CHAT = "langchain_core.language_models.chat_models"
 _LLMS = "langchain_core.language_models.llms"
 _RETRIEVERS = "langchain_core.retrievers"
+
+
+def _model_scopes(
+    module: str, cls: str, generate: str, agenerate: str, managers: str
+) -> tuple[tuple[str, str, Any], ...]:
+    """The scopes every language model class gets: its generate steps (``managers``
+    names their run-manager argument) and ``stream`` / ``astream``."""
+    return (
+        (module, f"{cls}.{generate}", _scope.call_scope(2, managers)),
+        (module, f"{cls}.{agenerate}", _scope.async_call_scope(2, managers)),
+        (module, f"{cls}.stream", _scope.stream_scope),
+        (module, f"{cls}.astream", _scope.astream_scope),
+    )
+
+
 # (module, attribute path, wrapper) for the context scopes.
 _SCOPES: tuple[tuple[str, str, Any], ...] = (
     ("langchain_core.runnables.config", "_set_config_context", _scope.bridge),
-    (_CHAT, "BaseChatModel._generate_with_cache", _scope.call_scope(2, "run_manager")),
-    (_CHAT, "BaseChatModel._agenerate_with_cache", _scope.async_call_scope(2, "run_manager")),
-    (_CHAT, "BaseChatModel.stream", _scope.stream_scope),
-    (_CHAT, "BaseChatModel.astream", _scope.astream_scope),
+    *_model_scopes(
+        _CHAT, "BaseChatModel", "_generate_with_cache", "_agenerate_with_cache", "run_manager"
+    ),
+    *_model_scopes(_LLMS, "BaseLLM", "_generate_helper", "_agenerate_helper", "run_managers"),
     # stream_events(version="v3") drives these lazily from the consumer's context.
     (_CHAT, "BaseChatModel._iter_v2_events", _scope.events_scope),
     (_CHAT, "BaseChatModel._aiter_v2_events", _scope.aevents_scope),
-    (_LLMS, "BaseLLM._generate_helper", _scope.call_scope(2, "run_managers")),
-    (_LLMS, "BaseLLM._agenerate_helper", _scope.async_call_scope(2, "run_managers")),
-    (_LLMS, "BaseLLM.stream", _scope.stream_scope),
-    (_LLMS, "BaseLLM.astream", _scope.astream_scope),
     (_RETRIEVERS, "BaseRetriever.invoke", _scope.slot_scope),
     (_RETRIEVERS, "BaseRetriever.ainvoke", _scope.async_slot_scope),
 )

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -54,6 +54,7 @@ class Run:
         "owner",
         "parent",
         "prompt",
+        "record_output",
         "root",
         "run_id",
         "started",
@@ -79,6 +80,8 @@ class Run:
         self.kind_override: object = None
         self.traced: TracedSpan | None = None
         self.inv: LLMInvocation | None = None
+        # How a chain, tool or retriever span records what the run returned (see _handler).
+        self.record_output: Callable[[TracedSpan, Any], None] | None = None
         # Attributes for an LLM span made by another instrumentation beneath this run.
         self.hand_down: Mapping[str, AttributeValue] | None = None
         # Prompt attributes for the LLM calls that follow in this run (set by a prompt child).

@@ -156,17 +156,18 @@ def slot_scope(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
 
 def async_slot_scope(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     """``slot_scope`` for a coroutine method (``BaseRetriever.ainvoke``)."""
-
-    async def run() -> Any:
-        token = otel_context.attach(otel_context.set_value(SLOT_KEY, Slot("retriever")))
-        try:
-            return await wrapped(*args, **kwargs)
-        finally:
-            otel_context.detach(token)
-
     if runtime.tracer() is None:
         return wrapped(*args, **kwargs)
-    return run()
+    return _in_slot("retriever", wrapped, args, kwargs)
+
+
+async def _in_slot(kind: str, wrapped: Any, args: Any, kwargs: Any) -> Any:
+    """Await the call with a fresh ``kind`` slot current, for the run it starts to claim."""
+    token = otel_context.attach(otel_context.set_value(SLOT_KEY, Slot(kind)))
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        otel_context.detach(token)
 
 
 def node_scope(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
@@ -180,15 +181,7 @@ def node_scope(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     """
     if runtime.tracer() is None or not getattr(instance, "trace", True):
         return wrapped(*args, **kwargs)
-
-    async def run() -> Any:
-        token = otel_context.attach(otel_context.set_value(SLOT_KEY, Slot("chain")))
-        try:
-            return await wrapped(*args, **kwargs)
-        finally:
-            otel_context.detach(token)
-
-    return run()
+    return _in_slot("chain", wrapped, args, kwargs)
 
 
 def stream_scope(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
