@@ -10,7 +10,7 @@ import pytest
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+; the checks are the same on 3.10
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _project() -> dict[str, Any]:

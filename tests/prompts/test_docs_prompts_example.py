@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "prompts.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "prompts.md"
 _DURATION = re.compile(r"\d+(?:\.\d+)? (?:ms|µs|s)\b")
 
 

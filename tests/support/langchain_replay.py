@@ -33,7 +33,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-RECORDINGS = Path(__file__).resolve().parents[3] / ".." / "shared" / "recorded-langchain"
+from tests.support import SHARED
+
+RECORDINGS = SHARED / "recorded-langchain"
 
 
 @dataclass

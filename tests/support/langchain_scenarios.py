@@ -18,19 +18,19 @@ from typing import Any
 
 import httpx
 import openai
-from cassette_replay import RECORDINGS, ReplayServer
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.output_parsers.openai_functions import JsonOutputFunctionsParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder, PromptTemplate
 from langchain_core.tools import tool
 from langchain_core.utils.function_calling import convert_to_openai_function
-from lc_helpers import attrs
 from opentelemetry.sdk.trace import ReadableSpan
 from pydantic import BaseModel, Field, ValidationError
 
 from llmtrace import semconv
 from llmtrace.testing import SpanCapture
+from tests.support.langchain_helpers import attrs
+from tests.support.langchain_replay import RECORDINGS, ReplayServer
 
 API_KEY = "sk-test"
 SOCKS = {"product": "colorful socks"}

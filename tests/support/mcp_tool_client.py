@@ -1,7 +1,9 @@
 """The MCP client the tests run in a subprocess, llmtrace on, spans to a JSON-lines file.
 
-    python mcp_tool_client.py SPANS stdio SERVER_SPANS
-    python mcp_tool_client.py SPANS http URL
+    python tests/support/mcp_tool_client.py SPANS stdio SERVER_SPANS
+    python tests/support/mcp_tool_client.py SPANS http URL
+
+(with the repository root on ``PYTHONPATH``, see ``tests.support.subprocess_env``)
 
 SPANS: a JSON-lines file, or ``otlp=ENDPOINT|PROJECT`` (see mcp_span_file.py).
 
@@ -19,9 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mcp_span_file import init_llmtrace
-
 import llmtrace
+from tests.support.mcp_span_file import init_llmtrace
 
 SERVER = Path(__file__).with_name("mcp_tool_server.py")
 
@@ -41,9 +42,8 @@ async def _calls(session: Any) -> list[Any]:
 
 
 async def stdio(server_spans: str) -> dict[str, Any]:
-    from mcp.client.stdio import stdio_client
-
     from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
 
     params = StdioServerParameters(
         command=sys.executable, args=[str(SERVER), "stdio", server_spans], env=dict(os.environ)
@@ -54,9 +54,8 @@ async def stdio(server_spans: str) -> dict[str, Any]:
 
 
 async def http(url: str) -> dict[str, Any]:
-    from mcp.client import streamable_http
-
     from mcp import ClientSession
+    from mcp.client import streamable_http
 
     connect = getattr(streamable_http, "streamable_http_client", None)
     if connect is None:  # mcp < 1.24

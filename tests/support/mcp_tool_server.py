@@ -1,7 +1,9 @@
 """The MCP server the tests start in a subprocess, llmtrace on, spans to a JSON-lines file.
 
-    python mcp_tool_server.py stdio SPANS
-    python mcp_tool_server.py http SPANS PORT      # streamable HTTP on 127.0.0.1:PORT
+    python tests/support/mcp_tool_server.py stdio SPANS
+    python tests/support/mcp_tool_server.py http SPANS PORT   # streamable HTTP on 127.0.0.1:PORT
+
+(with the repository root on ``PYTHONPATH``, see ``tests.support.subprocess_env``)
 
 SPANS: a JSON-lines file, or ``otlp=ENDPOINT|PROJECT`` (see mcp_span_file.py).
 
@@ -14,9 +16,8 @@ from __future__ import annotations
 import signal
 import sys
 
-from mcp_span_file import init_llmtrace
-
 import llmtrace
+from tests.support.mcp_span_file import init_llmtrace
 
 
 def build(port: int) -> tuple[object, dict[str, object]]:

@@ -23,10 +23,11 @@ import json
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "recorded-openai"
+from tests.support import SHARED as SHARED_ROOT
+
+SHARED = SHARED_ROOT / "recorded-openai"
 CASSETTES = SHARED / "cassettes"
 SCHEMAS = SHARED / "schemas"
 

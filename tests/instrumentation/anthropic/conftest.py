@@ -1,5 +1,5 @@
 """Fixtures for the Anthropic instrumentation tests: llmtrace's patch applied around each
-test, and a local Messages API server (helpers in ``anthropic_support``)."""
+test, and a local Messages API server (helpers in ``tests.support.anthropic_server``)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ import pytest
 
 pytest.importorskip("anthropic", reason="the anthropic SDK is not installed")
 
-from anthropic_support import LocalServer
-
 from llmtrace.instrumentation.anthropic import (
     instrument_anthropic,
     uninstrument_anthropic,
 )
+from tests.support.anthropic_server import LocalServer
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from anthropic_support import MODEL, message, sse, text_stream_events
 
 from llmtrace import semconv
+from tests.support.anthropic_server import MODEL, message, sse, text_stream_events
 
 HI = [{"role": "user", "content": "Hi"}]
 

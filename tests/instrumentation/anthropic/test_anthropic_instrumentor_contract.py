@@ -8,7 +8,6 @@ from importlib.metadata import entry_points
 from typing import Any
 
 import pytest
-from anthropic_support import MODEL, message
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -23,6 +22,7 @@ from llmtrace.instrumentation.anthropic import (
     is_instrumented,
     uninstrument_anthropic,
 )
+from tests.support.anthropic_server import MODEL, message
 
 HI = [{"role": "user", "content": "Hi"}]
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from anthropic_support import ANSWERED_BY, MODEL, message, text_stream_events
 
 from llmtrace import semconv
+from tests.support.anthropic_server import ANSWERED_BY, MODEL, message, text_stream_events
 
 langchain_anthropic = pytest.importorskip("langchain_anthropic")
 from langchain_core.prompts import ChatPromptTemplate  # noqa: E402

@@ -7,12 +7,12 @@ import json
 
 import anthropic
 import pytest
-from anthropic_support import ANSWERED_BY, MODEL, error_body, message
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, StatusCode
 
 import llmtrace
 from llmtrace import semconv
+from tests.support.anthropic_server import ANSWERED_BY, MODEL, error_body, message
 
 HI = [{"role": "user", "content": "Hi"}]
 

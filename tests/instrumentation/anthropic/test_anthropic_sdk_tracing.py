@@ -8,12 +8,12 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from anthropic_support import MODEL, message, text_stream_events
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import llmtrace
 from llmtrace import semconv
 from llmtrace.instrumentation.anthropic import _sdk_tracing
+from tests.support.anthropic_server import MODEL, message, text_stream_events
 
 HI = [{"role": "user", "content": "Hi"}]
 SDK_SPAN = "anthropic.messages.create"

@@ -10,10 +10,10 @@ import json
 
 import anthropic
 import pytest
-from anthropic_support import MODEL, text_stream_events, tool_stream_events
 from opentelemetry.trace import StatusCode
 
 from llmtrace import semconv
+from tests.support.anthropic_server import MODEL, text_stream_events, tool_stream_events
 
 HI = [{"role": "user", "content": "Hi"}]
 

@@ -8,9 +8,8 @@ import pytest
 
 pytest.importorskip("boto3", reason="boto3 is not installed (pip install 'llmtrace[bedrock]')")
 
-from bedrock_support import BedrockServer
-
 from llmtrace.instrumentation.bedrock import instrument_bedrock, uninstrument_bedrock
+from tests.support.bedrock_server import BedrockServer
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,9 @@ from typing import Any
 
 import genai_prices
 import pytest
-from bedrock_support import BedrockServer
 from opentelemetry.trace import SpanKind, StatusCode
+
+from tests.support.bedrock_server import BedrockServer
 
 MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 MESSAGES = [{"role": "user", "content": [{"text": "Capital of France?"}]}]

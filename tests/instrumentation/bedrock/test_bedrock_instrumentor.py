@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from bedrock_support import BedrockServer
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -23,6 +22,7 @@ from llmtrace.instrumentation.bedrock import (
     is_instrumented,
     uninstrument_bedrock,
 )
+from tests.support.bedrock_server import BedrockServer
 
 MODEL = "meta.llama3-1-8b-instruct-v1:0"
 ANSWER = {"generation": "Hi", "prompt_token_count": 3, "generation_token_count": 1}

@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 import pytest
-from bedrock_support import BedrockServer
 from opentelemetry.trace import StatusCode
+
+from tests.support.bedrock_server import BedrockServer
 
 CLAUDE = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 TOKEN_HEADERS = {

@@ -11,10 +11,16 @@ import json
 from typing import Any
 
 import pytest
-from bedrock_support import BedrockServer, chunk_events, converse_events, exception_event
 from botocore.eventstream import EventStream
 from botocore.exceptions import EventStreamError
 from opentelemetry.trace import StatusCode
+
+from tests.support.bedrock_server import (
+    BedrockServer,
+    chunk_events,
+    converse_events,
+    exception_event,
+)
 
 MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 MESSAGES = [{"role": "user", "content": [{"text": "Weather in Paris?"}]}]
@@ -303,7 +309,7 @@ def test_invoke_stream_in_stream_error(captured, server: BedrockServer):
 def test_invoke_stream_garbage_chunk(captured, server: BedrockServer):
     """Chunks that are not JSON never raise; the stream is still delivered untouched."""
     events = chunk_events(*ANTHROPIC_CHUNKS[:2])
-    from bedrock_support import event
+    from tests.support.bedrock_server import event
 
     events.insert(1, event("chunk", {"bytes": "bm90IGpzb24="}))  # b"not json"
     server.stream(events)

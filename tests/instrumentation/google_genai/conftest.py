@@ -1,17 +1,18 @@
 """Fixtures for the google-genai instrumentation tests: llmtrace's patch around each test,
-and a local server speaking the Gemini API's wire format (helpers in ``gemini_support``)."""
+and a local server speaking the Gemini API's wire format (helpers in
+``tests.support.gemini_server``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from gemini_support import GeminiServer
 
 from llmtrace.instrumentation.google_genai import (
     instrument_google_genai,
     uninstrument_google_genai,
 )
+from tests.support.gemini_server import GeminiServer
 
 
 @pytest.fixture(autouse=True)

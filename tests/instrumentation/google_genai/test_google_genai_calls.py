@@ -6,11 +6,11 @@ import json
 from importlib.metadata import version
 
 import pytest
-from gemini_support import MODEL, GeminiServer, make_client, response, usage
 from google.genai import errors, types
 from opentelemetry.trace import SpanKind, StatusCode
 
 from llmtrace.testing import SpanCapture
+from tests.support.gemini_server import MODEL, GeminiServer, make_client, response, usage
 
 SPAN = f"generate_content {MODEL}"
 

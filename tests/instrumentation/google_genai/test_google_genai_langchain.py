@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from gemini_support import MODEL, GeminiServer, response, stream_events, usage
 
 from llmtrace import semconv
 from llmtrace.instrumentation.google_genai import uninstrument_google_genai
 from llmtrace.instrumentation.langchain import LLMTraceCallbackHandler
 from llmtrace.testing import SpanCapture
+from tests.support.gemini_server import MODEL, GeminiServer, response, stream_events, usage
 
 langchain_google_genai = pytest.importorskip("langchain_google_genai")
 from langchain_core.prompts import ChatPromptTemplate  # noqa: E402

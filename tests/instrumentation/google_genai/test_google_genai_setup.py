@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from gemini_support import MODEL, GeminiServer, make_client, response, usage
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -23,6 +22,7 @@ from llmtrace.instrumentation.google_genai import (
     uninstrument_google_genai,
 )
 from llmtrace.testing import SpanCapture
+from tests.support.gemini_server import MODEL, GeminiServer, make_client, response, usage
 
 
 def test_init_instruments_google_genai_by_default(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,13 +12,20 @@ from typing import Any
 
 import httpx2
 import pytest
-from gemini_support import MODEL, GeminiServer, make_client, response, stream_events, usage
 from google.genai import errors
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.trace import StatusCode
 
 from llmtrace.instrumentation.google_genai import _stream
 from llmtrace.testing import SpanCapture, capture_spans
+from tests.support.gemini_server import (
+    MODEL,
+    GeminiServer,
+    make_client,
+    response,
+    stream_events,
+    usage,
+)
 
 SPAN = f"generate_content {MODEL}"
 # google-genai's own aiohttp session class, defined on first async use.

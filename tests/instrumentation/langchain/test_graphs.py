@@ -15,7 +15,10 @@ from langchain_core.messages import AIMessage
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.tools import tool
-from lc_helpers import (
+
+import llmtrace
+from llmtrace import semconv
+from tests.support.langchain_helpers import (
     ToolCallingFakeChatModel,
     assert_one_trace,
     attrs,
@@ -23,9 +26,6 @@ from lc_helpers import (
     parent_name,
     reply,
 )
-
-import llmtrace
-from llmtrace import semconv
 
 langgraph_graph = pytest.importorskip("langgraph.graph")
 StateGraph, START, END = langgraph_graph.StateGraph, langgraph_graph.START, langgraph_graph.END

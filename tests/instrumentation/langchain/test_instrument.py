@@ -7,7 +7,6 @@ import sys
 
 from langchain_core.callbacks import CallbackManager
 from langchain_core.runnables import RunnableLambda
-from lc_helpers import fake_chat
 
 import llmtrace
 from llmtrace.instrumentation.langchain import (
@@ -17,6 +16,7 @@ from llmtrace.instrumentation.langchain import (
     is_instrumented,
     uninstrument_langchain,
 )
+from tests.support.langchain_helpers import fake_chat
 
 
 def _chain():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from langchain_core.prompts import ChatPromptTemplate
-from lc_helpers import fake_chat
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -12,6 +11,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from llmtrace import semconv
 from llmtrace.instrumentation.langchain import LangChainInstrumentor, uninstrument_langchain
+from tests.support.langchain_helpers import fake_chat
 
 
 def test_chain_and_llm_spans_and_metrics_go_to_the_given_providers():

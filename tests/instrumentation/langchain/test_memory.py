@@ -12,12 +12,12 @@ import pytest
 from langchain_core.callbacks import CallbackManager
 from langchain_core.language_models import FakeListChatModel
 from langchain_core.runnables import RunnableLambda
-from lc_helpers import attrs
 
 from llmtrace import _rollup, semconv
 from llmtrace.instrumentation.langchain import LLMTraceCallbackHandler
 from llmtrace.instrumentation.langchain._runs import registry
 from llmtrace.testing import SpanCapture
+from tests.support.langchain_helpers import attrs
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from langchain_core.language_models import FakeListChatModel, FakeListLLM, Gener
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
-from lc_helpers import assert_one_trace, attrs, fake_chat, reply
 from opentelemetry.trace import SpanKind, StatusCode
 
 from llmtrace import semconv
+from tests.support.langchain_helpers import assert_one_trace, attrs, fake_chat, reply
 
 
 class PricedFakeChatModel(GenericFakeChatModel):

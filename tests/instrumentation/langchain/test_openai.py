@@ -16,10 +16,10 @@ import pytest
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
-from lc_helpers import assert_one_trace, attrs, parent_name
 
 import llmtrace
 from llmtrace import semconv
+from tests.support.langchain_helpers import assert_one_trace, attrs, parent_name
 
 httpx2 = pytest.importorskip("httpx2")
 langchain_openai = pytest.importorskip("langchain_openai")

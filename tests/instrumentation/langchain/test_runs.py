@@ -14,7 +14,6 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableLambda, RunnableParallel
 from langchain_core.tools import tool
-from lc_helpers import assert_one_trace, attrs, fake_chat, parent_name
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import StatusCode
@@ -23,6 +22,7 @@ import llmtrace
 from llmtrace import semconv
 from llmtrace.instrumentation.langchain import LLMTraceCallbackHandler
 from llmtrace.instrumentation.langchain._runs import registry
+from tests.support.langchain_helpers import assert_one_trace, attrs, fake_chat, parent_name
 
 
 class KnowledgeBase(BaseRetriever):

@@ -8,22 +8,18 @@ answering OpenAI's chat/embeddings format or Anthropic's Messages format.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # no download of the model-cost map
 os.environ.setdefault("LITELLM_TELEMETRY", "False")
 litellm = pytest.importorskip("litellm")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "openai"))
-
-from openai_support import LocalServer  # noqa: E402
 
 from llmtrace.instrumentation.litellm import instrument_litellm, uninstrument_litellm  # noqa: E402
 from llmtrace.instrumentation.openai import instrument_openai, uninstrument_openai  # noqa: E402
 from llmtrace.instrumentation.openai._providers import reset_usage_hosts  # noqa: E402
+from tests.support.openai_server import LocalServer  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,8 @@ import subprocess
 import sys
 import types
 
+import litellm
 import pytest
-from litellm_bodies import USER, anthropic_message, chat_body, embedding_body
-from openai_support import LocalServer
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -17,7 +16,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-import litellm
 import llmtrace
 from llmtrace import semconv
 from llmtrace._genai import providers
@@ -29,6 +27,8 @@ from llmtrace.instrumentation.litellm import (
 )
 from llmtrace.instrumentation.litellm._request import provider_name
 from llmtrace.testing import SpanCapture
+from tests.support.litellm_bodies import USER, anthropic_message, chat_body, embedding_body
+from tests.support.openai_server import LocalServer
 
 A = semconv
 

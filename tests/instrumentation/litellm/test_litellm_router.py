@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from litellm_bodies import USER, chat_body
-from openai_support import LocalServer
-
 import litellm
+import pytest
+
 from llmtrace import semconv as A
 from llmtrace.testing import SpanCapture
+from tests.support.litellm_bodies import USER, chat_body
+from tests.support.openai_server import LocalServer
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_router_error_passes_through(broken: LocalServer, captured: SpanCapture)
 
 
 async def test_router_embedding(server: LocalServer, captured: SpanCapture) -> None:
-    from litellm_bodies import embedding_body
+    from tests.support.litellm_bodies import embedding_body
 
     server.add(embedding_body())
     deployment = _deployment("embed", server)

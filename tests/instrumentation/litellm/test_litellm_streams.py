@@ -6,15 +6,15 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-import pytest
-from litellm_bodies import USER, anthropic_events, chat_events
-from openai_support import LocalServer
-
 import litellm
+import pytest
+
 from llmtrace import semconv as A
 from llmtrace.instrumentation.litellm import instrument_litellm, uninstrument_litellm
 from llmtrace.instrumentation.openai import allow_usage_hosts
 from llmtrace.testing import SpanCapture
+from tests.support.litellm_bodies import USER, anthropic_events, chat_events
+from tests.support.openai_server import LocalServer
 
 
 def _anthropic_kwargs(server: LocalServer) -> dict[str, Any]:

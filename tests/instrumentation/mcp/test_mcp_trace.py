@@ -20,19 +20,19 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from mcp_span_file import read_spans
-
 from llmtrace.instrumentation.mcp._instrumentor import mcp_major
+from tests.support import SUPPORT, subprocess_env
+from tests.support.mcp_span_file import read_spans
 
-SERVER = Path(__file__).with_name("mcp_tool_server.py")
-CLIENT = Path(__file__).with_name("mcp_tool_client.py")
+SERVER = SUPPORT / "mcp_tool_server.py"
+CLIENT = SUPPORT / "mcp_tool_client.py"
 MAJOR = mcp_major()
 
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_EXPORTER")}
     env["LLMTRACE_RAISE_INTERNAL_ERRORS"] = "1"
-    return env
+    return subprocess_env(env)
 
 
 def _free_port() -> int:

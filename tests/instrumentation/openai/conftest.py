@@ -1,15 +1,15 @@
 """Fixtures for the OpenAI instrumentation tests: llmtrace's patch applied around each test,
-and a local OpenAI-compatible HTTP server (helpers in ``openai_support``)."""
+and a local OpenAI-compatible HTTP server (helpers in ``tests.support.openai_server``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from openai_support import LocalServer
 
 from llmtrace.instrumentation.openai import instrument_openai, uninstrument_openai
 from llmtrace.instrumentation.openai._providers import reset_usage_hosts
+from tests.support.openai_server import LocalServer
 
 
 @pytest.fixture(autouse=True)

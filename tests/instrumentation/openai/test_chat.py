@@ -6,9 +6,7 @@ import json
 from typing import Any
 
 import openai
-import openai_bodies as bodies
 import pytest
-from openai_support import OPENAI_MAJOR, hx, json_response, make_client
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, StatusCode
 
@@ -19,6 +17,8 @@ from llmtrace.instrumentation.openai import (
     is_instrumented,
     uninstrument_openai,
 )
+from tests.support import openai_bodies as bodies
+from tests.support.openai_server import OPENAI_MAJOR, hx, json_response, make_client
 
 MESSAGES = [
     {"role": "system", "content": "You are terse."},

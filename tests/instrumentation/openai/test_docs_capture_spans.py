@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # The app the snippet tests (the README's), against a local OpenAI-compatible server; then
 # the snippet itself, then its test function. No llmtrace.init() anywhere.
@@ -18,8 +18,8 @@ import sys
 
 sys.path.insert(0, {support!r})
 from openai import OpenAI
-from openai_bodies import chat
-from openai_support import LocalServer
+from tests.support.openai_bodies import chat
+from tests.support.openai_server import LocalServer
 
 import llmtrace
 
@@ -53,7 +53,7 @@ def _snippet() -> str:
 
 
 def test_the_capture_spans_snippet_works_without_init() -> None:
-    script = SCRIPT.format(support=str(Path(__file__).parent), snippet=_snippet())
+    script = SCRIPT.format(support=str(ROOT), snippet=_snippet())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLMTRACE_"))}
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(script)],

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import openai_bodies as bodies
 import pytest
-from openai_support import json_response, make_client
+
+from tests.support import openai_bodies as bodies
+from tests.support.openai_server import json_response, make_client
 
 
 def test_legacy_completion(captured_content):

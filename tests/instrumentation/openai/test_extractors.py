@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import openai_bodies as bodies
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from openai_support import json_response, make_client
 
 from llmtrace._genai.lifecycle import LLMInvocation
 from llmtrace.instrumentation.openai import _messages, _request, _response, _stream
 from llmtrace.instrumentation.openai._providers import Server, detect_provider
 from llmtrace.instrumentation.openai._request import CHAT, COMPLETION, EMBEDDINGS, RESPONSES
+from tests.support import openai_bodies as bodies
+from tests.support.openai_server import json_response, make_client
 
 SERVER = Server("openai", "api.openai.com", 443, True)
 ENDPOINTS = [
@@ -203,7 +203,7 @@ def test_unknown_response_shapes_through_the_client(captured_content, body):
 
 def test_stream_of_unknown_chunks(captured):
     events = bodies.sse([{"weird": True}, {"choices": "nope"}, {"choices": [None, 3]}])
-    from openai_support import sse_response
+    from tests.support.openai_server import sse_response
 
     client, _ = make_client(sse_response(events), base_url="http://localhost:11434/v1")
     chunks = list(

@@ -6,14 +6,14 @@ import gc
 import json
 from typing import Any
 
-import openai_bodies as bodies
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
-from openai_support import hx, json_response, make_client
 
 from llmtrace._genai.lifecycle import LLMInvocation
 from llmtrace.instrumentation.openai._messages import get_rare
 from llmtrace.instrumentation.openai._stream import OpenAIStreamHooks
 from llmtrace.testing import SpanCapture
+from tests.support import openai_bodies as bodies
+from tests.support.openai_server import hx, json_response, make_client
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 WORDS = ("Hello", " there", "!")

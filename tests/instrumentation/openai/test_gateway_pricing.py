@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-import openai_bodies as bodies
 import pytest
-from openai_support import json_response, make_client
 
 import llmtrace
 from llmtrace._genai import providers
+from tests.support import openai_bodies as bodies
+from tests.support.openai_server import json_response, make_client
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 

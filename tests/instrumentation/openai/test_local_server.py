@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import openai
-import openai_bodies as bodies
 import pytest
 from opentelemetry.trace import StatusCode
+
+from tests.support import openai_bodies as bodies
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 

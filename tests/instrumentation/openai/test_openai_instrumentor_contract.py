@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import openai_bodies as bodies
 import pytest
-from openai_support import json_response, make_client
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -17,6 +15,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from llmtrace import semconv
 from llmtrace.instrumentation.openai import OpenAIInstrumentor, uninstrument_openai
+from tests.support import openai_bodies as bodies
+from tests.support.openai_server import json_response, make_client
 
 
 @pytest.fixture

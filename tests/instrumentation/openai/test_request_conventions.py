@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import openai_bodies as bodies
-from openai_support import json_response, make_client, sse_response
+from tests.support import openai_bodies as bodies
+from tests.support.openai_server import json_response, make_client, sse_response
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import openai_bodies as bodies
 import pytest
 from openai.types.chat import ChatCompletionChunk
 
 from llmtrace._genai.lifecycle import LLMInvocation
 from llmtrace.instrumentation.openai._stream import OpenAIStreamHooks
+from tests.support import openai_bodies as bodies
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 

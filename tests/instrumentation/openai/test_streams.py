@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import openai
-import openai_bodies as bodies
 import pytest
-from openai_support import hx, json_response, make_client, sse_response
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.trace import StatusCode
 
 from llmtrace.instrumentation.openai import _stream, allow_usage_hosts
 from llmtrace.testing import SpanCapture, capture_spans
+from tests.support import openai_bodies as bodies
+from tests.support.openai_server import hx, json_response, make_client, sse_response
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 WORDS = ("Hello", " there", "!")

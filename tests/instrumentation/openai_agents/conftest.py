@@ -1,21 +1,16 @@
 """Fixtures for the Agents SDK tests: llmtrace's openai and openai-agents instrumentation
 around each test, the SDK's processors replaced by llmtrace's alone (nothing is ever
-exported to OpenAI's backend), and the local OpenAI-compatible server of tests/openai."""
+exported to OpenAI's backend), and the local OpenAI-compatible server of
+tests/support/openai_server.py."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from opentelemetry import trace
 
 agents = pytest.importorskip("agents", reason="openai-agents is not installed")
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "openai"))
-
-from openai_support import LocalServer  # noqa: E402
 
 from llmtrace.instrumentation.openai import instrument_openai, uninstrument_openai  # noqa: E402
 from llmtrace.instrumentation.openai_agents import (  # noqa: E402
@@ -23,6 +18,7 @@ from llmtrace.instrumentation.openai_agents import (  # noqa: E402
     trace_processor,
     uninstrument_openai_agents,
 )
+from tests.support.openai_server import LocalServer  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import agents
-import agents_support as wire
 import openai
 import pytest
 import wrapt
@@ -39,6 +38,7 @@ from llmtrace.instrumentation.openai_agents import (
     uninstrument_openai_agents,
 )
 from llmtrace.testing import SpanCapture
+from tests.support import agents_bodies as wire
 
 
 def test_sdk_traces_and_custom_spans(captured: SpanCapture) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import agents_support as wire
 import openai
 import pytest
 from agents import (
@@ -21,7 +20,6 @@ from agents import (
     function_tool,
     input_guardrail,
 )
-from openai_support import LocalServer
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
@@ -31,6 +29,8 @@ from llmtrace import semconv
 from llmtrace.instrumentation.openai import uninstrument_openai
 from llmtrace.instrumentation.openai_agents import uninstrument_openai_agents
 from llmtrace.testing import SpanCapture
+from tests.support import agents_bodies as wire
+from tests.support.openai_server import LocalServer
 
 MODES = [
     pytest.param("responses", False, id="responses"),

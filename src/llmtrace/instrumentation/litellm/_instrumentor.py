@@ -305,9 +305,8 @@ class LiteLLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if _Pending.patch is None:
             return
         _Pending.patch = None
-        from litellm.router import Router
-
         import litellm
+        from litellm.router import Router
 
         for name, _, _ in _FUNCTIONS:
             unwrap(litellm, name)

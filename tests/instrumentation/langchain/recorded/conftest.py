@@ -10,12 +10,11 @@ pytest.importorskip("langchain_openai")
 pytest.importorskip("langchain_classic")
 pytest.importorskip("langgraph")
 
-from cassette_replay import RECORDINGS
-from run_tree import RunTree
-
 import llmtrace
 from llmtrace import _rollup
 from llmtrace.testing import SpanCapture, capture_spans
+from tests.support.langchain_replay import RECORDINGS
+from tests.support.langchain_run_tree import RunTree
 
 
 @pytest.fixture(autouse=True)

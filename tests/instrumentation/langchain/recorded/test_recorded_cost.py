@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import genai_prices
 import pytest
-from cassette_replay import ReplayServer, load_cassette
-from lc_helpers import attrs
-from recorded_scenarios import CLOSED_EARLY, SCENARIOS, Scenario, llm_spans, run_scenario
-from run_tree import RunTree
 
 from llmtrace import semconv
 from llmtrace.testing import SpanCapture
+from tests.support.langchain_helpers import attrs
+from tests.support.langchain_replay import ReplayServer, load_cassette
+from tests.support.langchain_run_tree import RunTree
+from tests.support.langchain_scenarios import (
+    CLOSED_EARLY,
+    SCENARIOS,
+    Scenario,
+    llm_spans,
+    run_scenario,
+)
 
 PRICED = [s for s in SCENARIOS if not s.name.startswith("vllm_")]
 

@@ -1,6 +1,6 @@
 """llmtrace on recorded real LangChain traffic (issue 21), with ``init()``'s defaults.
 
-Every scenario of ``recorded_scenarios`` runs against the replay server and is
+Every scenario of ``tests.support.langchain_scenarios`` runs against the replay server and is
 checked for: no exception into the caller but the user's own, one root and one
 trace per invocation, span parents equal to LangChain's run tree, exactly one
 LLM span per model request on the wire, usage equal to the recording (or
@@ -15,15 +15,21 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from cassette_replay import Recording, ReplayServer, load_cassette
-from lc_helpers import attrs
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
-from recorded_scenarios import CLOSED_EARLY, SCENARIOS, Scenario, llm_spans, run_scenario
-from run_tree import RunTree
 
 from llmtrace import semconv
 from llmtrace.testing import SpanCapture
+from tests.support.langchain_helpers import attrs
+from tests.support.langchain_replay import Recording, ReplayServer, load_cassette
+from tests.support.langchain_run_tree import RunTree
+from tests.support.langchain_scenarios import (
+    CLOSED_EARLY,
+    SCENARIOS,
+    Scenario,
+    llm_spans,
+    run_scenario,
+)
 
 
 def recorded_answer(recordings: list[Recording], response_id: str) -> Recording:

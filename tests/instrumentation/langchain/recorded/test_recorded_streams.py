@@ -20,23 +20,23 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from cassette_replay import RECORDINGS, Recording, ReplayServer, load_cassette
 from langchain_core.prompts import PromptTemplate
-from lc_helpers import attrs
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
-from recorded_scenarios import (
+
+import llmtrace
+from llmtrace import semconv
+from llmtrace.testing import SpanCapture, capture_spans
+from tests.support.langchain_helpers import attrs
+from tests.support.langchain_replay import RECORDINGS, Recording, ReplayServer, load_cassette
+from tests.support.langchain_run_tree import RunTree
+from tests.support.langchain_scenarios import (
     SOCKS,
     SOCKS_TEMPLATE,
     chat_openai,
     lcel_astream_closed_early,
     lcel_stream_closed_early,
 )
-from run_tree import RunTree
-
-import llmtrace
-from llmtrace import semconv
-from llmtrace.testing import SpanCapture, capture_spans
 
 CASSETTE = RECORDINGS / "openllmetry" / "test_lcel__test_stream.yaml"
 TAKEN = 3

@@ -19,7 +19,9 @@ import openai
 import pytest
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Sampler
 from opentelemetry.trace import SpanKind, StatusCode
-from replay import (
+
+from llmtrace.testing import capture_metrics
+from tests.support.openai_replay import (
     SHARED,
     Case,
     ReplayServer,
@@ -29,8 +31,6 @@ from replay import (
     load_cases,
     load_schema,
 )
-
-from llmtrace.testing import capture_metrics
 
 CASES = load_cases()
 pytestmark = pytest.mark.skipif(
