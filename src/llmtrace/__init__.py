@@ -22,7 +22,7 @@ from ._runtime import VERSION
 __version__ = VERSION
 
 # The public surface: name -> the private module that defines it. This one table drives
-# the lazy exports and ``__all__``; tests/core/test_public_api.py holds the TYPE_CHECKING
+# the lazy exports and ``__all__``; tests/test_public_api.py holds the TYPE_CHECKING
 # imports below (for type checkers) equal to it.
 _EXPORTS: dict[str, str] = {
     "BudgetExceeded": "._genai.budgets",

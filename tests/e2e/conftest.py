@@ -13,8 +13,8 @@ Where Phoenix comes from, in order:
    Phoenix is a failure: CI must run them.
 
 Install Phoenix in its own virtualenv (it pulls in openai and much more):
-``.ci/phoenix.sh install /tmp/phoenix-venv``. See ``phoenix.py`` for the span dicts
-``phoenix.spans()`` returns and how Phoenix picks the project of incoming spans.
+``.ci/phoenix.sh install /tmp/phoenix-venv``. See ``tests/support/phoenix_server.py`` for the
+span dicts ``phoenix.spans()`` returns and how Phoenix picks the project of incoming spans.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from phoenix import DEFAULT_VENV, Phoenix, PhoenixServer, has_phoenix
+
+from tests.support.phoenix_server import DEFAULT_VENV, Phoenix, PhoenixServer, has_phoenix
 
 _TRUE = ("1", "true", "yes", "on")
 

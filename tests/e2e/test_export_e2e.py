@@ -22,12 +22,19 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
     OTLPSpanExporter as HttpSpanExporter,
 )
 from opentelemetry.sdk.trace.export import SpanExporter
-from phoenix import PROJECT_ATTRIBUTE, Phoenix, children, find, free_port, unique_project
 
 import llmtrace
 from llmtrace import semconv
 from llmtrace._genai.lifecycle import LLMInvocation
 from llmtrace._genai.tokens import Usage
+from tests.support.phoenix_server import (
+    PROJECT_ATTRIBUTE,
+    Phoenix,
+    children,
+    find,
+    free_port,
+    unique_project,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""End to end: one MCP tool call, client and server in two processes (tests/mcp's scripts,
+"""End to end: one MCP tool call, client and server in two processes (tests/support's scripts,
 over stdio), both exporting over OTLP/HTTP into the same real Phoenix project; the trace
 read back from Phoenix spans both processes."""
 
@@ -8,16 +8,15 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from phoenix import Phoenix, children, find, unique_project
+
+from tests.support import SUPPORT, subprocess_env
+from tests.support.phoenix_server import Phoenix, children, find, unique_project
 
 pytest.importorskip("mcp")
 
 pytestmark = pytest.mark.e2e
-
-SCRIPTS = Path(__file__).resolve().parents[1] / "mcp"
 
 
 def test_mcp_call_is_one_trace_in_phoenix(phoenix: Phoenix) -> None:
@@ -26,8 +25,8 @@ def test_mcp_call_is_one_trace_in_phoenix(phoenix: Phoenix) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env["LLMTRACE_RAISE_INTERNAL_ERRORS"] = "1"
     done = subprocess.run(
-        [sys.executable, str(SCRIPTS / "mcp_tool_client.py"), target, "stdio", target],
-        env=env,
+        [sys.executable, str(SUPPORT / "mcp_tool_client.py"), target, "stdio", target],
+        env=subprocess_env(env),
         capture_output=True,
         text=True,
         timeout=300,

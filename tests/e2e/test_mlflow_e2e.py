@@ -18,12 +18,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from mlflow_server import EXPERIMENT_HEADER, MLflow, children, find
 
 import llmtrace
 from llmtrace import semconv
 from llmtrace._genai.lifecycle import LLMInvocation
 from llmtrace._genai.tokens import Usage
+from tests.support.mlflow_server import EXPERIMENT_HEADER, MLflow, children, find
 
 pytestmark = pytest.mark.e2e
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from phoenix import PROJECT_ATTRIBUTE, Phoenix, find, unique_project
-from test_mlflow_e2e import EXPERIMENT_HEADER, MLflow, mlflow  # noqa: F401 - the fixture
 
 import llmtrace
 from llmtrace import semconv
+from tests.e2e.test_mlflow_e2e import EXPERIMENT_HEADER, MLflow, mlflow  # noqa: F401 - the fixture
+from tests.support.phoenix_server import PROJECT_ATTRIBUTE, Phoenix, find, unique_project
 
 pytestmark = pytest.mark.e2e
 

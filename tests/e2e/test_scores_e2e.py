@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from phoenix import PROJECT_ATTRIBUTE, Phoenix, Span, find, unique_project
 
 import llmtrace
 from llmtrace import semconv
 from llmtrace._genai.lifecycle import LLMInvocation
 from llmtrace._genai.tokens import Usage
 from llmtrace._prompts import state as _prompt_state
+from tests.support.phoenix_server import PROJECT_ATTRIBUTE, Phoenix, Span, find, unique_project
 
 pytestmark = pytest.mark.e2e
 

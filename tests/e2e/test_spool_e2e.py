@@ -16,7 +16,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from phoenix import PROJECT_ATTRIBUTE, Phoenix, free_port, unique_project
+
+from tests.support.phoenix_server import PROJECT_ATTRIBUTE, Phoenix, free_port, unique_project
 
 pytestmark = pytest.mark.e2e
 

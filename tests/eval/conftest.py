@@ -8,11 +8,11 @@ from typing import Any
 
 import openai
 import pytest
-from eval_support import PRICES, EvalServer
 
 from llmtrace._genai.pricing import clear_price_overrides, load_price_overrides
 from llmtrace._prompts import state as _prompt_state
 from llmtrace.instrumentation.openai import instrument_openai, uninstrument_openai
+from tests.support.eval_server import PRICES, EvalServer
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eval_support import CASES, PROMPT_CHATTY, PROMPT_TERSE
 
 import llmtrace
 from llmtrace.eval import EvalResult, compare
 from llmtrace.eval._compare import Limit, parse_limit
 from llmtrace.testing import SpanCapture
+from tests.support.eval_server import CASES, PROMPT_CHATTY, PROMPT_TERSE
 
 
 def exact(output: str, expected: str) -> bool:

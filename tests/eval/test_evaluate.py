@@ -11,14 +11,6 @@ import math
 from typing import Any
 
 import pytest
-from eval_support import (
-    CASES,
-    PROMPT_CHATTY,
-    PROMPT_TERSE,
-    QUESTIONS,
-    SMALL_MODEL_MISSES,
-    EvalServer,
-)
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
@@ -26,6 +18,14 @@ import llmtrace
 from llmtrace import semconv
 from llmtrace.eval import CaseResult, EvalResult, Score
 from llmtrace.testing import SpanCapture
+from tests.support.eval_server import (
+    CASES,
+    PROMPT_CHATTY,
+    PROMPT_TERSE,
+    QUESTIONS,
+    SMALL_MODEL_MISSES,
+    EvalServer,
+)
 
 VARIANTS = {
     "terse-large": (PROMPT_TERSE, "large-model"),

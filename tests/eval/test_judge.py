@@ -65,8 +65,9 @@ def test_an_openai_client_needs_a_model(client: Any) -> None:
 def test_a_langchain_chat_model_as_the_judge(
     server: Any, instrumented: None, captured: SpanCapture
 ) -> None:
-    from eval_support import CASES
     from langchain_openai import ChatOpenAI
+
+    from tests.support.eval_server import CASES
 
     model = ChatOpenAI(
         model="judge-model", base_url=server.base_url, api_key="sk-test", max_retries=0

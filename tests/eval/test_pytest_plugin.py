@@ -9,16 +9,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from eval_support import PRICES, EvalServer
-
 from llmtrace.eval import EvalResult
+from tests.support import REPO
+from tests.support.eval_server import PRICES, EvalServer
 
 TEST_FILE = """
 import os
 
 import openai
 import pytest
-from eval_support import CASES, PROMPT_TERSE
+from tests.support.eval_server import CASES, PROMPT_TERSE
 
 import llmtrace
 from llmtrace.eval.pytest_plugin import cases
@@ -61,7 +61,7 @@ def test_cases_become_tests_and_the_summary_has_the_report(
         if not key.startswith(("OTEL_", "LLMTRACE_", "PYTEST_"))
     }
     env["EVAL_SERVER"] = server.base_url
-    env["PYTHONPATH"] = str(Path(__file__).parent)
+    env["PYTHONPATH"] = str(REPO)
     run = subprocess.run(
         [
             sys.executable, "-m", "pytest", "-p", "llmtrace.eval.pytest_plugin", "-p",

@@ -14,7 +14,6 @@ from typing import Any
 
 import openai
 import pytest
-from eval_support import CASES, PROMPT_TERSE, EvalServer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -22,6 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 import llmtrace
 from llmtrace import semconv
+from tests.support.eval_server import CASES, PROMPT_TERSE, EvalServer
 
 
 class Receiver:

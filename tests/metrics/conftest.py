@@ -10,22 +10,19 @@ Where it comes from, in order:
 3. Otherwise the tests that need it are skipped, except under CI (``CI`` is true), where
    a missing Prometheus is a failure.
 
-The local OpenAI-compatible server comes from ``tests/openai/openai_support.py``.
+The local OpenAI-compatible server comes from ``tests/support/openai_server.py``.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "openai"))
-
-from openai_support import LocalServer
-from prom_support import (
+from tests.support.openai_server import LocalServer
+from tests.support.prometheus_server import (
     PrometheusServer,
     StartedPrometheus,
     prometheus_binary,

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import yaml
-from prom_support import COMPOSE, DASHBOARD, PROMETHEUS_CONFIG, REPO
+
+from tests.support.prometheus_server import COMPOSE, DASHBOARD, PROMETHEUS_CONFIG, REPO
 
 
 def mounts(service: dict) -> dict[str, Path]:

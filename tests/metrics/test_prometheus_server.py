@@ -24,12 +24,14 @@ from typing import Any
 import openai
 import pytest
 import yaml
-from openai_support import LocalServer
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
-from prom_support import (
+
+import llmtrace
+from tests.support.openai_server import LocalServer
+from tests.support.prometheus_server import (
     ALERTS,
     DASHBOARD,
     PROMETHEUS_CONFIG,
@@ -37,8 +39,6 @@ from prom_support import (
     promtool_binary,
     unavailable,
 )
-
-import llmtrace
 
 pytestmark = pytest.mark.prometheus
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from reliability_support import Figures, reset_otel_globals
 
 from llmtrace import _setup
+from tests.support.reliability import Figures, reset_otel_globals
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

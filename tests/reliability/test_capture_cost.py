@@ -14,12 +14,12 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from reliability_support import Figures
 
 import llmtrace
 from llmtrace import semconv
 from llmtrace._serialize import to_json
 from llmtrace.testing import SpanCapture
+from tests.support.reliability import Figures
 
 BUDGET = 2048
 # Far below what converting any of the values below whole allocates (tens of MB).

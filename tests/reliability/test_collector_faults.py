@@ -19,7 +19,9 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import pytest
-from reliability_support import (
+
+import llmtrace
+from tests.support.reliability import (
     BlackHole,
     Figures,
     GrpcCollector,
@@ -31,8 +33,6 @@ from reliability_support import (
     stop_tracing,
     tracing_to,
 )
-
-import llmtrace
 
 
 @llmtrace.trace(name="handle_request", kind="workflow")

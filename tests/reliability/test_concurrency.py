@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
-from reliability_support import ANSWER, SOAK_SCALE, Figures, openai_client
 
 import llmtrace
 from llmtrace import semconv
 from llmtrace.testing import SpanCapture
+from tests.support.reliability import ANSWER, SOAK_SCALE, Figures, openai_client
 
 pytest.importorskip("openai")
 pytest.importorskip("langchain_core")

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reliability_support import Figures
 
 import llmtrace
 from llmtrace import ConfigurationError
 from llmtrace._config import ENV_VARS, Settings, resolve_settings
+from tests.support.reliability import Figures
 
 SECRET = "glc_s3cr3t-T0KEN"
 

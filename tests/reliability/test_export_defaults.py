@@ -18,16 +18,16 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from reliability_support import (
+
+import llmtrace
+from llmtrace import _setup
+from llmtrace._export_processor import HEALTHY_QUEUE_FACTOR, ExportProcessor
+from tests.support.reliability import (
     Figures,
     OTLPHttpCollector,
     export_processor,
     refused_endpoint,
 )
-
-import llmtrace
-from llmtrace import _setup
-from llmtrace._export_processor import HEALTHY_QUEUE_FACTOR, ExportProcessor
 
 
 @llmtrace.trace(name="job")

@@ -22,15 +22,15 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from reliability_support import Figures, free_port
 
-HERE = Path(__file__).resolve().parent
+from tests.support import REPO
+from tests.support.reliability import Figures, free_port
 
 RECEIVER = textwrap.dedent(
     """
     import json, sys
     sys.path.insert(0, sys.argv[3])
-    from reliability_support import GrpcCollector
+    from tests.support.reliability import GrpcCollector
 
     collector = GrpcCollector(port=int(sys.argv[1])).start()
     print("ready", flush=True)
@@ -96,7 +96,7 @@ def test_children_forked_while_exporting_over_grpc_lose_nothing(
     port = free_port()
     names_file = tmp_path / "names.json"
     receiver = subprocess.Popen(
-        [sys.executable, "-c", RECEIVER, str(port), str(names_file), str(HERE)],
+        [sys.executable, "-c", RECEIVER, str(port), str(names_file), str(REPO)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

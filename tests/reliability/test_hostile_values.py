@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.sdk.trace import ReadableSpan
-from reliability_support import Figures
 
 import llmtrace
 from llmtrace import semconv
 from llmtrace._runtime import runtime
 from llmtrace.testing import SpanCapture
+from tests.support.reliability import Figures
 
 
 class Explodes:

@@ -14,7 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from reliability_support import (
+
+import llmtrace
+from llmtrace import semconv
+from llmtrace.testing import SpanCapture
+from tests.support.reliability import (
     ANSWER,
     ANSWERED_BY,
     CHAT_MODEL,
@@ -25,10 +29,6 @@ from reliability_support import (
     llm_spans,
     openai_client,
 )
-
-import llmtrace
-from llmtrace import semconv
-from llmtrace.testing import SpanCapture
 
 pytest.importorskip("openai")
 pytest.importorskip("langchain_core")

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
-from reliability_support import SOAK_SCALE, Figures, OpenAIHandler, ask, openai_client
 
 import llmtrace
 from llmtrace._runtime import runtime
 from llmtrace._session_processor import ContextAttributesProcessor
 from llmtrace.testing import capture_spans
+from tests.support.reliability import SOAK_SCALE, Figures, OpenAIHandler, ask, openai_client
 
 pytest.importorskip("openai")
 pytest.importorskip("langchain_core")

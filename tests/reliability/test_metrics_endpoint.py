@@ -20,11 +20,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from reliability_support import refused_endpoint
 
 import llmtrace
 from llmtrace._genai.lifecycle import LLMInvocation
 from llmtrace._genai.tokens import Usage
+from tests.support.reliability import refused_endpoint
 
 
 class _Backend(ThreadingHTTPServer):

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reliability_support import Figures, OpenAIHandler, chat_body, chat_chunks, openai_client
 
 from llmtrace import semconv
 from llmtrace._genai.lifecycle import LLMInvocation
 from llmtrace._runtime import runtime
 from llmtrace.testing import SpanCapture, capture_spans
+from tests.support.reliability import Figures, OpenAIHandler, chat_body, chat_chunks, openai_client
 
 pytest.importorskip("openai")
 pytest.importorskip("langchain_core")

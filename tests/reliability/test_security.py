@@ -16,7 +16,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from reliability_support import (
+
+import llmtrace
+from llmtrace import ConfigurationError, semconv
+from llmtrace.testing import SpanCapture
+from tests.support.reliability import (
     BlackHole,
     Figures,
     OpenAIHandler,
@@ -27,10 +31,6 @@ from reliability_support import (
     refused_endpoint,
     tracing_to,
 )
-
-import llmtrace
-from llmtrace import ConfigurationError, semconv
-from llmtrace.testing import SpanCapture
 
 openai = pytest.importorskip("openai")
 httpx2 = pytest.importorskip("httpx2")
@@ -262,7 +262,7 @@ def test_the_redaction_hook_masks_pii_in_every_content_attribute(
 
 
 def _chat_with(content: str) -> dict[str, Any]:
-    from reliability_support import chat_body
+    from tests.support.reliability import chat_body
 
     return chat_body(content)
 

@@ -16,15 +16,15 @@ import textwrap
 import time
 
 import pytest
-from reliability_support import (
+
+import llmtrace
+from tests.support.reliability import (
     BlackHole,
     Figures,
     OTLPHttpCollector,
     export_processor,
     init_export,
 )
-
-import llmtrace
 
 SLACK_S = 0.5  # thread scheduling on a loaded machine, not network time
 

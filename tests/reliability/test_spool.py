@@ -15,11 +15,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from reliability_support import Figures, OTLPHttpCollector, free_port, init_export
 
 import llmtrace
 from llmtrace._spool import Spool, decode
 from llmtrace.testing import capture_spans
+from tests.support.reliability import Figures, OTLPHttpCollector, free_port, init_export
 
 APP = textwrap.dedent(
     """

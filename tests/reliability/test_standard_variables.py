@@ -15,7 +15,8 @@ import sys
 import textwrap
 
 import pytest
-from reliability_support import GrpcCollector, OTLPHttpCollector
+
+from tests.support.reliability import GrpcCollector, OTLPHttpCollector
 
 APP = textwrap.dedent(
     """
