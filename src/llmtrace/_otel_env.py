@@ -150,6 +150,11 @@ def global_provider(read: Callable[[], Any]) -> tuple[Any, bool]:
     provider = attempt(read)  # the API's entry-point loading may raise anything
     if not isinstance(provider, Failed):
         return provider, True
+    warn_unloadable_tracer_provider()
+    return None, False
+
+
+def warn_unloadable_tracer_provider() -> None:
+    """OTEL_PYTHON_TRACER_PROVIDER names a provider that does not load (the API raised)."""
     var = "OTEL_PYTHON_TRACER_PROVIDER"
     warn_once(var, os.environ.get(var, ""), "no such tracer provider could be loaded")
-    return None, False

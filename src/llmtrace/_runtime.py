@@ -1,9 +1,11 @@
 """What the hot paths read: the active tracer and the few settings they need.
 
 ``init()`` (and ``llmtrace.testing``) write here once; decorators and
-instrumentations only read attributes, so no call ever parses configuration or
-the environment. Before ``init()``, tracing follows whatever global
-TracerProvider the application set (or stays off, at near-zero cost).
+instrumentations only read attributes, so no call parses configuration. Before
+``init()``, tracing follows whatever global TracerProvider the application set:
+until it sets one, each check asks OpenTelemetry's public ``get_tracer_provider()``
+(which looks up one environment variable); once set, the answer is kept, since
+the API allows the global provider to be set only once.
 """
 
 from __future__ import annotations
@@ -15,39 +17,11 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider, Tracer, TracerProvider
 
-from ._otel_env import check_import_time_variables
+from ._errors import Failed, attempt
+from ._otel_env import check_import_time_variables, warn_unloadable_tracer_provider
 
 INSTRUMENTATION_NAME = "llmtrace"
 VERSION = "0.1.0"
-
-
-def _global_provider_reader() -> Callable[[], TracerProvider | None]:
-    """How to read the global TracerProvider; None means none was set (tracing off).
-
-    ``trace.get_tracer_provider()`` looks up OTEL_PYTHON_TRACER_PROVIDER in the
-    environment on every call until a provider is set, which would make the
-    tracing-off path of every decorated call read the environment. Reading the
-    API's module global gives the same answer, so that is used unless that
-    variable asks the API to load a provider itself.
-    """
-
-    def read() -> TracerProvider | None:
-        return trace._TRACER_PROVIDER
-
-    if not hasattr(trace, "_TRACER_PROVIDER"):
-        return trace.get_tracer_provider
-    if "OTEL_PYTHON_TRACER_PROVIDER" not in os.environ:
-        return read
-
-    def load() -> TracerProvider | None:
-        from ._otel_env import global_provider
-
-        provider, loaded = global_provider(trace.get_tracer_provider)
-        if not loaded:  # warned once; from now on, as if the variable were not set
-            runtime._global_provider = read
-        return provider  # type: ignore[no-any-return]
-
-    return load
 
 
 def _env_flag(*names: str) -> bool:
@@ -79,18 +53,39 @@ class Runtime:
         self.tracer_provider: TracerProvider | None = None
         self._tracer_source: object = None
         self._tracer: Tracer | None = None
-        self._global_provider = _global_provider_reader()
+        # The global provider once the application set one (the API allows it once).
+        self._global_provider: TracerProvider | None = None
+        self._global_provider_unloadable = False
 
     def tracer(self) -> Tracer | None:
         """The tracer to use now, or None when tracing is off. Cheap: cached per provider."""
-        provider = self.tracer_provider
+        provider = self.tracer_provider or self._global_provider
         if provider is None:
-            provider = self._global_provider()
+            provider = self._read_global_provider()
             if provider is None:
                 return None
         if provider is self._tracer_source:
             return self._tracer
         return self._resolve(provider)
+
+    def _read_global_provider(self) -> TracerProvider | None:
+        """The global provider if the application has set one, else None.
+
+        With OTEL_PYTHON_TRACER_PROVIDER naming a provider that does not load, the API
+        would scan entry points and raise on every call: that warns once, and the
+        global provider is not asked again until ``reset_tracer_cache()`` (``init()``).
+        """
+        if self._global_provider_unloadable:
+            return None
+        provider = attempt(trace.get_tracer_provider)  # may load one named by the environment
+        if isinstance(provider, Failed):
+            warn_unloadable_tracer_provider()
+            self._global_provider_unloadable = True
+            return None
+        if isinstance(provider, ProxyTracerProvider):
+            return None
+        self._global_provider = provider
+        return provider
 
     def _resolve(self, provider: TracerProvider) -> Tracer | None:
         tracer: Tracer | None
@@ -105,6 +100,8 @@ class Runtime:
         return tracer
 
     def reset_tracer_cache(self) -> None:
+        self._global_provider = None
+        self._global_provider_unloadable = False
         self._tracer_source = None
         self._tracer = None
 
