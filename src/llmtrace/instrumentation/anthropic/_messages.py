@@ -14,25 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..._genai.messages import (
-    GenericPart,
-    Message,
-    OutputMessage,
-    Part,
-    as_list,
-    blob_part,
-    finish_reason,
-    get,
-    message,
-    reasoning_part,
-    role_of,
-    text_part,
-    tool_call_part,
-    tool_response_part,
-    unknown_part,
-    uri_part,
-)
-from ..._genai.messages import output_message as _output_message
+from ..._genai import messages as core
+from ..._genai.messages import GenericPart, Message, OutputMessage, Part, as_list, get
 
 # Block types whose ``input`` is a tool call the model makes (client or server side).
 _TOOL_CALLS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
@@ -46,15 +29,15 @@ def _source_part(kind: str, source: Any) -> Part:
     media_type = get(source, "media_type")
     mime = media_type if isinstance(media_type, str) else None
     if source_type == "base64":
-        return blob_part(get(source, "data"), modality, mime)
+        return core.blob_part(get(source, "data"), modality, mime)
     if source_type == "url":
-        return uri_part(get(source, "url"), modality, mime)
+        return core.uri_part(get(source, "url"), modality, mime)
     if source_type == "file":
         file_id = get(source, "file_id")
         if isinstance(file_id, str):
             return {"type": "file", "modality": modality, "file_id": file_id}
     if source_type == "text" and isinstance(get(source, "data"), str):
-        return text_part(get(source, "data"))
+        return core.text_part(get(source, "data"))
     return {"type": "blob" if source_type == "base64" else "uri", "modality": modality}
 
 
@@ -66,7 +49,7 @@ def _tool_result(block: Any) -> Part:
         response: Any = "".join(strings) if len(strings) == len(content) else content_parts(content)
     else:
         response = content
-    part = tool_response_part(get(block, "tool_use_id"), response)
+    part = core.tool_response_part(get(block, "tool_use_id"), response)
     if get(block, "is_error") is True:
         errored: GenericPart = {**part, "is_error": True}
         return errored
@@ -76,16 +59,16 @@ def _tool_result(block: Any) -> Part:
 def block_part(block: Any) -> Part:
     """One content block (request or response) as a conventions' part."""
     if isinstance(block, str):
-        return text_part(block)
+        return core.text_part(block)
     kind = get(block, "type")
     if kind == "text":
-        return text_part(get(block, "text"))
+        return core.text_part(get(block, "text"))
     if kind == "thinking":
-        return reasoning_part(get(block, "thinking"))
+        return core.reasoning_part(get(block, "thinking"))
     if kind == "redacted_thinking":
         return {"type": "reasoning", "content": "<redacted>"}
     if kind in _TOOL_CALLS:
-        part = tool_call_part(get(block, "id"), get(block, "name"), get(block, "input"))
+        part = core.tool_call_part(get(block, "id"), get(block, "name"), get(block, "input"))
         if kind != "tool_use":
             server: GenericPart = {**part, "type": "server_tool_call"}
             return server
@@ -94,19 +77,19 @@ def block_part(block: Any) -> Part:
         return _tool_result(block)
     if kind in ("image", "document"):
         return _source_part(kind, get(block, "source"))
-    return unknown_part(kind)
+    return core.unknown_part(kind)
 
 
 def content_parts(content: Any) -> list[Part]:
     """A message's ``content``: a plain string or a list of blocks."""
     if isinstance(content, str):
-        return [text_part(content)]
+        return [core.text_part(content)]
     return [block_part(block) for block in as_list(content)]
 
 
 def input_messages(messages: Any) -> list[Message]:
     return [
-        message(role_of(get(item, "role")), content_parts(get(item, "content")))
+        core.message(core.role_of(get(item, "role")), content_parts(get(item, "content")))
         for item in as_list(messages)
     ]
 
@@ -140,7 +123,7 @@ def tool_definitions(tools: Any) -> list[dict[str, Any]] | None:
 
 def output_message(content: Any, stop_reason: Any) -> OutputMessage:
     """The assistant's reply: its content blocks and the mapped stop reason."""
-    return _output_message(content_parts(content), finish_reason(stop_reason))
+    return core.output_message(content_parts(content), core.finish_reason(stop_reason))
 
 
 def tool_call_names(content: Any) -> list[str]:

@@ -16,26 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 from ... import semconv
+from ..._genai import messages as core
 from ..._genai.bedrock import price_name
 from ..._genai.ending import set_tool_calls
 from ..._genai.lifecycle import LLMInvocation
-from ..._genai.messages import (
-    Part,
-    as_list,
-    as_str,
-    blob_part,
-    finish_reason,
-    message,
-    output_message,
-    parse_arguments,
-    reasoning_part,
-    role_of,
-    text_part,
-    tool_call_part,
-    tool_response_part,
-    unknown_part,
-    uri_part,
-)
+from ..._genai.messages import Part, as_list, as_str
 from ..._genai.tokens import estimate_usage, usage_from_bedrock
 from ..._genai.values import as_number, as_strings, as_whole_number
 from ._models import Server
@@ -57,19 +42,19 @@ def _mime(modality: str, fmt: Any) -> str | None:
 
 def _media_part(modality: str, block: Any) -> Part:
     if not isinstance(block, dict):
-        return unknown_part(modality)
+        return core.unknown_part(modality)
     mime = _mime(modality, block.get("format"))
     source = block.get("source")
     if not isinstance(source, dict):
-        return blob_part(None, modality, mime)
+        return core.blob_part(None, modality, mime)
     if "bytes" in source:
-        return blob_part(source["bytes"], modality, mime)
+        return core.blob_part(source["bytes"], modality, mime)
     location = source.get("s3Location")
     if isinstance(location, dict):
-        return uri_part(location.get("uri"), modality, mime)
+        return core.uri_part(location.get("uri"), modality, mime)
     if isinstance(source.get("text"), str):  # a document given as plain text
-        return text_part(source["text"])
-    return blob_part(None, modality, mime)
+        return core.text_part(source["text"])
+    return core.blob_part(None, modality, mime)
 
 
 def _tool_result(block: dict[str, Any]) -> Part:
@@ -84,18 +69,18 @@ def _tool_result(block: dict[str, Any]) -> Part:
         else:
             response.append(content_part(item))
     value: Any = response[0] if len(response) == 1 else response
-    return tool_response_part(block.get("toolUseId"), value)
+    return core.tool_response_part(block.get("toolUseId"), value)
 
 
 def content_part(block: Any) -> Part | None:
     """One Converse content block as a part; None for markers (``cachePoint``)."""
     if not isinstance(block, dict):
-        return unknown_part(None)
+        return core.unknown_part(None)
     if "text" in block:
-        return text_part(block["text"])
+        return core.text_part(block["text"])
     tool_use = block.get("toolUse")
     if isinstance(tool_use, dict):
-        return tool_call_part(
+        return core.tool_call_part(
             tool_use.get("toolUseId"), tool_use.get("name"), tool_use.get("input")
         )
     tool_result = block.get("toolResult")
@@ -108,14 +93,14 @@ def content_part(block: Any) -> Part | None:
     if isinstance(reasoning, dict):
         text = reasoning.get("reasoningText")
         if isinstance(text, dict) and isinstance(text.get("text"), str):
-            return reasoning_part(text["text"])
-        return unknown_part("redacted_reasoning")
+            return core.reasoning_part(text["text"])
+        return core.unknown_part("redacted_reasoning")
     guarded = block.get("guardContent")
     if isinstance(guarded, dict) and isinstance(guarded.get("text"), dict):
-        return text_part(guarded["text"].get("text", ""))
+        return core.text_part(guarded["text"].get("text", ""))
     if "cachePoint" in block:
         return None
-    return unknown_part(next(iter(block), None))
+    return core.unknown_part(next(iter(block), None))
 
 
 def content_parts(content: Any) -> list[Part]:
@@ -130,7 +115,7 @@ def content_parts(content: Any) -> list[Part]:
 def converse_messages(messages: Any) -> list[Any]:
     """Converse (or Nova) ``messages`` as the conventions' input messages."""
     return [
-        message(role_of(item.get("role")), content_parts(item.get("content")))
+        core.message(core.role_of(item.get("role")), content_parts(item.get("content")))
         for item in as_list(messages)
         if isinstance(item, dict)
     ]
@@ -231,7 +216,9 @@ def apply_converse_response(inv: LLMInvocation, response: Any) -> None:
     set_tool_calls(inv, names)
     if inv.capture_content:
         inv.output_messages = [
-            output_message(parts, finish_reason(reason), role_of(reply.get("role"), "assistant"))
+            core.output_message(
+                parts, core.finish_reason(reason), core.role_of(reply.get("role"), "assistant")
+            )
         ]
 
 
@@ -324,11 +311,11 @@ class Answer:
             kind, pieces, call_id, name = self.blocks[index]
             text = "".join(pieces)
             if kind == "tool":
-                parts.append(tool_call_part(call_id, name, parse_arguments(text or None)))
+                parts.append(core.tool_call_part(call_id, name, core.parse_arguments(text or None)))
             elif kind == "reasoning":
-                parts.append(reasoning_part(text))
+                parts.append(core.reasoning_part(text))
             else:
-                parts.append(text_part(text))
+                parts.append(core.text_part(text))
         return parts
 
     def text(self) -> str:
@@ -348,4 +335,6 @@ class Answer:
         if inv.usage is None and (self.chunks or self.estimate_input is not None):
             inv.usage = estimate_usage(inv.request_model, self.estimate_input, self.text())
         if inv.capture_content:
-            inv.output_messages = [output_message(self.parts(), finish_reason(self.reason))]
+            inv.output_messages = [
+                core.output_message(self.parts(), core.finish_reason(self.reason))
+            ]

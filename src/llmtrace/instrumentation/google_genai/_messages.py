@@ -17,26 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..._genai.messages import (
-    Message,
-    OutputMessage,
-    Part,
-    as_list,
-    as_str,
-    blob_part,
-    finish_reason,
-    get,
-    is_mapping,
-    message,
-    output_message,
-    reasoning_part,
-    role_of,
-    text_part,
-    tool_call_part,
-    tool_response_part,
-    unknown_part,
-    uri_part,
-)
+from ..._genai import messages as core
+from ..._genai.messages import Message, OutputMessage, Part, as_list, as_str, get, is_mapping
 
 # Part fields that are not text, in the order they are checked (a part has one of them).
 _OTHER_KINDS = ("executable_code", "code_execution_result", "tool_call", "tool_response")
@@ -67,30 +49,32 @@ def field_of(obj: Any, snake: str, camel: str) -> Any:
 def part_of(part: Any) -> Part:
     """One Gemini part (a ``Part`` or its dict) as a conventions part."""
     if isinstance(part, str):
-        return text_part(part)
+        return core.text_part(part)
     text = get(part, "text")
     if isinstance(text, str):
-        return reasoning_part(text) if get(part, "thought") is True else text_part(text)
+        return core.reasoning_part(text) if get(part, "thought") is True else core.text_part(text)
     call = field_of(part, "function_call", "functionCall")
     if call is not None:
-        return tool_call_part(as_str(get(call, "id")), as_str(get(call, "name")), get(call, "args"))
+        return core.tool_call_part(
+            as_str(get(call, "id")), as_str(get(call, "name")), get(call, "args")
+        )
     response = field_of(part, "function_response", "functionResponse")
     if response is not None:
-        return tool_response_part(as_str(get(response, "id")), get(response, "response"))
+        return core.tool_response_part(as_str(get(response, "id")), get(response, "response"))
     data = field_of(part, "inline_data", "inlineData")
     if data is not None:
         mime = as_str(field_of(data, "mime_type", "mimeType"))
-        return blob_part(get(data, "data"), _modality(mime), mime)
+        return core.blob_part(get(data, "data"), _modality(mime), mime)
     file = field_of(part, "file_data", "fileData")
     if file is not None:
         mime = as_str(field_of(file, "mime_type", "mimeType"))
-        return uri_part(field_of(file, "file_uri", "fileUri"), _modality(mime), mime)
+        return core.uri_part(field_of(file, "file_uri", "fileUri"), _modality(mime), mime)
     if is_mapping(part) or hasattr(part, "model_fields_set"):
         for kind in _OTHER_KINDS:
             if get(part, kind) is not None:
-                return unknown_part(kind)
-        return unknown_part("unknown")
-    return unknown_part(type(part).__name__)  # a PIL image, a File, ...
+                return core.unknown_part(kind)
+        return core.unknown_part("unknown")
+    return core.unknown_part(type(part).__name__)  # a PIL image, a File, ...
 
 
 def _is_content(item: Any) -> bool:
@@ -102,10 +86,10 @@ def _is_content(item: Any) -> bool:
 
 def _content_message(content: Any) -> Message:
     parts = [part_of(p) for p in as_list(get(content, "parts"))]
-    role = role_of(as_str(get(content, "role")))
+    role = core.role_of(as_str(get(content, "role")))
     if parts and all(p.get("type") == "tool_call_response" for p in parts):
         role = "tool"  # Gemini sends function responses as the user's turn
-    return message(role, parts)
+    return core.message(role, parts)
 
 
 def input_messages(contents: Any) -> list[Message]:
@@ -118,13 +102,13 @@ def input_messages(contents: Any) -> list[Message]:
     for item in items:
         if not isinstance(item, str) and _is_content(item):
             if loose:
-                messages.append(message("user", loose))
+                messages.append(core.message("user", loose))
                 loose = []
             messages.append(_content_message(item))
         else:
             loose.append(part_of(item))
     if loose:
-        messages.append(message("user", loose))
+        messages.append(core.message("user", loose))
     return messages
 
 
@@ -133,7 +117,7 @@ def system_instructions(instruction: Any) -> list[Part] | None:
     if instruction is None:
         return None
     if isinstance(instruction, str):
-        return [text_part(instruction)]
+        return [core.text_part(instruction)]
     return [part for m in input_messages(instruction) for part in m["parts"]] or None
 
 
@@ -153,7 +137,7 @@ def call_names(candidate: Any) -> list[str]:
 
 def finish_reason_of(raw: Any, function_calls: bool) -> str:
     """The conventions' value; a STOP that carries function calls is a ``tool_call``."""
-    reason = finish_reason(enum_value(raw))
+    reason = core.finish_reason(enum_value(raw))
     return "tool_call" if function_calls and reason == "stop" else reason
 
 
@@ -163,7 +147,9 @@ def output_messages(candidates: Any) -> list[OutputMessage]:
         content = get(candidate, "content")
         parts = [part_of(p) for p in as_list(get(content, "parts"))]
         reason = field_of(candidate, "finish_reason", "finishReason")
-        out.append(output_message(parts, finish_reason_of(reason, bool(call_names(candidate)))))
+        out.append(
+            core.output_message(parts, finish_reason_of(reason, bool(call_names(candidate))))
+        )
     return out
 
 
