@@ -1,6 +1,6 @@
 """The Prometheus scrape endpoint behind ``init(metrics_exporter="prometheus")``.
 
-``_setup`` imports this module only when Prometheus export is asked for (it needs the
+``_export`` imports this module only when Prometheus export is asked for (it needs the
 ``prometheus`` extra: ``opentelemetry-exporter-prometheus``)::
 
     reader = serve(host="localhost", port=9464)   # a MetricReader, or None (one WARNING)

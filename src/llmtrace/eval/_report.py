@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._result import VariantSummary
-
-if TYPE_CHECKING:
-    from ._result import EvalResult
+if TYPE_CHECKING:  # the result imports this module to render itself
+    from ._result import EvalResult, VariantSummary
 
 __all__ = ["format_cost", "format_seconds", "markdown_report", "terminal_report"]
 

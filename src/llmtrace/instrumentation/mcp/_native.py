@@ -95,15 +95,6 @@ class NativeSpanEnricher(SpanProcessor):
                 call.request_id = request_id
                 call.pending[request_id] = span
 
-    def on_end(self, span: Any) -> None:
-        return None
-
-    def shutdown(self) -> None:
-        return None
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
-
 
 _ENRICHED: weakref.WeakSet[Any] = weakref.WeakSet()
 
