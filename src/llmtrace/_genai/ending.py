@@ -4,11 +4,11 @@ a stream's end. One of each, for every integration::
     set_tool_calls(inv, ["weather"])               # llmtrace.response.tool_calls, if any
     fail_call(inv, exc)                            # add_http_status(), then inv.fail(exc)
 
-    def on_end(self, error, abandoned):            # a provider's StreamHooks
-        try:
-            ...fill the record from what the stream said...
-        finally:
-            end_stream(self.inv, self.chunks, error, abandoned)   # then stop() / fail()
+    class MyHooks(RecordHooks):                    # a provider's stream hooks
+        def on_chunk(self, chunk): ...count and accumulate...; return True
+        def chunk_count(self): return self.chunks
+        def finish(self): ...fill the record from what the stream said...
+    # on_end: finish(), then end_stream(inv, chunk_count(), ...) -> stop() / fail()
 """
 
 from __future__ import annotations
@@ -18,9 +18,17 @@ from typing import Any
 
 from .. import semconv
 from .._errors import internal_errors
+from .._streams import StreamHooks
 from .lifecycle import LLMInvocation
 
-__all__ = ["add_http_status", "end_stream", "fail_call", "set_tool_calls", "status_code_of"]
+__all__ = [
+    "RecordHooks",
+    "add_http_status",
+    "end_stream",
+    "fail_call",
+    "set_tool_calls",
+    "status_code_of",
+]
 
 ErrorDetails = Callable[[LLMInvocation, BaseException], None]  # what an error tells the record
 
@@ -75,3 +83,29 @@ def end_stream(
             inv.stop()
         else:
             inv.fail(error)
+
+
+class RecordHooks(StreamHooks):
+    """Stream hooks that fill one invocation's record: ``on_end`` runs ``finish()`` (the
+    record from what the stream said), then ``end_stream`` even if ``finish`` raised.
+
+    A subclass sets ``inv``, counts and accumulates in ``on_chunk``, and defines
+    ``chunk_count()`` and ``finish()``; ``error_details`` says what an error tells the record.
+    """
+
+    __slots__ = ("inv",)
+    inv: LLMInvocation
+    error_details: ErrorDetails = staticmethod(add_http_status)
+
+    def chunk_count(self) -> int:
+        """How many chunks the stream carried (``llmtrace.stream.chunks``)."""
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Fill the record from what the stream said (run once, before the end)."""
+
+    def on_end(self, error: BaseException | None, abandoned: bool) -> None:
+        try:
+            self.finish()
+        finally:
+            end_stream(self.inv, self.chunk_count(), error, abandoned, self.error_details)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import wrapt
@@ -26,6 +25,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Tracer
 
 from ... import semconv
+from ..._cm import ExcType, Traceback
 from ..._errors import internal_errors
 from ..._genai import providers
 from ..._genai.ending import fail_call
@@ -211,22 +211,34 @@ def _hooks(inv: LLMInvocation, kwargs: Mapping[str, Any]) -> AnthropicStreamHook
 
 
 class _ManagerState:
-    """What a stream manager proxy needs to open the span when it is entered."""
+    """What a stream manager proxy needs to open the span when it is entered (sans I/O).
 
-    __slots__ = ("instance", "kwargs", "patch", "proxy")
+    ``with state:`` around the manager's own enter starts the invocation (``inv``) and
+    fails it if entering raises; ``entered()`` hands back the proxied stream and
+    ``exited()`` ends it after the manager's own exit.
+    """
+
+    __slots__ = ("instance", "inv", "kwargs", "patch", "proxy")
 
     def __init__(self, patch: AnthropicPatch, instance: Any, kwargs: Mapping[str, Any]) -> None:
         self.patch = patch
         self.instance = instance
         self.kwargs = kwargs
+        self.inv: LLMInvocation | None = None
         self.proxy: Any = None
 
-    def start(self) -> LLMInvocation | None:
-        if not is_instrumentation_enabled():
-            return None
-        return self.patch.prepare(self.instance, self.kwargs, True)
+    def __enter__(self) -> _ManagerState:
+        if is_instrumentation_enabled():
+            self.inv = self.patch.prepare(self.instance, self.kwargs, True)
+        return self
 
-    def entered(self, inv: LLMInvocation | None, stream: Any, cls: type) -> Any:
+    def __exit__(self, exc_type: ExcType, exc: BaseException | None, tb: Traceback) -> None:
+        if exc is not None and self.inv is not None:
+            self.patch.fail(self.inv, exc)
+
+    def entered(self, stream: Any, cls: type) -> Any:
+        """The stream behind ``cls`` (the sync or async proxy), which ends the span."""
+        inv = self.inv
         if inv is None:
             return stream
         inv.detach()
@@ -239,71 +251,48 @@ class _ManagerState:
         self.proxy = proxy
         return proxy
 
+    def exited(self, exc: BaseException | None) -> None:
+        """The manager's exit closed the stream: end the span, with the ``with`` block's error."""
+        if self.proxy is not None:
+            self.proxy._self_end(exc)
 
-class _StreamManagerProxy(ObjectProxy):
+
+class _ManagerProxy(ObjectProxy):
+    """A stream manager with the state its enter and exit share."""
+
+    def __init__(self, wrapped: Any, state: _ManagerState) -> None:
+        super().__init__(wrapped)
+        self._self_state = state
+
+
+class _StreamManagerProxy(_ManagerProxy):
     """``MessageStreamManager``: ``with`` opens the span and yields the proxied stream."""
 
-    def __init__(self, wrapped: Any, state: _ManagerState) -> None:
-        super().__init__(wrapped)
-        self._self_state = state
-
     def __enter__(self) -> Any:
-        state = self._self_state
-        inv = state.start()
-        try:
+        with self._self_state as state:
             stream = self.__wrapped__.__enter__()
-        except BaseException as exc:
-            if inv is not None:
-                state.patch.fail(inv, exc)
-            raise
-        return state.entered(inv, stream, MessageStreamProxy)
+        return state.entered(stream, MessageStreamProxy)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Any:
-        proxy = self._self_state.proxy
+    def __exit__(self, exc_type: ExcType, exc: BaseException | None, tb: Traceback) -> Any:
         try:
-            if proxy is not None:
-                proxy.__exit__(exc_type, exc, tb)
+            return self.__wrapped__.__exit__(exc_type, exc, tb)
         finally:
-            result = self.__wrapped__.__exit__(exc_type, exc, tb)
-        return result
+            self._self_state.exited(exc)
 
 
-class _AsyncStreamManagerProxy(ObjectProxy):
+class _AsyncStreamManagerProxy(_ManagerProxy):
     """``AsyncMessageStreamManager``: ``async with`` opens the span."""
 
-    def __init__(self, wrapped: Any, state: _ManagerState) -> None:
-        super().__init__(wrapped)
-        self._self_state = state
-
     async def __aenter__(self) -> Any:
-        state = self._self_state
-        inv = state.start()
-        try:
+        with self._self_state as state:
             stream = await self.__wrapped__.__aenter__()
-        except BaseException as exc:
-            if inv is not None:
-                state.patch.fail(inv, exc)
-            raise
-        return state.entered(inv, stream, AsyncMessageStreamProxy)
+        return state.entered(stream, AsyncMessageStreamProxy)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Any:
-        proxy = self._self_state.proxy
+    async def __aexit__(self, exc_type: ExcType, exc: BaseException | None, tb: Traceback) -> Any:
         try:
-            if proxy is not None:
-                await proxy.__aexit__(exc_type, exc, tb)
+            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
         finally:
-            result = await self.__wrapped__.__aexit__(exc_type, exc, tb)
-        return result
+            self._self_state.exited(exc)
 
 
 def _forget_servers() -> None:

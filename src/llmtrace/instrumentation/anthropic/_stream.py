@@ -20,14 +20,14 @@ sees every event however the stream is read, and ends exactly once.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Generic, TypeVar
 
-from ..._genai.ending import end_stream, set_tool_calls
+from ..._genai.ending import RecordHooks, set_tool_calls
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import as_str, finish_reason, get, output_message, text_part
 from ..._genai.tokens import estimate_usage, usage_from_anthropic
-from ..._streams import AsyncStreamProxy, StreamHooks, StreamProxy
+from ..._streams import AsyncStreamProxy, StreamProxy
 from . import _messages as msg
 
 # Usage fields a message_start or message_delta event may carry (later ones win).
@@ -68,7 +68,7 @@ class _Block:
         return msg.block_part(self.start)
 
 
-class AnthropicStreamHooks(StreamHooks):
+class AnthropicStreamHooks(RecordHooks):
     """Accumulates the events of one Messages stream for one invocation."""
 
     __slots__ = (
@@ -78,7 +78,6 @@ class AnthropicStreamHooks(StreamHooks):
         "_message",
         "_stop_reason",
         "_usage",
-        "inv",
     )
 
     def __init__(self, inv: LLMInvocation, estimate_input: Any = None) -> None:
@@ -134,13 +133,10 @@ class AnthropicStreamHooks(StreamHooks):
                 self._usage[name] = value
 
     # -- once, at the end -------------------------------------------------------------------
-    def on_end(self, error: BaseException | None, abandoned: bool) -> None:
-        try:
-            self._finish()
-        finally:
-            end_stream(self.inv, self._events, error, abandoned)
+    def chunk_count(self) -> int:
+        return self._events
 
-    def _finish(self) -> None:
+    def finish(self) -> None:
         inv = self.inv
         message = self._message
         if message is not None:
@@ -169,17 +165,43 @@ class AnthropicStreamHooks(StreamHooks):
             inv.output_messages = [output_message(parts, finish_reason(self._stop_reason))]
 
 
-class MessageStreamProxy(StreamProxy):
-    """The ``messages.stream()`` helper's ``MessageStream``, read through the proxy."""
+T = TypeVar("T")
+
+
+def _texts(events: Any) -> Iterator[str]:
+    for event in events:
+        if get(event, "type") == "content_block_delta":
+            delta = get(event, "delta")
+            if get(delta, "type") == "text_delta":
+                yield get(delta, "text")
+
+
+async def _async_texts(events: Any) -> AsyncIterator[str]:
+    async for event in events:
+        if get(event, "type") == "content_block_delta":
+            delta = get(event, "delta")
+            if get(delta, "type") == "text_delta":
+                yield get(delta, "text")
+
+
+class _TextStream(Generic[T]):
+    """``text_stream``: the text deltas of the events read through the proxy (made once)."""
+
+    _self_texts: T | None = None
+    _self_texts_of: Callable[[Any], T]  # _texts or _async_texts
 
     @property
-    def text_stream(self) -> Iterator[str]:
+    def text_stream(self) -> T:
         texts = self._self_texts
         if texts is None:
-            texts = self._self_texts = _texts(self)
+            texts = self._self_texts = self._self_texts_of(self)
         return texts
 
-    _self_texts: Iterator[str] | None = None
+
+class MessageStreamProxy(_TextStream[Iterator[str]], StreamProxy):
+    """The ``messages.stream()`` helper's ``MessageStream``, read through the proxy."""
+
+    _self_texts_of = staticmethod(_texts)
 
     def until_done(self) -> None:
         for _ in self:
@@ -195,25 +217,10 @@ class MessageStreamProxy(StreamProxy):
         return text
 
 
-def _texts(events: Any) -> Iterator[str]:
-    for event in events:
-        if get(event, "type") == "content_block_delta":
-            delta = get(event, "delta")
-            if get(delta, "type") == "text_delta":
-                yield get(delta, "text")
-
-
-class AsyncMessageStreamProxy(AsyncStreamProxy):
+class AsyncMessageStreamProxy(_TextStream[AsyncIterator[str]], AsyncStreamProxy):
     """The async ``messages.stream()`` helper's ``AsyncMessageStream``, read through the proxy."""
 
-    @property
-    def text_stream(self) -> AsyncIterator[str]:
-        texts = self._self_texts
-        if texts is None:
-            texts = self._self_texts = _async_texts(self)
-        return texts
-
-    _self_texts: AsyncIterator[str] | None = None
+    _self_texts_of = staticmethod(_async_texts)
 
     async def until_done(self) -> None:
         async for _ in self:
@@ -227,11 +234,3 @@ class AsyncMessageStreamProxy(AsyncStreamProxy):
         await self.until_done()
         text: str = await self.__wrapped__.get_final_text()
         return text
-
-
-async def _async_texts(events: Any) -> AsyncIterator[str]:
-    async for event in events:
-        if get(event, "type") == "content_block_delta":
-            delta = get(event, "delta")
-            if get(delta, "type") == "text_delta":
-                yield get(delta, "text")

@@ -14,9 +14,8 @@ import json
 from typing import Any
 
 from ... import semconv
-from ..._genai.ending import end_stream
+from ..._genai.ending import RecordHooks
 from ..._genai.lifecycle import LLMInvocation
-from ..._streams import StreamHooks
 from ._converse import Answer
 from ._invoke import InvokeChunks
 
@@ -41,39 +40,48 @@ def error_details(inv: LLMInvocation, exc: BaseException) -> None:
             inv.attributes[semconv.AWS_REQUEST_ID] = request_id
 
 
-class ConverseStreamHooks(StreamHooks):
-    __slots__ = ("answer", "inv")
+class _BedrockHooks(RecordHooks):
+    """One stream's hooks: the chunks are counted in its ``Answer``."""
+
+    __slots__ = ("answer",)
+    error_details = staticmethod(error_details)
 
     def __init__(self, inv: LLMInvocation, answer: Answer) -> None:
         self.inv = inv
         self.answer = answer
 
     def on_chunk(self, chunk: Any) -> bool:
-        answer = self.answer
-        if not answer.chunks:
+        if not self.answer.chunks:
             self.inv.mark_first_chunk()
-        answer.chunks += 1
-        answer.on_converse_event(chunk)
+        self.read(chunk)
         return True
 
-    def on_end(self, error: BaseException | None, abandoned: bool) -> None:
-        try:
-            self.answer.finish(self.inv)
-        finally:
-            end_stream(self.inv, self.answer.chunks, error, abandoned, error_details)
+    def read(self, chunk: Any) -> None:
+        """Accumulate one chunk."""
+
+    def chunk_count(self) -> int:
+        return self.answer.chunks
 
 
-class InvokeStreamHooks(StreamHooks):
-    __slots__ = ("chunks", "inv")
+class ConverseStreamHooks(_BedrockHooks):
+    __slots__ = ()
+
+    def read(self, chunk: Any) -> None:
+        self.answer.chunks += 1
+        self.answer.on_converse_event(chunk)
+
+    def finish(self) -> None:
+        self.answer.finish(self.inv)
+
+
+class InvokeStreamHooks(_BedrockHooks):
+    __slots__ = ("chunks",)
 
     def __init__(self, inv: LLMInvocation, chunks: InvokeChunks) -> None:
-        self.inv = inv
+        super().__init__(inv, chunks.answer)
         self.chunks = chunks
 
-    def on_chunk(self, chunk: Any) -> bool:
-        chunks = self.chunks
-        if not chunks.answer.chunks:
-            self.inv.mark_first_chunk()
+    def read(self, chunk: Any) -> None:
         payload = chunk.get("chunk") if isinstance(chunk, dict) else None
         data = payload.get("bytes") if isinstance(payload, dict) else None
         if isinstance(data, (bytes, bytearray, str)):
@@ -81,11 +89,7 @@ class InvokeStreamHooks(StreamHooks):
                 parsed = json.loads(data)
             except ValueError:
                 parsed = None
-            chunks.on_chunk(parsed)
-        return True
+            self.chunks.on_chunk(parsed)
 
-    def on_end(self, error: BaseException | None, abandoned: bool) -> None:
-        try:
-            self.chunks.finish(self.inv)
-        finally:
-            end_stream(self.inv, self.chunks.answer.chunks, error, abandoned, error_details)
+    def finish(self) -> None:
+        self.chunks.finish(self.inv)

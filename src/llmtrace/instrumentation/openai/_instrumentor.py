@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -88,20 +89,16 @@ class _Types:
         return kind
 
 
+@dataclass(slots=True)
 class _Call:
     """One traced request: the invocation plus what its stream or raw response needs."""
 
-    __slots__ = ("endpoint", "estimate_input", "hide_usage", "inv", "server", "stream")
-
-    def __init__(
-        self, inv: LLMInvocation, endpoint: Endpoint, server: Server, stream: bool
-    ) -> None:
-        self.inv = inv
-        self.endpoint = endpoint
-        self.server = server
-        self.stream = stream
-        self.hide_usage = False
-        self.estimate_input: Any = None
+    inv: LLMInvocation
+    endpoint: Endpoint
+    server: Server
+    stream: bool
+    hide_usage: bool = False  # include_usage was added: hide the usage-only chunk
+    estimate_input: Any = None  # what a stream without usage is estimated from
 
 
 class OpenAIPatch:

@@ -18,11 +18,10 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Any
 
-from ..._genai.ending import end_stream, set_tool_calls
+from ..._genai.ending import RecordHooks, set_tool_calls
 from ..._genai.lifecycle import LLMInvocation
 from ..._genai.messages import as_str as _str
 from ..._genai.tokens import estimate_usage, usage_from_openai
-from ..._streams import StreamHooks
 from . import _messages as msg
 from ._messages import get
 from ._request import CHAT, RESPONSES
@@ -116,7 +115,7 @@ def _joined(pieces: list[Any]) -> str | None:
         return "".join(strings) if strings else None
 
 
-class OpenAIStreamHooks(StreamHooks):
+class OpenAIStreamHooks(RecordHooks):
     """Accumulates chat, legacy-completion or Responses stream chunks for one invocation."""
 
     __slots__ = (
@@ -130,7 +129,6 @@ class OpenAIStreamHooks(StreamHooks):
         "_last",
         "_text",
         "_usage",
-        "inv",
     )
 
     def __init__(
@@ -252,14 +250,14 @@ class OpenAIStreamHooks(StreamHooks):
             self._last = get(event, "response")
 
     # -- once, at the end --------------------------------------------------------------------
-    def on_end(self, error: BaseException | None, abandoned: bool) -> None:
-        try:
-            if self._kind == RESPONSES:
-                self._finish_responses()
-            else:
-                self._finish_choices()
-        finally:
-            end_stream(self.inv, self._chunks, error, abandoned)
+    def chunk_count(self) -> int:
+        return self._chunks
+
+    def finish(self) -> None:
+        if self._kind == RESPONSES:
+            self._finish_responses()
+        else:
+            self._finish_choices()
 
     def _finish_choices(self) -> None:
         inv = self.inv
