@@ -61,6 +61,8 @@ class Runtime:
         """The tracer to use now, or None when tracing is off. Cheap: cached per provider."""
         provider = self.tracer_provider or self._global_provider
         if provider is None:
+            if self.disabled:  # OTEL_SDK_DISABLED: no need to ask the API (costly while unset)
+                return None
             provider = self._read_global_provider()
             if provider is None:
                 return None
