@@ -8,8 +8,9 @@ calls: handoff tool call, function tool call, final text.
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from tests.support.openai_bodies import sse
 
 MODEL = "gpt-4o-2024-08-06"
 HANDOFF_CALL = ("call_handoff", "transfer_to_billing", "{}")
@@ -212,16 +213,6 @@ def chat_chunks(message: dict[str, Any], finish_reason: str) -> list[dict[str, A
     chunks.append(_chunk({}, finish_reason))
     chunks.append(_chunk(None, usage=CHAT_USAGE))
     return chunks
-
-
-def sse(events: list[dict[str, Any]], *, named: bool = False, done: bool = True) -> bytes:
-    lines = []
-    for event in events:
-        head = f"event: {event['type']}\n" if named else ""
-        lines.append(f"{head}data: {json.dumps(event)}\n\n")
-    if done:
-        lines.append("data: [DONE]\n\n")
-    return "".join(lines).encode()
 
 
 def script(server: Any, api: str, streamed: bool) -> None:

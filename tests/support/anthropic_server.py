@@ -4,12 +4,11 @@ real API sends them), and real ``anthropic`` clients pointed at it."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.http_server import ScriptedServer
 
 MODEL = "claude-sonnet-4-5"
 ANSWERED_BY = "claude-sonnet-4-5-20250929"
@@ -178,36 +177,13 @@ def error_body(kind: str, text: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": text}}
 
 
-class LocalServer:
+class LocalServer(ScriptedServer):
     """A small Messages API server on 127.0.0.1 answering from a script (the last repeats)."""
 
-    def __init__(self) -> None:
-        self.script: list[dict[str, Any]] = []
-        self.requests: list[tuple[str, Any, dict[str, str]]] = []
-        server = self
+    json_headers = {"request-id": "req_011"}
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = json.loads(self.rfile.read(length) or b"null")
-                server.requests.append((self.path, body, dict(self.headers)))
-                spec = server.script.pop(0) if len(server.script) > 1 else server.script[0]
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    server.answer(self, spec)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
+    def record(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
+        self.requests.append((handler.path, json.loads(raw or b"null"), dict(handler.headers)))
 
     def add(
         self,
@@ -223,39 +199,8 @@ class LocalServer:
         )
         return self
 
-    @staticmethod
-    def answer(handler: BaseHTTPRequestHandler, spec: dict[str, Any]) -> None:
-        if spec["events"] is None:
-            payload = json.dumps(spec["body"]).encode()
-            handler.send_response(spec["status"])
-            handler.send_header("content-type", "application/json")
-            handler.send_header("request-id", "req_011")
-            handler.send_header("content-length", str(len(payload)))
-            handler.end_headers()
-            handler.wfile.write(payload)
-            return
-        handler.send_response(spec["status"])
-        handler.send_header("content-type", "text/event-stream")
-        handler.send_header("transfer-encoding", "chunked")
-        handler.end_headers()
-        events = spec["events"].split(b"\n\n")[:-1]
-        for i, event in enumerate(events):
-            if spec["truncate_after"] is not None and i == spec["truncate_after"]:
-                handler.wfile.flush()
-                handler.connection.shutdown(socket.SHUT_RDWR)
-                handler.close_connection = True
-                return
-            data = event + b"\n\n"
-            handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-            handler.wfile.flush()
-        handler.wfile.write(b"0\r\n\r\n")
-
     def client(self, asynchronous: bool = False, **kwargs: Any) -> Any:
         import anthropic
 
         cls = anthropic.AsyncAnthropic if asynchronous else anthropic.Anthropic
         return cls(api_key="sk-ant-test", base_url=self.base_url, max_retries=0, **kwargs)
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()

@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
-import socket
 import struct
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from tests.support.http_server import (
+    ScriptedServer,
+    drop_connection,
+    end_chunked,
+    send_json,
+    start_chunked,
+    write_chunk,
+)
 
 EVENTSTREAM = "application/vnd.amazon.eventstream"
 
@@ -81,36 +87,15 @@ def chunk_events(*chunks: dict[str, Any]) -> list[bytes]:
     ]
 
 
-class BedrockServer:
+class BedrockServer(ScriptedServer):
     """Answers bedrock-runtime requests from a script of responses, in turn (the last repeats)."""
 
     def __init__(self) -> None:
-        self.script: list[dict[str, Any]] = []
-        self.requests: list[tuple[str, bytes, dict[str, str]]] = []
-        server = self
+        super().__init__()
+        self.url = self.base_url
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length)
-                server.requests.append((self.path, body, dict(self.headers)))
-                spec = server.script.pop(0) if len(server.script) > 1 else server.script[0]
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    server.answer(self, spec)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
+    def record(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
+        self.requests.append((handler.path, raw, dict(handler.headers)))
 
     def json(
         self,
@@ -139,38 +124,29 @@ class BedrockServer:
             {"status": 200, "payload": b"", "headers": {}, "events": events, "cut": truncate_after}
         )
 
-    @staticmethod
-    def answer(handler: BaseHTTPRequestHandler, spec: dict[str, Any]) -> None:
-        handler.send_response(spec["status"])
-        handler.send_header("x-amzn-RequestId", "req-1234")
-        for name, value in spec["headers"].items():
-            handler.send_header(name, value)
+    def answer(self, handler: BaseHTTPRequestHandler, spec: dict[str, Any]) -> None:
+        headers = {"x-amzn-RequestId": "req-1234", **spec["headers"]}
         if spec["events"] is None:
-            handler.send_header("content-type", "application/json")
-            handler.send_header("content-length", str(len(spec["payload"])))
-            handler.end_headers()
-            if spec["cut"]:
-                handler.wfile.write(spec["payload"][: len(spec["payload"]) // 2])
-                handler.wfile.flush()
-                handler.connection.shutdown(socket.SHUT_RDWR)
-                handler.close_connection = True
+            payload = spec["payload"]
+            if not spec["cut"]:
+                send_json(handler, spec["status"], payload, headers)
                 return
-            handler.wfile.write(spec["payload"])
+            handler.send_response(spec["status"])
+            for name, value in {**headers, "content-type": "application/json"}.items():
+                handler.send_header(name, value)
+            handler.send_header("content-length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload[: len(payload) // 2])
+            drop_connection(handler)
             return
-        handler.send_header("content-type", EVENTSTREAM)
-        handler.send_header("transfer-encoding", "chunked")
-        handler.end_headers()
+        start_chunked(handler, spec["status"], EVENTSTREAM, headers)
         for i, data in enumerate(spec["events"]):
             if spec["cut"] is not None and i == spec["cut"]:
-                half = data[: len(data) // 2]  # half a message, then the connection drops
-                handler.wfile.write(f"{len(half):x}\r\n".encode() + half + b"\r\n")
-                handler.wfile.flush()
-                handler.connection.shutdown(socket.SHUT_RDWR)
-                handler.close_connection = True
+                write_chunk(handler, data[: len(data) // 2])  # half a message, then it drops
+                drop_connection(handler)
                 return
-            handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-            handler.wfile.flush()
-        handler.wfile.write(b"0\r\n\r\n")
+            write_chunk(handler, data)
+        end_chunked(handler)
 
     def client(self) -> Any:
         """A real bedrock-runtime client for this server: dummy credentials, no retries."""
@@ -182,7 +158,3 @@ class BedrockServer:
             aws_secret_access_key="secret",
             config=Config(retries={"total_max_attempts": 1}),
         )
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()

@@ -11,14 +11,14 @@ the served model is ``<model>-2025-01``.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import llmtrace
 from llmtrace.eval import Case
+from tests.support.http_server import LocalHTTPServer, read_json, send_json
 
 QUESTIONS: list[tuple[str, str]] = [
     ("What is 2 + 2?", "4"),
@@ -106,33 +106,16 @@ class EvalServer:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        server = self
+        self.http = LocalHTTPServer(self._serve)
+        self.httpd = self.http.httpd
+        self.base_url = f"{self.http.url}/v1"
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                with server._lock:
-                    server.requests.append(body)
-                status, payload = server.answer(body)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        body = read_json(handler)
+        with self._lock:
+            self.requests.append(body)
+        status, payload = self.answer(body)
+        send_json(handler, status, payload)
 
     @staticmethod
     def answer(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -161,5 +144,4 @@ class EvalServer:
         }
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.http.close()

@@ -8,51 +8,34 @@ an SSE stream (``data: {...}`` events, ``\\r\\n\\r\\n`` apart, as the API sends 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from google import genai
 from google.genai import types
 
+from tests.support.http_server import (
+    ScriptedServer,
+    drop_connection,
+    end_chunked,
+    send_json,
+    start_chunked,
+    write_chunk,
+)
+
 MODEL = "gemini-2.5-flash"
 MODEL_VERSION = "gemini-2.5-flash"
 
 
-class GeminiServer:
+class GeminiServer(ScriptedServer):
     """Answers from a script (the last entry repeats); records every request."""
 
     def __init__(self) -> None:
-        self.script: list[dict[str, Any]] = []
-        self.requests: list[tuple[str, Any]] = []
+        super().__init__()
         self.clients: list[genai.Client] = []
         self.release = threading.Event()  # a stream held with ``hold_after`` goes on when set
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = json.loads(self.rfile.read(length) or b"null")
-                server.requests.append((self.path, body))
-                spec = server.script.pop(0) if len(server.script) > 1 else server.script[0]
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    server.answer(self, spec)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
 
     def add(
         self,
@@ -77,38 +60,26 @@ class GeminiServer:
 
     def answer(self, handler: BaseHTTPRequestHandler, spec: dict[str, Any]) -> None:
         if spec["events"] is None:
-            payload = json.dumps(spec["body"]).encode()
-            handler.send_response(spec["status"])
-            handler.send_header("content-type", "application/json; charset=UTF-8")
-            handler.send_header("content-length", str(len(payload)))
-            handler.end_headers()
-            handler.wfile.write(payload)
+            content_type = "application/json; charset=UTF-8"
+            send_json(handler, spec["status"], spec["body"], content_type=content_type)
             return
-        handler.send_response(spec["status"])
-        handler.send_header("content-type", "text/event-stream")
-        handler.send_header("transfer-encoding", "chunked")
-        handler.end_headers()
+        start_chunked(handler, spec["status"])
         for i, event in enumerate(spec["events"]):
             if spec["hold_after"] is not None and i == spec["hold_after"]:
                 self.release.wait()
             if spec["truncate_after"] is not None and i == spec["truncate_after"]:
-                handler.wfile.flush()
-                handler.connection.shutdown(socket.SHUT_RDWR)
-                handler.close_connection = True
+                drop_connection(handler)
                 return
             data = event if isinstance(event, bytes) else f"data: {json.dumps(event)}\r\n\r\n"
-            data = data.encode() if isinstance(data, str) else data
-            handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-            handler.wfile.flush()
-        handler.wfile.write(b"0\r\n\r\n")
+            write_chunk(handler, data.encode() if isinstance(data, str) else data)
+        end_chunked(handler)
 
     def close(self) -> None:
         self.release.set()
         for client in self.clients:
             client.close()
         self.clients.clear()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().close()
 
 
 def make_client(

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
-import socket
 import sys
 import threading
 from collections import deque
@@ -34,6 +33,15 @@ from urllib.parse import urlsplit
 import yaml
 
 from tests.support import SHARED
+from tests.support.http_server import (
+    LocalHTTPServer,
+    drop_connection,
+    end_chunked,
+    read_body,
+    send_bytes,
+    start_chunked,
+    write_chunk,
+)
 
 RECORDINGS = SHARED / "recorded-langchain"
 
@@ -137,28 +145,12 @@ class ReplayServer:
         for recording in self.recordings:
             self._queues.setdefault((recording.method, recording.path), deque()).append(recording)
         self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-            def do_GET(self) -> None:
-                server._answer(self)
-
-            def do_POST(self) -> None:
-                server._answer(self)
-
-        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
-        self.port = self._httpd.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.openai_base_url = f"{self.base_url}/v1"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        self._http = LocalHTTPServer(
+            self._answer, methods=("GET", "POST"), server_class=_QuietServer
         )
-        self._thread.start()
+        self.port = self._http.port
+        self.base_url = self._http.url
+        self.openai_base_url = f"{self.base_url}/v1"
 
     def __enter__(self) -> ReplayServer:
         return self
@@ -167,8 +159,7 @@ class ReplayServer:
         self.close()
 
     def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._http.close()
 
     def remaining(self, path_suffix: str = "") -> int:
         """Recordings not served yet (for paths ending in ``path_suffix``)."""
@@ -184,8 +175,7 @@ class ReplayServer:
 
     # -- one request -----------------------------------------------------------------------
     def _answer(self, handler: BaseHTTPRequestHandler) -> None:
-        length = int(handler.headers.get("content-length") or 0)
-        raw = handler.rfile.read(length) if length else b""
+        raw = read_body(handler)
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -210,34 +200,23 @@ class ReplayServer:
     def _send_body(
         handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes
     ) -> None:
-        handler.send_response(status)
-        for name in ("content-type", "content-encoding"):
-            if name in headers:
-                handler.send_header(name, headers[name])
-        handler.send_header("content-length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        kept = {
+            name: headers[name] for name in ("content-type", "content-encoding") if name in headers
+        }
+        send_bytes(handler, status, body, kept)
 
     def _send_events(
         self, handler: BaseHTTPRequestHandler, recording: Recording, served: Served
     ) -> None:
-        handler.send_response(recording.status)
-        handler.send_header(
-            "content-type", recording.headers.get("content-type", "text/event-stream")
-        )
-        handler.send_header("transfer-encoding", "chunked")
-        handler.end_headers()
+        content_type = recording.headers.get("content-type", "text/event-stream")
+        start_chunked(handler, recording.status, content_type)
         events = [e for e in recording.text().split("\n\n") if e.strip()]
         cut, self.cut_stream_after = self.cut_stream_after, None
         for event in events:
             if cut is not None and served.events_written == cut:
-                handler.wfile.flush()
-                handler.connection.shutdown(socket.SHUT_RDWR)
-                handler.close_connection = True
+                drop_connection(handler)
                 served.disconnected = True
                 return
-            data = event.encode() + b"\n\n"
-            handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-            handler.wfile.flush()
+            write_chunk(handler, event.encode() + b"\n\n")
             served.events_written += 1
-        handler.wfile.write(b"0\r\n\r\n")
+        end_chunked(handler)

@@ -20,12 +20,12 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.support import SHARED as SHARED_ROOT
+from tests.support.http_server import LocalHTTPServer, read_json, send_bytes
 
 SHARED = SHARED_ROOT / "recorded-openai"
 CASSETTES = SHARED / "cassettes"
@@ -121,42 +121,27 @@ class ReplayServer:
     def __init__(self, case: Case) -> None:
         self.case = case
         self.received: list[Any] = []
-        server = self
+        self.http = LocalHTTPServer(self._serve, start=False)
+        self.httpd = self.http.httpd
+        self.thread = self.http.thread
+        self.port = self.http.port
+        self.base_url = f"{self.http.url}/v1"
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                server.received.append(json.loads(self.rfile.read(length) or b"null"))
-                payload = server.case.body.encode()
-                self.send_response(server.case.status)
-                self.send_header("content-type", server.case.content_type or "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.send_header("x-request-id", "req_replay")
-                self.end_headers()
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(payload)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        self.received.append(read_json(handler))
+        headers = {
+            "content-type": self.case.content_type or "application/json",
+            "x-request-id": "req_replay",
+        }
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            send_bytes(handler, self.case.status, self.case.body.encode(), headers)
 
     def __enter__(self) -> ReplayServer:
-        self.thread.start()
+        self.http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
+        self.http.close(join=True)
 
 
 # --- what the span must say, from the recording and the conventions ----------------------

@@ -7,16 +7,13 @@ Runs against every supported openai major: 1.x/2.x use ``httpx``, 3.x ``httpx2``
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import threading
-import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import openai
+
+from tests.support.http_server import ScriptedServer
 
 OPENAI_MAJOR = int(openai.__version__.split(".")[0])
 if OPENAI_MAJOR >= 3:
@@ -78,36 +75,10 @@ def make_client(
     return client, recorder
 
 
-class LocalServer:
+class LocalServer(ScriptedServer):
     """A small OpenAI-compatible HTTP server on 127.0.0.1 answering from a script."""
 
-    def __init__(self) -> None:
-        self.script: list[dict[str, Any]] = []
-        self.requests: list[tuple[str, Any]] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = json.loads(self.rfile.read(length) or b"null")
-                server.requests.append((self.path, body))
-                spec = server.script.pop(0) if len(server.script) > 1 else server.script[0]
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    server.answer(self, spec)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
+    path = "/v1"
 
     def add(
         self,
@@ -127,35 +98,3 @@ class LocalServer:
                 "truncate_after": truncate_after,
             }
         )
-
-    @staticmethod
-    def answer(handler: BaseHTTPRequestHandler, spec: dict[str, Any]) -> None:
-        if spec["delay"]:
-            time.sleep(spec["delay"])
-        if spec["events"] is None:
-            payload = json.dumps(spec["body"]).encode()
-            handler.send_response(spec["status"])
-            handler.send_header("content-type", "application/json")
-            handler.send_header("content-length", str(len(payload)))
-            handler.end_headers()
-            handler.wfile.write(payload)
-            return
-        handler.send_response(spec["status"])
-        handler.send_header("content-type", "text/event-stream")
-        handler.send_header("transfer-encoding", "chunked")
-        handler.end_headers()
-        events = spec["events"].split(b"\n\n")[:-1]
-        for i, event in enumerate(events):
-            if spec["truncate_after"] is not None and i == spec["truncate_after"]:
-                handler.wfile.flush()
-                handler.connection.shutdown(socket.SHUT_RDWR)
-                handler.close_connection = True
-                return
-            data = event + b"\n\n"
-            handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-            handler.wfile.flush()
-        handler.wfile.write(b"0\r\n\r\n")
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
