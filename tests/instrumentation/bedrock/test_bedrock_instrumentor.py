@@ -1,23 +1,16 @@
-"""The patch's life: which clients are traced, uninstrumenting, suppression, the OTel contract."""
+"""The patch's life: which clients are traced, uninstrumenting every client, nesting,
+threads, budgets, prompts (the shared OTel contract: ``../test_instrumentor_contract.py``)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from opentelemetry.instrumentation.utils import suppress_instrumentation
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import llmtrace
 from llmtrace import semconv
 from llmtrace.instrumentation.bedrock import (
-    BedrockInstrumentor,
     instrument_bedrock,
     is_instrumented,
     uninstrument_bedrock,
@@ -72,22 +65,6 @@ def test_uninstrument_restores_every_client(captured, server: BedrockServer):
     uninstrument_bedrock()  # safe twice
 
 
-def test_instrument_is_idempotent(captured, server: BedrockServer):
-    server.json(ANSWER)
-    instrument_bedrock()
-    instrument_bedrock()
-    call(server.client())
-    assert len(captured.spans) == 1
-
-
-def test_suppression_gives_no_span(captured, server: BedrockServer):
-    server.json(ANSWER)
-    client = server.client()
-    with suppress_instrumentation():
-        call(client)
-    assert captured.spans == []
-
-
 def test_nests_under_the_current_span_and_rolls_up(captured, server: BedrockServer):
     server.json(CONVERSE)
     client = server.client()
@@ -118,51 +95,6 @@ def test_budget_blocks_before_the_call(captured, server: BedrockServer):
         client.converse(modelId="us.amazon.nova-lite-v1:0", messages=MESSAGES)
         client.converse(modelId="us.amazon.nova-lite-v1:0", messages=MESSAGES)
     assert len(server.requests) == 1
-
-
-def test_init_instruments_bedrock_by_name(server: BedrockServer):
-    uninstrument_bedrock()
-    exporter = InMemorySpanExporter()
-    handle = llmtrace.init(exporter=exporter, instrument=["bedrock"], console=False)
-    try:
-        assert handle.instrumented == ["bedrock"]
-        server.json(ANSWER)
-        call(server.client())
-        llmtrace.force_flush()
-        assert [s.name for s in exporter.get_finished_spans()] == [f"text_completion {MODEL}"]
-    finally:
-        handle.shutdown()
-    assert not is_instrumented()
-
-
-@pytest.fixture
-def own_providers() -> Iterator[tuple[InMemorySpanExporter, InMemoryMetricReader]]:
-    exporter = InMemorySpanExporter()
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    reader = InMemoryMetricReader()
-    meter_provider = MeterProvider(metric_readers=[reader])
-    uninstrument_bedrock()
-    instrumentor = BedrockInstrumentor()
-    instrumentor.instrument(
-        tracer_provider=tracer_provider, meter_provider=meter_provider, skip_dep_check=True
-    )
-    try:
-        yield exporter, reader
-    finally:
-        instrumentor.uninstrument()
-
-
-def test_providers_given_to_instrument_get_spans_and_metrics(own_providers, captured, server):
-    exporter, reader = own_providers
-    server.json(ANSWER)
-    call(server.client())
-    (span,) = exporter.get_finished_spans()
-    assert span.name == f"text_completion {MODEL}"
-    assert captured.spans == []
-    data = reader.get_metrics_data()
-    names = {m.name for r in data.resource_metrics for s in r.scope_metrics for m in s.metrics}
-    assert {semconv.METRIC_INFERENCE_DURATION, semconv.METRIC_INFERENCE_INPUT_TOKENS} <= names
 
 
 def test_prompt_linkage(captured, server: BedrockServer):
