@@ -321,22 +321,24 @@ class ExportProcessor(SpanProcessor):
             batch = encodable(batch)
         with suppress_instrumentation(), self._export_gate:
             result = attempt(self.exporter.export, batch)
-        if isinstance(result, Failed):  # a broken exporter loses the batch, not the app
-            exc = result.error
-            self._limit = self._max_queue_size
-            if not self._to_spool(batch):
-                self._failures.add(len(batch), f" ({type(exc).__qualname__})", exc)
-            return
         if result is SpanExportResult.SUCCESS:
             self.exported += len(batch)
             self._limit = self._max_queue_size * HEALTHY_QUEUE_FACTOR
             self._replay_at = 0.0  # the collector is back: send the spool now
             if self._failures.in_burst:
                 self._failures.end()
+            return
+        self._limit = self._max_queue_size
+        # The collector looks down: replaying the spool now would only fail again (and hold
+        # a claimed batch when the app exits); try again after the interval.
+        self._replay_at = time.monotonic() + _REPLAY_INTERVAL_S
+        if self._to_spool(batch):
+            return
+        if isinstance(result, Failed):  # a broken exporter loses the batch, not the app
+            exc = result.error
+            self._failures.add(len(batch), f" ({type(exc).__qualname__})", exc)
         else:
-            self._limit = self._max_queue_size
-            if not self._to_spool(batch):
-                self._failures.add(len(batch))
+            self._failures.add(len(batch))
 
     # -- spool (opt-in) ----------------------------------------------------------------
     def _to_spool(self, batch: Sequence[ReadableSpan]) -> bool:

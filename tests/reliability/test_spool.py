@@ -203,3 +203,29 @@ def test_a_claim_left_under_this_pid_by_a_previous_run_is_sent_again(tmp_path: P
     (path,) = _spooled(tmp_path)
     path.rename(path.with_name(path.name + f".{os.getpid()}.claim"))
     assert _spooled(Spool(tmp_path, max_bytes=10**9).directory) == [path]
+
+
+def test_a_failed_export_spools_its_batch_without_resending_it_at_once(tmp_path: Path) -> None:
+    # The export just failed: the collector is down. Sending the spool straight away would
+    # fail again, and an app exiting meanwhile would leave its batch claimed, not spooled.
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    from llmtrace._export_processor import ExportProcessor
+
+    class Down(SpanExporter):
+        calls = 0
+
+        def export(self, spans: object) -> SpanExportResult:
+            Down.calls += 1
+            return SpanExportResult.FAILURE
+
+    processor = ExportProcessor(Down(), spool=Spool(tmp_path, max_bytes=10**9))
+    try:
+        for span in _batch(3, "down"):
+            processor.on_end(span)  # type: ignore[arg-type]
+        assert processor.force_flush(timeout_millis=10_000) is False
+        assert Down.calls == 1
+        assert sorted(_span_names(_spooled(tmp_path))) == ["down-0", "down-1", "down-2"]
+        assert processor.spooled == 3
+    finally:
+        processor.stop(timeout_s=5)
