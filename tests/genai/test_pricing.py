@@ -132,6 +132,22 @@ def test_claude_haiku_3_5_cache_write() -> None:
     )
 
 
+def test_gpt_realtime_audio_tokens_at_their_own_rates() -> None:
+    # gpt-realtime: $4 text input, $32 audio input, $16 text output, $64 audio output per 1M
+    usage = Usage(
+        input_tokens=10_000,
+        input_audio_tokens=4_000,
+        output_tokens=5_000,
+        output_audio_tokens=3_000,
+    )
+    assert_cost(
+        cost_for("openai", "gpt-realtime", usage),
+        (6_000 * 4 + 4_000 * 32) / M,
+        (2_000 * 16 + 3_000 * 64) / M,
+        "genai-prices",
+    )
+
+
 def test_tiered_price_above_200k_input_tokens() -> None:
     # claude-sonnet-4-5: above 200k input tokens, $6 input and $22.50 output per 1M
     big = Usage(input_tokens=250_000, output_tokens=1_000)

@@ -68,20 +68,47 @@ class Cost:
 # A rate is ((threshold, usd_per_token), ...) highest threshold first: the first whose
 # threshold the call's input tokens exceed applies. A flat rate is ((-1, usd),).
 _Rate = tuple[tuple[int, float], ...]
+# A part of the input or output with a rate of its own: the Usage field counting it, and
+# that rate. Input counts include cached and audio tokens, output counts reasoning and
+# audio ones, so a part's tokens are taken out of the plain count before it is priced.
+_Part = tuple[str, _Rate]
+
+# The parts a model may price on its own: name (as in user price files) -> (side, Usage
+# field, genai-prices' attribute(s), first found wins).
+_PARTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "cache_read": ("input", "cache_read_input_tokens", ("cache_read_mtok",)),
+    "cache_write": (
+        "input",
+        "cache_creation_input_tokens",
+        ("cache_write_mtok", "cache_write_5m_mtok"),
+    ),
+    "input_audio": ("input", "input_audio_tokens", ("input_audio_mtok",)),
+    "reasoning": ("output", "reasoning_output_tokens", ("output_reasoning_mtok",)),
+    "output_audio": ("output", "output_audio_tokens", ("output_audio_mtok",)),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class _Rates:
     input: _Rate
     output: _Rate
-    cache_read: _Rate | None = None
-    cache_write: _Rate | None = None
-    input_audio: _Rate | None = None
-    output_audio: _Rate | None = None
-    reasoning: _Rate | None = None
+    input_parts: tuple[_Part, ...] = ()
+    output_parts: tuple[_Part, ...] = ()
     source: str = SOURCE_GENAI_PRICES
     expires: float = math.inf  # time.monotonic() after which to resolve again
     inferred_vendor: str | None = None
+
+
+def _rates(
+    input: _Rate, output: _Rate, parts: Mapping[str, _Rate | None], **settings: Any
+) -> _Rates:
+    """``_Rates`` from the rates of the parts named in ``_PARTS`` (None: no rate of its own)."""
+    sides: dict[str, list[_Part]] = {"input": [], "output": []}
+    for name, (side, field, _) in _PARTS.items():
+        rate = parts.get(name)
+        if rate is not None:
+            sides[side].append((field, rate))
+    return _Rates(input, output, tuple(sides["input"]), tuple(sides["output"]), **settings)
 
 
 def _per_token(rate: _Rate, input_tokens: int) -> float:
@@ -94,39 +121,22 @@ def _per_token(rate: _Rate, input_tokens: int) -> float:
 def _price(rates: _Rates, usage: Usage) -> Cost:
     """Plain arithmetic on resolved rates; counts without their own rate stay in the base."""
     total_input = usage.input_tokens or 0
-    input_cost = _cost_of(
-        total_input,
-        rates.input,
-        (
-            (usage.cache_read_input_tokens, rates.cache_read),
-            (usage.cache_creation_input_tokens, rates.cache_write),
-            (usage.input_audio_tokens, rates.input_audio),
-        ),
-        total_input,
-    )
+    input_cost = _cost_of(total_input, rates.input, rates.input_parts, usage, total_input)
     output_cost = _cost_of(
-        usage.output_tokens or 0,
-        rates.output,
-        (
-            (usage.reasoning_output_tokens, rates.reasoning),
-            (usage.output_audio_tokens, rates.output_audio),
-        ),
-        total_input,
+        usage.output_tokens or 0, rates.output, rates.output_parts, usage, total_input
     )
     return Cost(input_cost, output_cost, source=rates.source, inferred_vendor=rates.inferred_vendor)
 
 
 def _cost_of(
-    total: int,
-    base: _Rate,
-    parts: tuple[tuple[int | None, _Rate | None], ...],
-    input_tokens: int,
+    total: int, base: _Rate, parts: tuple[_Part, ...], usage: Usage, input_tokens: int
 ) -> float:
     """``total`` tokens at ``base``, except the parts that have a rate of their own."""
     cost = 0.0
     plain = total
-    for count, rate in parts:
-        if count and rate is not None:
+    for field, rate in parts:
+        count = getattr(usage, field)
+        if count:
             plain -= count
             cost += count * _per_token(rate, input_tokens)
     if plain > 0:
@@ -184,19 +194,24 @@ def _resolve_genai_prices(provider_id: str | None, model: str, tier: str | None)
     output_rate = _rate_from(getattr(prices, "output_mtok", None))
     if input_rate is None and output_rate is None:
         return None  # priced per request, per second, ...: not a token price
-    cache_write = getattr(prices, "cache_write_mtok", None)
-    if cache_write is None:
-        cache_write = getattr(prices, "cache_write_5m_mtok", None)
-    return _Rates(
-        input=input_rate or ((-1, 0.0),),
-        output=output_rate or ((-1, 0.0),),
-        cache_read=_rate_from(getattr(prices, "cache_read_mtok", None)),
-        cache_write=_rate_from(cache_write),
-        input_audio=_rate_from(getattr(prices, "input_audio_mtok", None)),
-        output_audio=_rate_from(getattr(prices, "output_audio_mtok", None)),
-        reasoning=_rate_from(getattr(prices, "output_reasoning_mtok", None)),
+    parts = {
+        name: _rate_from(_first_price(prices, attributes))
+        for name, (_, _, attributes) in _PARTS.items()
+    }
+    return _rates(
+        input_rate or ((-1, 0.0),),
+        output_rate or ((-1, 0.0),),
+        parts,
         expires=math.inf if _is_static(calculation.model) else time.monotonic() + _REFRESH_SECONDS,
     )
+
+
+def _first_price(prices: Any, attributes: tuple[str, ...]) -> Any:
+    for attribute in attributes:
+        value = getattr(prices, attribute, None)
+        if value is not None:
+            return value
+    return None
 
 
 # --- cache and overrides ------------------------------------------------------------------
@@ -268,6 +283,7 @@ def cost_for(
 
 # --- user overrides -----------------------------------------------------------------------
 
+# A price file's keys -> "input", "output" or a part of _PARTS.
 _OVERRIDE_KEYS = {
     "input": "input",
     "output": "output",
@@ -316,7 +332,7 @@ def _parse_entry(model: str, entry: Any) -> tuple[str | None, _Rates]:
         )
     if "input" not in entry or "output" not in entry:
         raise ConfigurationError(f"prices: {model!r} needs both 'input' and 'output' (USD per 1M)")
-    fields: dict[str, Any] = {}
+    fields: dict[str, _Rate] = {}
     for key, field in _OVERRIDE_KEYS.items():
         if key in entry:
             value = entry[key]
@@ -329,7 +345,7 @@ def _parse_entry(model: str, entry: Any) -> tuple[str | None, _Rates]:
     provider = entry.get("provider")
     if provider is not None and not isinstance(provider, str):
         raise ConfigurationError(f"prices: {model}.provider must be a string")
-    return provider, _Rates(source=SOURCE_USER, **fields)
+    return provider, _rates(fields["input"], fields["output"], fields, source=SOURCE_USER)
 
 
 def load_price_overrides(prices: Any) -> None:
