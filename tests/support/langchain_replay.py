@@ -21,11 +21,10 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
-import sys
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -110,16 +109,6 @@ def load_cassette(path: Path) -> list[Recording]:
     return recordings
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that closes a kept-alive connection (or a stream it stopped reading)
-        # is not an error of the replay.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 @dataclass
 class Served:
     """One request the server answered (or could not)."""
@@ -145,9 +134,7 @@ class ReplayServer:
         for recording in self.recordings:
             self._queues.setdefault((recording.method, recording.path), deque()).append(recording)
         self._lock = threading.Lock()
-        self._http = LocalHTTPServer(
-            self._answer, methods=("GET", "POST"), server_class=_QuietServer
-        )
+        self._http = LocalHTTPServer(self._answer, methods=("GET", "POST"))
         self.port = self._http.port
         self.base_url = self._http.url
         self.openai_base_url = f"{self.base_url}/v1"
