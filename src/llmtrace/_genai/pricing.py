@@ -100,7 +100,12 @@ class _Rates:
 
 
 def _rates(
-    input: _Rate, output: _Rate, parts: Mapping[str, _Rate | None], **settings: Any
+    input: _Rate,
+    output: _Rate,
+    parts: Mapping[str, _Rate | None],
+    *,
+    source: str = SOURCE_GENAI_PRICES,
+    expires: float = math.inf,
 ) -> _Rates:
     """``_Rates`` from the rates of the parts named in ``_PARTS`` (None: no rate of its own)."""
     sides: dict[str, list[_Part]] = {"input": [], "output": []}
@@ -108,7 +113,9 @@ def _rates(
         rate = parts.get(name)
         if rate is not None:
             sides[side].append((field, rate))
-    return _Rates(input, output, tuple(sides["input"]), tuple(sides["output"]), **settings)
+    return _Rates(
+        input, output, tuple(sides["input"]), tuple(sides["output"]), source, expires=expires
+    )
 
 
 def _per_token(rate: _Rate, input_tokens: int) -> float:
