@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import wrapt
 
 from ._cm import ExcType, Traceback
-from ._errors import internal_errors
+from ._errors import internal_errors, never_raise
 
 __all__ = ["AsyncStreamProxy", "StreamHooks", "StreamProxy"]
 
@@ -137,11 +137,10 @@ async def _awaiting_anext(step: Callable[[], Awaitable[Any]]) -> AsyncIterator[A
         yield chunk
 
 
+@never_raise(True)  # one call per chunk where ``with internal_errors`` would make three
 def _shown(on_chunk: Callable[[Any], bool], chunk: Any) -> bool:
     """Run the hook on one chunk; a bug in it is logged and the chunk still delivered."""
-    with internal_errors:
-        return on_chunk(chunk)
-    return True
+    return on_chunk(chunk)
 
 
 class _Reading:

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -159,12 +160,17 @@ GARBAGE_ENV = {var: "\u2603 garbage \u00ff" for names in ENV_VARS.values() for v
     ],
     ids=["import", "use-before-init", "init"],
 )
-def test_garbage_in_every_variable_never_crashes_import_or_init(code: str) -> None:
+def test_garbage_in_every_variable_never_crashes_import_or_init(code: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLMTRACE_"))}
     env.update(GARBAGE_ENV)
     env["OTEL_EXPORTER_OTLP_HEADERS"] = "Authorization=Basic " + SECRET + ",broken"
     result = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=tmp_path,  # a garbage spool directory is made relative to the working directory
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr

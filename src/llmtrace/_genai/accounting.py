@@ -52,8 +52,7 @@ def account(record: InvocationRecord, parent_span_id: int | None, duration: floa
                 budgets.warn_unpriced(
                     record.provider, record.response_model or record.request_model
                 )
-    with internal_errors:
-        metrics.record(record, duration)
+    metrics.record(record, duration)  # last: the lifecycle's guard around account() covers it
 
 
 HOOKS = Hooks(before_call=before_call, price=price, account=account)

@@ -74,7 +74,7 @@ def use_hooks(hooks: Hooks) -> Hooks:
     return previous
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(eq=False, init=False)
 class LLMInvocation(InvocationRecord):
     """An invocation record that opens and ends its own CLIENT span."""
 
@@ -125,7 +125,9 @@ class LLMInvocation(InvocationRecord):
             attributes = self.start_attributes(
                 runtime.model_version,
                 prompt_attributes(),
-                handed_down if isinstance(handed_down, Mapping) else None,
+                handed_down
+                if handed_down is not None and isinstance(handed_down, Mapping)
+                else None,
             )
             self.span = tracer.start_span(self.span_name, ctx, _CLIENT, attributes)
             self._done = False

@@ -196,6 +196,9 @@ def is_configured() -> bool:
     return _instruments is not None
 
 
+_NO_PROMPT = (None, None, None)
+
+
 def _prompt(invocation: InvocationRecord) -> tuple[Any, ...]:
     """Prompt name, version and variant: as the call started with them (recording or
     sampled out), else (never started) the prompt in effect now."""
@@ -204,6 +207,8 @@ def _prompt(invocation: InvocationRecord) -> tuple[Any, ...]:
     else:
         source = prompts.prompt_attributes() or {}
         values = tuple(source.get(key) for key in _PROMPT_KEYS)
+    if values == _NO_PROMPT:  # most calls
+        return values
     return tuple(value if isinstance(value, (str, int)) else None for value in values)
 
 

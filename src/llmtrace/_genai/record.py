@@ -12,9 +12,10 @@ roll-ups and metrics are the lifecycle's (``lifecycle.py``)::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import attrgetter, is_not
 from typing import Any
 
 from opentelemetry.trace import Span
@@ -80,6 +81,11 @@ def _reader(keys: tuple[tuple[str, str], ...]) -> tuple[attrgetter[Any], tuple[s
     return attrgetter(*(name for name, _ in keys)), tuple(key for _, key in keys)
 
 
+def _set(keys: tuple[str, ...], values: tuple[Any, ...]) -> Iterator[tuple[str, Any]]:
+    """The (key, value) pairs whose value is not None (iterated in C: this runs per call)."""
+    return compress(zip(keys, values, strict=True), map(is_not, values, repeat(None)))
+
+
 _read_request, _REQUEST_ATTRIBUTES = _reader(_REQUEST_KEYS)
 _read_response, _RESPONSE_ATTRIBUTES = _reader(_RESPONSE_KEYS)
 _read_usage, _USAGE_ATTRIBUTES = _reader(_USAGE_KEYS)
@@ -88,9 +94,13 @@ _PROMPT_NAME, _PROMPT_VERSION = semconv.GEN_AI_PROMPT_NAME, semconv.GEN_AI_PROMP
 _PROMPT_VARIANT = semconv.LLMTRACE_PROMPT_VARIANT
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(eq=False, init=False)
 class InvocationRecord:
-    """Everything known about one LLM call. ``None`` fields are simply not written."""
+    """Everything known about one LLM call. ``None`` fields are simply not written.
+
+    A field never set reads its default from the class: creating a record sets four
+    attributes, not fifty (it is created on every LLM call).
+    """
 
     operation: str
     provider: str
@@ -142,6 +152,12 @@ class InvocationRecord:
     _start_request: tuple[Any, ...] = _NO_REQUEST  # request fields as written at start
     _start_prompt: tuple[Any, Any, Any] = (None, None, None)  # prompt name, version, variant
 
+    def __init__(self, operation: str, provider: str, request_model: str | None = None) -> None:
+        self.operation = operation
+        self.provider = provider
+        self.request_model = request_model
+        self.attributes = {}
+
     @property
     def span_name(self) -> str:
         return f"{self.operation} {self.request_model}" if self.request_model else self.operation
@@ -163,12 +179,8 @@ class InvocationRecord:
             semconv.GEN_AI_OPERATION_NAME: self.operation,
             semconv.GEN_AI_PROVIDER_NAME: self.provider,
         }
-        # Loops rather than comprehensions: on Python 3.11 each comprehension is one
-        # more function call, and these run on every LLM call.
         self._start_request = values = _read_request(self)
-        for key, value in zip(_REQUEST_ATTRIBUTES, values, strict=False):
-            if value is not None:
-                attributes[key] = value
+        attributes.update(_set(_REQUEST_ATTRIBUTES, values))
         if model_version is not None:
             attributes[semconv.LLMTRACE_MODEL_VERSION] = model_version
         if prompt:
@@ -196,10 +208,9 @@ class InvocationRecord:
 
     def end_attributes(self) -> dict[str, AttributeValue]:
         """Everything learned after start, mapped to attribute keys; ``None`` dropped."""
-        attributes: dict[str, AttributeValue] = {}
-        for key, value in zip(_RESPONSE_ATTRIBUTES, _read_response(self), strict=False):
-            if value is not None:
-                attributes[key] = value
+        attributes: dict[str, AttributeValue] = dict(
+            _set(_RESPONSE_ATTRIBUTES, _read_response(self))
+        )
         # Request fields may be completed after start (e.g. by a stream wrapper); those
         # written at start with the same value are not written again.
         request, before = _read_request(self), self._start_request
@@ -209,9 +220,7 @@ class InvocationRecord:
                     attributes[key] = value
         usage = self.usage
         if usage is not None:
-            for key, value in zip(_USAGE_ATTRIBUTES, _read_usage(usage), strict=False):
-                if value is not None:
-                    attributes[key] = value
+            attributes.update(_set(_USAGE_ATTRIBUTES, _read_usage(usage)))
             if usage.cache_creation_input_tokens is not None and _semconv_compat.previous_names:
                 attributes[semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = (
                     usage.cache_creation_input_tokens

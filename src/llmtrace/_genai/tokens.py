@@ -32,6 +32,8 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
+from operator import is_not
 from typing import Any
 
 from .. import _encoders
@@ -104,23 +106,16 @@ def _absent(name: str) -> None:
 
 
 def _reader(obj: Any) -> Reader:
-    """A ``name -> value`` function over ``obj``'s fields: None when absent or broken.
+    """A ``name -> value`` function over ``obj``'s fields: None when absent.
 
     Mappings are read with ``get``; a pydantic model's declared fields from its
     ``__dict__`` and unknown ones (DeepSeek's cache counts on an OpenAI usage object)
     from ``__pydantic_extra__``, because ``getattr()`` of an absent name raises inside
-    pydantic, which costs ~2 µs; anything else with ``getattr``.
+    pydantic, which costs ~2 µs; anything else with ``getattr``. May raise for an odd
+    provider object: the shapes run inside ``_normalise``'s ``attempt``.
     """
     if obj is None:
         return _absent
-    reader = attempt(_reader_of, obj)  # a provider object's odd mapping must not break us
-    if isinstance(reader, Failed):
-        logger.debug("llmtrace: unreadable usage object %r", type(obj), exc_info=reader.error)
-        return _absent
-    return reader
-
-
-def _reader_of(obj: Any) -> Reader:
     kind = _kind_of_type.get(type(obj))
     if kind is None:
         kind = _kind(type(obj))
@@ -130,20 +125,25 @@ def _reader_of(obj: Any) -> Reader:
     if kind == _PYDANTIC:
         fields, extra = obj.__dict__, obj.__pydantic_extra__
         return fields.get if not extra else {**extra, **fields}.get
-    return lambda name: _attribute(obj, name)
+    return partial(_attribute, obj)
 
 
 def _attribute(obj: Any, name: str) -> Any:
-    value = attempt(getattr, obj, name, None)  # a provider object's odd property
+    value = attempt(getattr, obj, name, None)  # one odd property costs that field only
     if isinstance(value, Failed):
         logger.debug("llmtrace: could not read usage field %r", name, exc_info=value.error)
         return None
     return value
 
 
+def _read_field(obj: Any, name: str) -> Any:
+    return _reader(obj)(name)
+
+
 def _field(obj: Any, name: str) -> Any:
     """``obj[name]`` for mappings, ``obj.name`` otherwise; None when absent or broken."""
-    return _reader(obj)(name)
+    value = attempt(_read_field, obj, name)
+    return None if isinstance(value, Failed) else value
 
 
 def as_token_count(value: Any) -> int | None:
@@ -157,6 +157,20 @@ def as_token_count(value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer() and value >= 0:
         return int(value)
     return None
+
+
+_INT_OR_NONE = frozenset({int, type(None)})
+_is_reported = partial(is_not, None)
+
+
+def _counts(values: tuple[Any, ...]) -> tuple[int | None, ...]:
+    """``as_token_count`` of each value; the usual ints and Nones are checked in C."""
+    if (
+        _INT_OR_NONE.issuperset(map(type, values))
+        and min(filter(_is_reported, values), default=0) >= 0
+    ):
+        return values
+    return tuple(map(as_token_count, values))
 
 
 def _first(get: Reader, *names: str) -> int | None:
@@ -178,29 +192,21 @@ def _from_chat_shape(get: Reader) -> Usage:
     """OpenAI chat/completions and embeddings: prompt_tokens / completion_tokens."""
     prompt = _reader(get("prompt_tokens_details"))
     completion = _reader(get("completion_tokens_details"))
-    counts = [
-        get("prompt_tokens"),
-        get("completion_tokens"),
-        prompt("cached_tokens"),
-        prompt("cache_write_tokens"),
-        completion("reasoning_tokens"),
-        prompt("audio_tokens"),
-        completion("audio_tokens"),
-    ]
-    for i, value in enumerate(counts):  # runs per LLM call: no call for the usual int
-        if value is not None and (type(value) is not int or value < 0):
-            counts[i] = as_token_count(value)
-    input_tokens, output_tokens, cache_read, cache_write, reasoning, in_audio, out_audio = counts
+    input_tokens, output_tokens, cache_read, cache_write, reasoning, in_audio, out_audio = _counts(
+        (
+            get("prompt_tokens"),
+            get("completion_tokens"),
+            prompt("cached_tokens"),
+            prompt("cache_write_tokens"),
+            completion("reasoning_tokens"),
+            prompt("audio_tokens"),
+            completion("audio_tokens"),
+        )
+    )
     if cache_read is None:  # DeepSeek reports cache hits at the top level
         cache_read = _first(get, "prompt_cache_hit_tokens", "cached_tokens")
     return Usage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_input_tokens=cache_read,
-        cache_creation_input_tokens=cache_write,
-        reasoning_output_tokens=reasoning,
-        input_audio_tokens=in_audio,
-        output_audio_tokens=out_audio,
+        input_tokens, output_tokens, cache_read, cache_write, reasoning, in_audio, out_audio
     )
 
 
@@ -298,11 +304,15 @@ def _from_gemini_shape(get: Reader) -> Usage:
 def _normalise(obj: Any, read: Callable[[Reader], Usage]) -> Usage | None:
     if obj is None or isinstance(obj, (str, bytes, int, float, list, tuple)):
         return None
-    usage = attempt(read, _reader(obj))  # odd shapes yield "no usage", never an error
+    usage = attempt(_read_shape, read, obj)  # odd shapes yield "no usage", never an error
     if isinstance(usage, Failed):
         logger.debug("llmtrace: unreadable usage object %r", type(obj), exc_info=usage.error)
         return None
     return None if _is_empty(usage) else usage
+
+
+def _read_shape(shape: Callable[[Reader], Usage], obj: Any) -> Usage:
+    return shape(_reader(obj))
 
 
 def _is_empty(usage: Usage) -> bool:

@@ -94,6 +94,7 @@ class _Call:
     """One traced request: the invocation plus what its stream or raw response needs."""
 
     inv: LLMInvocation
+    tracer: Tracer
     endpoint: Endpoint
     server: Server
     stream: bool
@@ -117,7 +118,10 @@ class OpenAIPatch:
         with internal_errors:
             options = args[1] if len(args) > 1 else kwargs.get("options")
             endpoint = endpoint_for(getattr(options, "method", None), getattr(options, "url", None))
-            if endpoint is None or (self.tracer is None and runtime.tracer() is None):
+            if endpoint is None:
+                return None
+            tracer = self.tracer or runtime.tracer()
+            if tracer is None:
                 return None
             server = self.servers.lookup(instance)
             body = request_body(options)
@@ -127,7 +131,7 @@ class OpenAIPatch:
             if inv is None:  # request extraction failed: still trace the call with what is known
                 inv = LLMInvocation(operation=endpoint.operation, provider=server.provider)
             inv.instruments = self.instruments
-            return _Call(inv, endpoint, server, bool(kwargs.get("stream")))
+            return _Call(inv, tracer, endpoint, server, bool(kwargs.get("stream")))
         return None
 
     def start(
@@ -140,7 +144,7 @@ class OpenAIPatch:
     ) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
         """Open the span (may raise ``BudgetExceeded`` on purpose); the arguments to call with."""
         inv = call.inv
-        if not inv.start(context=context, tracer=self.tracer):
+        if not inv.start(context=context, tracer=call.tracer):
             return None
         if call.stream or inv.capture_content:
             with internal_errors:

@@ -140,7 +140,7 @@ def invocation_for(endpoint: Endpoint, body: Any, server: Server) -> LLMInvocati
     if (value := get("presence_penalty")) is not None:
         inv.presence_penalty = as_number(value)
     response_format = get("response_format")
-    if isinstance(response_format, Mapping):
+    if response_format is not None and isinstance(response_format, Mapping):
         inv.output_type = _output_type(response_format.get("type"))
     return inv
 
