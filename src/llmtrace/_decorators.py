@@ -23,7 +23,7 @@ from typing import Any, TypeVar, overload
 from opentelemetry.util.types import AttributeValue
 
 from . import semconv
-from ._errors import internal_errors
+from ._errors import internal_errors, never_raise
 from ._runtime import runtime
 from ._spans import SpanKindName, TracedSpan, check_kind, span_name, start_with, static_attributes
 
@@ -302,15 +302,14 @@ def _end(traced: TracedSpan, exc: BaseException | None) -> None:
         traced.end(exc)
 
 
+@never_raise(False)
 def _tracing_on() -> bool:
     """wrapt calls this before each call; False calls the function directly, from C.
 
     With tracing off that skips the shell, and the packing of arguments for it,
     entirely: the decorator then costs little more than the check itself.
     """
-    with internal_errors:
-        return runtime.tracer() is not None
-    return False
+    return runtime.tracer() is not None
 
 
 def _shell_for(func: Callable[..., Any]) -> Callable[[_Spec], Callable[..., Any]]:

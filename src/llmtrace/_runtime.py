@@ -2,10 +2,12 @@
 
 ``init()`` (and ``llmtrace.testing``) write here once; decorators and
 instrumentations only read attributes, so no call parses configuration. Before
-``init()``, tracing follows whatever global TracerProvider the application set:
-until it sets one, each check asks OpenTelemetry's public ``get_tracer_provider()``
-(which looks up one environment variable); once set, the answer is kept, since
-the API allows the global provider to be set only once.
+``init()``, tracing follows whatever global TracerProvider the application set.
+Until it sets one, each check asks the API's proxy provider for a tracer: the proxy
+hands out its own ``ProxyTracer`` until a real provider is set, and that costs less
+than ``get_tracer_provider()``, which looks up an environment variable each time.
+Once set, the provider is kept, since the API allows setting it only once. (A
+provider named by ``OTEL_PYTHON_TRACER_PROVIDER`` is loaded by the first check.)
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider, Tracer, TracerProvider
+from opentelemetry.trace import (
+    NoOpTracerProvider,
+    ProxyTracer,
+    ProxyTracerProvider,
+    Tracer,
+    TracerProvider,
+)
 
 from ._errors import Failed, attempt
 from ._otel_env import check_import_time_variables, warn_unloadable_tracer_provider
@@ -56,13 +64,21 @@ class Runtime:
         # The global provider once the application set one (the API allows it once).
         self._global_provider: TracerProvider | None = None
         self._global_provider_unloadable = False
+        # The API's proxy provider, once it answered that no provider is set yet.
+        self._unset_global_provider: ProxyTracerProvider | None = None
 
     def tracer(self) -> Tracer | None:
         """The tracer to use now, or None when tracing is off. Cheap: cached per provider."""
         provider = self.tracer_provider or self._global_provider
         if provider is None:
-            if self.disabled:  # OTEL_SDK_DISABLED: no need to ask the API (costly while unset)
+            if self.disabled:  # OTEL_SDK_DISABLED: no need to ask the API
                 return None
+            unset = self._unset_global_provider
+            if (
+                unset is not None
+                and type(unset.get_tracer(INSTRUMENTATION_NAME, VERSION)) is ProxyTracer
+            ):
+                return None  # none set yet: the API's proxy provider hands out its own tracers
             provider = self._read_global_provider()
             if provider is None:
                 return None
@@ -85,6 +101,7 @@ class Runtime:
             self._global_provider_unloadable = True
             return None
         if isinstance(provider, ProxyTracerProvider):
+            self._unset_global_provider = provider
             return None
         self._global_provider = provider
         return provider
@@ -104,6 +121,7 @@ class Runtime:
     def reset_tracer_cache(self) -> None:
         self._global_provider = None
         self._global_provider_unloadable = False
+        self._unset_global_provider = None
         self._tracer_source = None
         self._tracer = None
 
