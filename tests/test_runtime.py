@@ -57,6 +57,17 @@ def test_while_none_is_set_the_api_is_asked_for_the_global_provider_once(
     assert len(asked) == 2  # once more, to keep the provider now set
 
 
+@pytest.mark.usefixtures("lenient")
+def test_a_provider_whose_get_tracer_raises_never_breaks_the_call() -> None:
+    class Broken(trace.TracerProvider):
+        def get_tracer(self, *args: object, **kwargs: object) -> trace.Tracer:
+            raise RuntimeError("broken provider")
+
+    assert work(1) == 2  # none set yet: the proxy provider is kept
+    trace.set_tracer_provider(Broken())
+    assert [work(i) for i in range(3)] == [1, 2, 3]
+
+
 def test_a_provider_named_by_otel_python_tracer_provider_is_used_without_init() -> None:
     app = textwrap.dedent(
         """

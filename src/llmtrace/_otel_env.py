@@ -2,10 +2,11 @@
 
 llmtrace does not read these itself, but it builds the SDK objects that do, and those
 raise on a malformed value (``OTEL_SPAN_EVENT_COUNT_LIMIT=ten``, an unknown gRPC
-compression, an unknown exemplar filter, an OTEL_PYTHON_TRACER_PROVIDER that does not
-load). So ``init()`` asks here first: a malformed variable is logged once per process,
-as one warning naming it, and the SDK gets the default explicitly instead of reading
-it. A well-formed or absent variable changes nothing (``None``: let the SDK read it).
+compression, an unknown exemplar filter, a tracer provider named by
+``OTEL_PYTHON_TRACER_PROVIDER`` that does not load). So ``init()`` asks here first: a
+malformed variable is logged once per process, as one warning naming it, and the SDK
+gets the default explicitly instead of reading it. A well-formed or absent variable
+changes nothing (``None``: let the SDK read it).
 
     limits = span_limits()                       # None, or SpanLimits with the defaults
     compression = otlp_compression("traces", "grpc")
