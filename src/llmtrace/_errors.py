@@ -18,6 +18,7 @@ Under llmtrace's own test suite (``LLMTRACE_RAISE_INTERNAL_ERRORS=1``, or
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import os
 import threading
@@ -129,9 +130,28 @@ async def attempt_async(
 
 
 def never_raise(default: T) -> Callable[[F], F]:
-    """Decorate an llmtrace helper so that it returns ``default`` instead of raising."""
+    """Decorate an llmtrace helper so that it returns ``default`` instead of raising.
+
+    A helper whose parameters are all positional-only (``def f(a, b, /)``) gets a
+    wrapper without ``**kwargs``, which would build a dict on every call: the hooks that
+    run per call and per stream chunk are declared so.
+    """
 
     def decorate(func: F) -> F:
+        if _positional_only(func):
+
+            @functools.wraps(func)
+            def positional(*args: Any) -> Any:
+                try:
+                    return func(*args)
+                except Exception as exc:
+                    if _strict:
+                        raise
+                    report_internal_error(exc)
+                    return default
+
+            return cast(F, positional)
+
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
@@ -145,3 +165,8 @@ def never_raise(default: T) -> Callable[[F], F]:
         return cast(F, wrapper)
 
     return decorate
+
+
+def _positional_only(func: Callable[..., Any]) -> bool:
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.VAR_POSITIONAL)
+    return all(p.kind in kinds for p in inspect.signature(func).parameters.values())

@@ -138,7 +138,7 @@ async def _awaiting_anext(step: Callable[[], Awaitable[Any]]) -> AsyncIterator[A
 
 
 @never_raise(True)  # one call per chunk where ``with internal_errors`` would make three
-def _shown(on_chunk: Callable[[Any], bool], chunk: Any) -> bool:
+def _shown(on_chunk: Callable[[Any], bool], chunk: Any, /) -> bool:
     """Run the hook on one chunk; a bug in it is logged and the chunk still delivered."""
     return on_chunk(chunk)
 

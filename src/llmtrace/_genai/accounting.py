@@ -28,7 +28,7 @@ def price(record: InvocationRecord) -> Cost | None:
         record.provider,
         record.priced_model,
         usage,
-        service_tier=record.response_service_tier or record.request_service_tier,
+        record.response_service_tier or record.request_service_tier,
     )
 
 

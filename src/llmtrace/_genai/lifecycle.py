@@ -114,13 +114,14 @@ class LLMInvocation(InvocationRecord):
                 tracer = runtime.tracer()
             if tracer is None or not is_instrumentation_enabled():
                 return False
-            self.capture_content = runtime.capture_content
-            self.content_limit = runtime.max_attribute_bytes
+            if runtime.capture_content:
+                self.capture_content = True
+                self.content_limit = runtime.max_attribute_bytes
             self._started_at = time.perf_counter()
             parent = trace.get_current_span(ctx).get_span_context()
             # Only a sampled parent ever ends recording, and so collects its roll-up entry.
-            sampled = parent.is_valid and parent.trace_flags.sampled
-            self._parent_span_id = parent.span_id if sampled else None
+            if parent.trace_flags.sampled and parent.is_valid:
+                self._parent_span_id = parent.span_id
             handed_down = ctx.get(LLM_SPAN_ATTRIBUTES_KEY)
             attributes = self.start_attributes(
                 runtime.model_version,

@@ -48,7 +48,7 @@ _REFRESH_SECONDS = 60.0
 _MAX_ENTRIES = 4096
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Cost:
     """Cost of one call. ``source`` tells whose prices: "genai-prices" or "user"."""
 
@@ -132,7 +132,7 @@ def _price(rates: _Rates, usage: Usage) -> Cost:
     output_cost = _cost_of(
         usage.output_tokens or 0, rates.output, rates.output_parts, usage, total_input
     )
-    return Cost(input_cost, output_cost, source=rates.source, inferred_vendor=rates.inferred_vendor)
+    return Cost(input_cost, output_cost, "USD", rates.source, rates.inferred_vendor)
 
 
 def _cost_of(
@@ -271,7 +271,7 @@ def _rates_for(provider: str | None, model: str, tier: str | None) -> _Rates | N
 
 
 def cost_for(
-    provider: str | None, model: str | None, usage: Usage, *, service_tier: str | None = None
+    provider: str | None, model: str | None, usage: Usage, service_tier: str | None = None
 ) -> Cost | None:
     """Price ``usage`` for the model that answered; None when the model's price is unknown.
 

@@ -12,10 +12,9 @@ roll-ups and metrics are the lifecycle's (``lifecycle.py``)::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from itertools import compress, repeat
-from operator import attrgetter, is_not
+from operator import attrgetter
 from typing import Any
 
 from opentelemetry.trace import Span
@@ -81,9 +80,11 @@ def _reader(keys: tuple[tuple[str, str], ...]) -> tuple[attrgetter[Any], tuple[s
     return attrgetter(*(name for name, _ in keys)), tuple(key for _, key in keys)
 
 
-def _set(keys: tuple[str, ...], values: tuple[Any, ...]) -> Iterator[tuple[str, Any]]:
-    """The (key, value) pairs whose value is not None (iterated in C: this runs per call)."""
-    return compress(zip(keys, values, strict=True), map(is_not, values, repeat(None)))
+def _put(attributes: dict[str, Any], keys: tuple[str, ...], values: tuple[Any, ...]) -> None:
+    """Write the values that are not None under their keys (``values`` from ``_reader``)."""
+    for key, value in zip(keys, values):  # noqa: B905 - one _reader made both: lengths match
+        if value is not None:
+            attributes[key] = value
 
 
 _read_request, _REQUEST_ATTRIBUTES = _reader(_REQUEST_KEYS)
@@ -92,6 +93,7 @@ _read_usage, _USAGE_ATTRIBUTES = _reader(_USAGE_KEYS)
 _NO_REQUEST: tuple[Any, ...] = (None,) * len(_REQUEST_KEYS)
 _PROMPT_NAME, _PROMPT_VERSION = semconv.GEN_AI_PROMPT_NAME, semconv.GEN_AI_PROMPT_VERSION
 _PROMPT_VARIANT = semconv.LLMTRACE_PROMPT_VARIANT
+_PROMPT_KEYS = frozenset({_PROMPT_NAME, _PROMPT_VERSION, _PROMPT_VARIANT})
 
 
 @dataclass(eq=False, init=False)
@@ -180,7 +182,7 @@ class InvocationRecord:
             semconv.GEN_AI_PROVIDER_NAME: self.provider,
         }
         self._start_request = values = _read_request(self)
-        attributes.update(_set(_REQUEST_ATTRIBUTES, values))
+        _put(attributes, _REQUEST_ATTRIBUTES, values)
         if model_version is not None:
             attributes[semconv.LLMTRACE_MODEL_VERSION] = model_version
         if prompt:
@@ -198,29 +200,30 @@ class InvocationRecord:
 
     def recorded_prompt(self) -> tuple[Any, Any, Any]:
         """The prompt name, version and A/B variant of the call (from start, or set since)."""
-        name, version, variant = self._start_prompt
         extra = self.attributes
-        if extra:
-            name = extra.get(_PROMPT_NAME, name)
-            version = extra.get(_PROMPT_VERSION, version)
-            variant = extra.get(_PROMPT_VARIANT, variant)
-        return name, version, variant
+        if not extra or _PROMPT_KEYS.isdisjoint(extra):  # most calls
+            return self._start_prompt
+        name, version, variant = self._start_prompt
+        return (
+            extra.get(_PROMPT_NAME, name),
+            extra.get(_PROMPT_VERSION, version),
+            extra.get(_PROMPT_VARIANT, variant),
+        )
 
     def end_attributes(self) -> dict[str, AttributeValue]:
         """Everything learned after start, mapped to attribute keys; ``None`` dropped."""
-        attributes: dict[str, AttributeValue] = dict(
-            _set(_RESPONSE_ATTRIBUTES, _read_response(self))
-        )
+        attributes: dict[str, AttributeValue] = {}
+        _put(attributes, _RESPONSE_ATTRIBUTES, _read_response(self))
         # Request fields may be completed after start (e.g. by a stream wrapper); those
         # written at start with the same value are not written again.
         request, before = _read_request(self), self._start_request
         if request != before:
-            for key, value, old in zip(_REQUEST_ATTRIBUTES, request, before, strict=False):
+            for key, value, old in zip(_REQUEST_ATTRIBUTES, request, before):  # noqa: B905 - as in _put
                 if value is not None and value != old:
                     attributes[key] = value
         usage = self.usage
         if usage is not None:
-            attributes.update(_set(_USAGE_ATTRIBUTES, _read_usage(usage)))
+            _put(attributes, _USAGE_ATTRIBUTES, _read_usage(usage))
             if usage.cache_creation_input_tokens is not None and _semconv_compat.previous_names:
                 attributes[semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = (
                     usage.cache_creation_input_tokens

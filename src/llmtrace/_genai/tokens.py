@@ -33,7 +33,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from operator import is_not
+from operator import attrgetter
 from typing import Any
 
 from .. import _encoders
@@ -77,55 +77,6 @@ _USAGE_FIELDS = frozenset(
         "token_usage", "usage",
     }
 )  # fmt: skip
-_MAPPING, _PYDANTIC, _OBJECT = 0, 1, 2
-# isinstance() against the Mapping ABC costs ~0.3 µs; usage objects come in a handful of
-# types, so remember each type's kind.
-_kind_of_type: dict[type, int] = {dict: _MAPPING}
-
-Reader = Callable[[str], Any]
-
-
-def _kind(cls: type) -> int:
-    kind = _kind_of_type.get(cls)
-    if kind is None:
-        if issubclass(cls, Mapping):
-            kind = _MAPPING
-        elif hasattr(cls, "__pydantic_fields__") and not any(
-            hasattr(cls, name) for name in _USAGE_FIELDS
-        ):
-            kind = _PYDANTIC
-        else:
-            kind = _OBJECT
-        if len(_kind_of_type) < 256:
-            _kind_of_type[cls] = kind
-    return kind
-
-
-def _absent(name: str) -> None:
-    return None
-
-
-def _reader(obj: Any) -> Reader:
-    """A ``name -> value`` function over ``obj``'s fields: None when absent.
-
-    Mappings are read with ``get``; a pydantic model's declared fields from its
-    ``__dict__`` and unknown ones (DeepSeek's cache counts on an OpenAI usage object)
-    from ``__pydantic_extra__``, because ``getattr()`` of an absent name raises inside
-    pydantic, which costs ~2 µs; anything else with ``getattr``. May raise for an odd
-    provider object: the shapes run inside ``_normalise``'s ``attempt``.
-    """
-    if obj is None:
-        return _absent
-    kind = _kind_of_type.get(type(obj))
-    if kind is None:
-        kind = _kind(type(obj))
-    if kind == _MAPPING:
-        get: Reader = obj.get
-        return get
-    if kind == _PYDANTIC:
-        fields, extra = obj.__dict__, obj.__pydantic_extra__
-        return fields.get if not extra else {**extra, **fields}.get
-    return partial(_attribute, obj)
 
 
 def _attribute(obj: Any, name: str) -> Any:
@@ -134,6 +85,63 @@ def _attribute(obj: Any, name: str) -> Any:
         logger.debug("llmtrace: could not read usage field %r", name, exc_info=value.error)
         return None
     return value
+
+
+Reader = Callable[[str], Any]
+
+
+def _absent(name: str) -> None:
+    return None
+
+
+def _no_reader(obj: None) -> Reader:
+    return _absent
+
+
+def _pydantic_reader(obj: Any) -> Reader:
+    # Declared fields from __dict__, unknown ones (DeepSeek's cache counts on an OpenAI
+    # usage object) from __pydantic_extra__: getattr() of an absent name raises inside
+    # pydantic, which costs ~2 µs.
+    extra = obj.__pydantic_extra__
+    get: Reader = obj.__dict__.get if not extra else {**extra, **obj.__dict__}.get
+    return get
+
+
+_mapping_reader: Callable[[Any], Reader] = attrgetter("get")
+_object_reader: Callable[[Any], Reader] = partial(partial, _attribute)
+# How instances of a type are read (decided once per type: isinstance() against the
+# Mapping ABC costs ~0.3 µs, and usage objects come in a handful of types).
+_reader_of_type: dict[type, Callable[[Any], Reader]] = {
+    dict: _mapping_reader,
+    type(None): _no_reader,
+}
+
+
+def _reader_for(cls: type) -> Callable[[Any], Reader]:
+    if issubclass(cls, Mapping):
+        make = _mapping_reader
+    elif hasattr(cls, "__pydantic_fields__") and not any(
+        hasattr(cls, name) for name in _USAGE_FIELDS
+    ):  # no property or method under a usage field's name: the fields are the data
+        make = _pydantic_reader
+    else:
+        make = _object_reader
+    if len(_reader_of_type) < 256:
+        _reader_of_type[cls] = make
+    return make
+
+
+def _reader(obj: Any) -> Reader:
+    """A ``name -> value`` function over ``obj``'s fields: None when absent.
+
+    Mappings are read with ``get``, pydantic models from their fields, anything else
+    with ``getattr``. May raise for an odd provider object: the shapes run inside
+    ``_normalise``'s ``attempt``.
+    """
+    make = _reader_of_type.get(type(obj))
+    if make is None:
+        make = _reader_for(type(obj))
+    return make(obj)
 
 
 def _read_field(obj: Any, name: str) -> Any:
@@ -159,18 +167,12 @@ def as_token_count(value: Any) -> int | None:
     return None
 
 
-_INT_OR_NONE = frozenset({int, type(None)})
-_is_reported = partial(is_not, None)
-
-
-def _counts(values: tuple[Any, ...]) -> tuple[int | None, ...]:
-    """``as_token_count`` of each value; the usual ints and Nones are checked in C."""
-    if (
-        _INT_OR_NONE.issuperset(map(type, values))
-        and min(filter(_is_reported, values), default=0) >= 0
-    ):
-        return values
-    return tuple(map(as_token_count, values))
+def _counts(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``as_token_count`` of each value; the usual ints and Nones pass as they are."""
+    for value in values:
+        if value is not None and (type(value) is not int or value < 0):
+            return tuple(map(as_token_count, values))
+    return values
 
 
 def _first(get: Reader, *names: str) -> int | None:

@@ -63,6 +63,36 @@ def test_request_extraction_is_typed_and_lenient():
     assert inv.stream is None
 
 
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"max_tokens": 3}, 3),
+        ({"max_completion_tokens": 9}, 9),
+        ({"max_completion_tokens": 9, "max_tokens": 3}, 9),  # in either order
+        ({"max_tokens": 3, "max_completion_tokens": 9}, 9),
+        ({"max_completion_tokens": None, "max_tokens": 3}, 3),  # null: the older name counts
+        ({"max_completion_tokens": "many", "max_tokens": 3}, 3),
+        ({"max_tokens": None}, None),
+    ],
+)
+def test_max_tokens_from_either_name(body: dict[str, Any], expected: int | None) -> None:
+    inv = _request.invocation_for(ENDPOINTS[0], {"model": "gpt-4o", **body}, SERVER)
+    assert inv.max_tokens == expected
+
+
+def test_only_the_parameters_of_the_endpoint_are_recorded() -> None:
+    body = {"model": "m", "temperature": 0.5, "seed": 7, "max_output_tokens": 64, "x": 1}
+    chat = _request.invocation_for(ENDPOINTS[0], body, SERVER)
+    responses = _request.invocation_for(ENDPOINTS[3], body, SERVER)
+    embeddings = _request.invocation_for(ENDPOINTS[2], body, SERVER)
+    assert (chat.temperature, chat.seed, chat.max_tokens) == (0.5, 7, None)
+    assert (responses.temperature, responses.seed, responses.max_tokens) == (0.5, None, 64)
+    assert (embeddings.temperature, embeddings.seed, embeddings.max_tokens) == (None, None, None)
+    assert chat.attributes == {"openai.api.type": "chat_completions"}
+    assert responses.attributes == {"openai.api.type": "responses"}
+    assert embeddings.attributes == {}
+
+
 def test_provider_detection_table():
     assert detect_provider("api.openai.com", None) == "openai"
     assert detect_provider("Contoso.OpenAI.Azure.com", None) == "azure.ai.openai"

@@ -21,8 +21,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry.context import Context
 from opentelemetry.trace import Tracer
 
 from ..._errors import internal_errors
@@ -50,7 +48,6 @@ from ._stream import OpenAIStreamHooks
 
 _MODULE = "openai._base_client"
 _TARGETS = ("SyncAPIClient.request", "AsyncAPIClient.request")
-_get_context = otel_context.get_current
 
 # What a request returned, as ``_handle`` treats it (decided once per result type).
 _STREAM, _LEGACY_RAW, _RAW, _PARSED = "stream", "legacy_raw", "raw", "parsed"
@@ -130,27 +127,10 @@ class OpenAIPatch:
                 inv = invocation_for(endpoint, body, server)
             if inv is None:  # request extraction failed: still trace the call with what is known
                 inv = LLMInvocation(operation=endpoint.operation, provider=server.provider)
-            inv.instruments = self.instruments
+            if self.instruments is not None:
+                inv.instruments = self.instruments
             return _Call(inv, tracer, endpoint, server, bool(kwargs.get("stream")))
         return None
-
-    def start(
-        self,
-        call: _Call,
-        instance: Any,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        context: Context | None = None,
-    ) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
-        """Open the span (may raise ``BudgetExceeded`` on purpose); the arguments to call with."""
-        inv = call.inv
-        if not inv.start(context=context, tracer=call.tracer):
-            return None
-        if call.stream or inv.capture_content:
-            with internal_errors:
-                args, kwargs = self._after_start(call, instance, args, kwargs)
-        inv.attach()
-        return args, kwargs
 
     def _after_start(
         self, call: _Call, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -231,15 +211,19 @@ class OpenAIPatch:
     def begin(
         self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[_Call, tuple[Any, ...], dict[str, Any]] | None:
-        """The call record and the arguments to call with; None: pass straight through."""
-        context = _get_context()
+        """Open the span (may raise ``BudgetExceeded`` on purpose): the call record and the
+        arguments to call with; None: pass straight through."""
         call = self.prepare(instance, args, kwargs)
         if call is None:
             return None
-        arguments = self.start(call, instance, args, kwargs, context)
-        if arguments is None:
+        inv = call.inv
+        if not inv.start(tracer=call.tracer):
             return None
-        return call, arguments[0], arguments[1]
+        if call.stream or inv.capture_content:
+            with internal_errors:
+                args, kwargs = self._after_start(call, instance, args, kwargs)
+        inv.attach()
+        return call, args, kwargs
 
 
 def _with_include_usage(body: Mapping[str, Any], extra: Any) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ one extractor: the wrapper around the client's request method never changes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,9 +62,45 @@ def endpoint_for(method: Any, url: Any) -> Endpoint | None:
     return _ENDPOINTS.get(path)
 
 
-def _stop(value: Any) -> list[str] | None:
-    """``stop``: one string or a list of them."""
-    return [value] if isinstance(value, str) else as_strings(value)
+Setter = Callable[[LLMInvocation, Any], None]
+
+
+def _field(name: str, convert: Callable[[Any], Any]) -> Setter:
+    """A parameter copied to one record field through ``convert`` (None: not recorded)."""
+
+    def put(inv: LLMInvocation, value: Any) -> None:
+        setattr(inv, name, convert(value))
+
+    return put
+
+
+def _stream(inv: LLMInvocation, value: Any) -> None:
+    inv.stream = True if value is True else None  # conventions: set if and only if streaming
+
+
+def _service_tier(inv: LLMInvocation, value: Any) -> None:
+    tier = _str(value)
+    inv.request_service_tier = tier if tier != "auto" else None
+
+
+def _max_tokens(inv: LLMInvocation, value: Any) -> None:
+    if inv.max_tokens is None:  # max_completion_tokens, its newer name, wins
+        inv.max_tokens = as_whole_number(value)
+
+
+def _max_completion_tokens(inv: LLMInvocation, value: Any) -> None:
+    count = as_whole_number(value)
+    if count is not None:
+        inv.max_tokens = count
+
+
+def _stop(inv: LLMInvocation, value: Any) -> None:
+    inv.stop_sequences = [value] if isinstance(value, str) else as_strings(value)
+
+
+def _choice_count(inv: LLMInvocation, value: Any) -> None:
+    if value != 1:  # conventions: only when != 1
+        inv.choice_count = as_whole_number(value)
 
 
 def _output_type(format_type: Any) -> str | None:
@@ -73,13 +109,74 @@ def _output_type(format_type: Any) -> str | None:
     return format_type if isinstance(format_type, str) else None
 
 
-def _conversation_id(body: Mapping[str, Any]) -> str | None:
-    conversation = body.get("conversation")
-    if isinstance(conversation, str):
-        return conversation
-    if isinstance(conversation, Mapping):
-        return _str(conversation.get("id"))
-    return None
+def _response_format(inv: LLMInvocation, value: Any) -> None:
+    if isinstance(value, Mapping):
+        inv.output_type = _output_type(value.get("type"))
+
+
+def _text(inv: LLMInvocation, value: Any) -> None:
+    if isinstance(value, Mapping) and isinstance(value.get("format"), Mapping):
+        inv.output_type = _output_type(value["format"].get("type"))
+
+
+def _reasoning(inv: LLMInvocation, value: Any) -> None:
+    if isinstance(value, Mapping):
+        inv.reasoning_level = _str(value.get("effort"))
+
+
+def _previous_response_id(inv: LLMInvocation, value: Any) -> None:
+    if isinstance(value, str):
+        inv.attributes[semconv.GEN_AI_REQUEST_PREVIOUS_RESPONSE_ID] = value
+
+
+def _conversation(inv: LLMInvocation, value: Any) -> None:
+    if isinstance(value, str):
+        inv.conversation_id = value
+    elif isinstance(value, Mapping):
+        inv.conversation_id = _str(value.get("id"))
+
+
+def _encoding_format(inv: LLMInvocation, value: Any) -> None:
+    encoding = _str(value)
+    inv.encoding_formats = [encoding] if encoding else None
+
+
+_SAMPLING: dict[str, Setter] = {
+    "temperature": _field("temperature", as_number),
+    "top_p": _field("top_p", as_number),
+    "stream": _stream,
+    "service_tier": _service_tier,
+}
+_COMPLETION_PARAMETERS: dict[str, Setter] = {
+    **_SAMPLING,
+    "max_tokens": _max_tokens,
+    "max_completion_tokens": _max_completion_tokens,
+    "seed": _field("seed", as_whole_number),
+    "stop": _stop,
+    "n": _choice_count,
+    "frequency_penalty": _field("frequency_penalty", as_number),
+    "presence_penalty": _field("presence_penalty", as_number),
+    "response_format": _response_format,
+}
+# The request parameters recorded, per endpoint kind: body key -> what records it. A
+# request carries few of them, so only the keys it has are visited.
+_PARAMETERS: dict[str, dict[str, Setter]] = {
+    CHAT: {**_COMPLETION_PARAMETERS, "reasoning_effort": _field("reasoning_level", _str)},
+    COMPLETION: _COMPLETION_PARAMETERS,
+    RESPONSES: {
+        **_SAMPLING,
+        "max_output_tokens": _field("max_tokens", as_whole_number),
+        "reasoning": _reasoning,
+        "text": _text,
+        "conversation": _conversation,
+        "previous_response_id": _previous_response_id,
+    },
+    EMBEDDINGS: {"encoding_format": _encoding_format},
+}
+_API_TYPES = {
+    CHAT: semconv.OPENAI_API_CHAT_COMPLETIONS,
+    RESPONSES: semconv.OPENAI_API_RESPONSES,
+}
 
 
 def invocation_for(endpoint: Endpoint, body: Any, server: Server) -> LLMInvocation:
@@ -87,61 +184,18 @@ def invocation_for(endpoint: Endpoint, body: Any, server: Server) -> LLMInvocati
     inv = LLMInvocation(operation=endpoint.operation, provider=server.provider)
     inv.server_address = server.address
     inv.server_port = server.port
+    kind = endpoint.kind
+    api_type = _API_TYPES.get(kind)
+    if api_type is not None:
+        inv.attributes[semconv.OPENAI_API_TYPE] = api_type
     if not msg.is_mapping(body):
         return inv
-    # Most parameters are absent from a given request: test for None before converting.
-    get = body.get
-    inv.request_model = _str(get("model"))
-    kind = endpoint.kind
-    if kind == EMBEDDINGS:
-        fmt = _str(get("encoding_format"))
-        inv.encoding_formats = [fmt] if fmt else None
-        return inv
-    if (value := get("temperature")) is not None:
-        inv.temperature = as_number(value)
-    if (value := get("top_p")) is not None:
-        inv.top_p = as_number(value)
-    # Conventions: ``gen_ai.request.stream`` if and only if streaming.
-    inv.stream = True if get("stream") is True else None
-    if (value := get("service_tier")) is not None:
-        tier = _str(value)
-        inv.request_service_tier = tier if tier != "auto" else None
-    if kind == RESPONSES:
-        inv.attributes[semconv.OPENAI_API_TYPE] = semconv.OPENAI_API_RESPONSES
-        previous = get("previous_response_id")
-        if previous is not None and isinstance(previous, str):
-            inv.attributes[semconv.GEN_AI_REQUEST_PREVIOUS_RESPONSE_ID] = previous
-        inv.max_tokens = as_whole_number(get("max_output_tokens"))
-        reasoning = get("reasoning")
-        if reasoning is not None and isinstance(reasoning, Mapping):
-            inv.reasoning_level = _str(reasoning.get("effort"))
-        text = get("text")
-        if isinstance(text, Mapping) and isinstance(text.get("format"), Mapping):
-            inv.output_type = _output_type(text["format"].get("type"))
-        inv.conversation_id = _conversation_id(body)
-        return inv
-    if kind == CHAT:
-        inv.attributes[semconv.OPENAI_API_TYPE] = semconv.OPENAI_API_CHAT_COMPLETIONS
-        if (value := get("reasoning_effort")) is not None:
-            inv.reasoning_level = _str(value)
-    max_tokens = get("max_completion_tokens")
-    if max_tokens is None:
-        max_tokens = get("max_tokens")
-    if max_tokens is not None:
-        inv.max_tokens = as_whole_number(max_tokens)
-    if (value := get("seed")) is not None:
-        inv.seed = as_whole_number(value)
-    if (value := get("stop")) is not None:
-        inv.stop_sequences = _stop(value)
-    if (value := get("n")) is not None and value != 1:  # conventions: only when != 1
-        inv.choice_count = as_whole_number(value)
-    if (value := get("frequency_penalty")) is not None:
-        inv.frequency_penalty = as_number(value)
-    if (value := get("presence_penalty")) is not None:
-        inv.presence_penalty = as_number(value)
-    response_format = get("response_format")
-    if response_format is not None and isinstance(response_format, Mapping):
-        inv.output_type = _output_type(response_format.get("type"))
+    inv.request_model = _str(body.get("model"))
+    parameters = _PARAMETERS[kind]
+    for key in body.keys() & parameters.keys():
+        value = body[key]
+        if value is not None:
+            parameters[key](inv, value)
     return inv
 
 
