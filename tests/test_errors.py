@@ -16,7 +16,7 @@ def _broken(*_: Any) -> Any:
 
 
 @never_raise(-1)
-def helper(value: int, *, scale: int = 1) -> int:
+def helper(value: int, scale: int = 1, /) -> int:
     if value < 0:
         _broken()
     return value * scale
@@ -39,17 +39,31 @@ def test_the_with_form_swallows_and_logs_in_production(
 
 
 def test_a_decorated_helper_returns_its_default_instead_of_raising(lenient: None) -> None:
-    assert helper(2, scale=3) == 6
+    assert helper(2, 3) == 6
     assert helper(-1) == -1
 
 
-def test_a_positional_only_helper_is_guarded_the_same_way(lenient: None) -> None:
+def test_only_helpers_with_positional_only_parameters_are_decorated() -> None:
+    """The wrapper passes ``*args`` on, so a keyword parameter is refused at import time."""
+
+    def keyword(value: int, *, scale: int = 1) -> int:
+        return value * scale
+
+    def either(value: int) -> int:
+        return value
+
+    for func in (keyword, either):
+        with pytest.raises(TypeError, match="positional-only"):
+            never_raise(0)(func)
+
+
+def test_a_per_chunk_hook_is_guarded_the_same_way(lenient: None) -> None:
     assert per_chunk(lambda chunk: chunk, 1) is True
     assert per_chunk(lambda chunk: chunk, 0) is False
     assert per_chunk(_broken, 1) is True  # the chunk is still delivered
 
 
-def test_a_positional_only_helper_keeps_its_name_and_doc() -> None:
+def test_a_decorated_helper_keeps_its_name_and_doc() -> None:
     assert per_chunk.__name__ == "per_chunk"
     assert per_chunk.__wrapped__(lambda chunk: chunk, 1) is True  # type: ignore[attr-defined]
 

@@ -5,11 +5,11 @@ Wrap llmtrace's telemetry code (never the user's call) in ``internal_errors``::
     with internal_errors:
         span.set_attributes(extract(response))
 
-or decorate a helper with ``@never_raise(default)``; call code llmtrace does not
-own (a user's hook, an SDK object's method) through ``attempt(func, *args)``, which
-returns its value or ``Failed``. The first failure at each code location is
-logged with its traceback on the ``llmtrace`` logger; repeats are logged at debug
-level so a hot path cannot flood the application's logs.
+or decorate a helper (positional-only parameters) with ``@never_raise(default)``;
+call code llmtrace does not own (a user's hook, an SDK object's method) through
+``attempt(func, *args)``, which returns its value or ``Failed``. The first failure at
+each code location is logged with its traceback on the ``llmtrace`` logger; repeats
+are logged at debug level so a hot path cannot flood the application's logs.
 
 Under llmtrace's own test suite (``LLMTRACE_RAISE_INTERNAL_ERRORS=1``, or
 ``set_strict(True)``) the guard re-raises instead, so bugs fail tests.
@@ -132,30 +132,21 @@ async def attempt_async(
 def never_raise(default: T) -> Callable[[F], F]:
     """Decorate an llmtrace helper so that it returns ``default`` instead of raising.
 
-    A helper whose parameters are all positional-only (``def f(a, b, /)``) gets a
-    wrapper without ``**kwargs``, which would build a dict on every call: the hooks that
-    run per call and per stream chunk are declared so.
+    The helper's parameters are positional-only (``def f(a, b, /)``): the wrapper passes
+    ``*args`` on without the ``**kwargs`` dict a general wrapper builds on every call (the
+    per-chunk stream hook and the decorators' tracing check run through it). Public
+    functions guard their body with ``internal_errors`` instead, keeping their signature.
     """
 
     def decorate(func: F) -> F:
-        if _positional_only(func):
-
-            @functools.wraps(func)
-            def positional(*args: Any) -> Any:
-                try:
-                    return func(*args)
-                except Exception as exc:
-                    if _strict:
-                        raise
-                    report_internal_error(exc)
-                    return default
-
-            return cast(F, positional)
+        if not _positional_only(func):
+            name = func.__qualname__
+            raise TypeError(f"@never_raise: {name} must take positional-only parameters")
 
         @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: Any) -> Any:
             try:
-                return func(*args, **kwargs)
+                return func(*args)
             except Exception as exc:
                 if _strict:
                     raise

@@ -38,7 +38,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from opentelemetry.util.types import AttributeValue
 
 from . import semconv
-from ._errors import logger, never_raise
+from ._errors import internal_errors, logger, never_raise
 from ._openinference import evaluation_attributes
 from ._runtime import runtime
 from ._serialize import to_attribute, truncate_text
@@ -60,7 +60,6 @@ def current_span_context() -> SpanContext | None:
     return context if context.is_valid else None
 
 
-@never_raise(None)
 def trace_reference(span: object = None) -> str | None:
     """A W3C traceparent string for ``span`` (default: the current span), or None.
 
@@ -68,12 +67,14 @@ def trace_reference(span: object = None) -> str | None:
     a ``SpanContext``. Hand the string to a front end and pass it back to
     ``record_score(..., reference=...)`` later, from any process.
     """
-    context = _context_of(span) if span is not None else current_span_context()
-    if context is None or not context.is_valid:
-        return None
-    carrier: dict[str, str] = {}
-    _propagator.inject(carrier, trace.set_span_in_context(NonRecordingSpan(context)))
-    return carrier.get(_TRACEPARENT)
+    with internal_errors:
+        context = _context_of(span) if span is not None else current_span_context()
+        if context is None or not context.is_valid:
+            return None
+        carrier: dict[str, str] = {}
+        _propagator.inject(carrier, trace.set_span_in_context(NonRecordingSpan(context)))
+        return carrier.get(_TRACEPARENT)
+    return None
 
 
 def parse_reference(reference: str) -> SpanContext | None:
@@ -160,7 +161,7 @@ def _check(
 
 @never_raise(False)
 def _record(
-    score: _Score, span: object, span_context: SpanContext | None, reference: str | None
+    score: _Score, span: object, span_context: SpanContext | None, reference: str | None, /
 ) -> bool:
     open_span, target = _resolve(span, span_context, reference)
     if open_span is None and target is None:

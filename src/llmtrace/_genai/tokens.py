@@ -38,7 +38,7 @@ from typing import Any
 
 from .. import _encoders
 from .._encoders import encoding_name_for_model
-from .._errors import Failed, attempt, internal_errors, logger, never_raise
+from .._errors import Failed, attempt, internal_errors, logger
 from .messages import ROLES
 
 
@@ -423,13 +423,14 @@ def _counter(model: str | None) -> tuple[Callable[[str], int], bool]:
     return (lambda text: len(encode(text))), True
 
 
-@never_raise(0)
 def count_tokens(model: str | None, text: str) -> int:
     """Tokens in ``text`` for ``model``'s encoding (special tokens counted as plain text)."""
-    if not text:
-        return 0
-    count, _ = _counter(model)
-    return count(text if isinstance(text, str) else str(text))
+    with internal_errors:
+        if not text:
+            return 0
+        count, _ = _counter(model)
+        return count(text if isinstance(text, str) else str(text))
+    return 0
 
 
 def _texts(value: Any) -> Iterable[str]:
