@@ -281,3 +281,12 @@ def test_a_non_recording_current_span_is_not_an_open_target(captured: SpanCaptur
     with trace.use_span(unsampled):
         assert llmtrace.record_score("x", 1) is False
     assert captured.spans == []
+
+
+def test_trace_reference_never_raises_into_the_app(lenient: None) -> None:
+    class HostileSpan:
+        @property
+        def context(self) -> object:
+            raise RuntimeError("not a span after all")
+
+    assert llmtrace.trace_reference(HostileSpan()) is None

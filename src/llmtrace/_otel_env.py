@@ -2,11 +2,11 @@
 
 llmtrace does not read these itself, but it builds the SDK objects that do, and those
 raise on a malformed value (``OTEL_SPAN_EVENT_COUNT_LIMIT=ten``, an unknown gRPC
-compression, an unknown exemplar filter, a tracer provider named by
-``OTEL_PYTHON_TRACER_PROVIDER`` that does not load). So ``init()`` asks here first: a
-malformed variable is logged once per process, as one warning naming it, and the SDK
-gets the default explicitly instead of reading it. A well-formed or absent variable
-changes nothing (``None``: let the SDK read it).
+compression, an unknown exemplar filter, a tracer provider that does not load, named by
+the API's tracer-provider variable). So ``init()`` asks here first: a malformed variable
+is logged once per process, as one warning naming it, and the SDK gets the default
+explicitly instead of reading it. A well-formed or absent variable changes nothing
+(``None``: let the SDK read it).
 
     limits = span_limits()                       # None, or SpanLimits with the defaults
     compression = otlp_compression("traces", "grpc")
@@ -19,6 +19,8 @@ import sys
 import threading
 from collections.abc import Callable
 from typing import Any
+
+from opentelemetry import environment_variables
 
 from ._errors import Failed, attempt, logger
 
@@ -145,8 +147,8 @@ def exemplar_filter() -> Any:
 def global_provider(read: Callable[[], Any]) -> tuple[Any, bool]:
     """``read()`` (the API's get_tracer_provider), and whether it worked.
 
-    With OTEL_PYTHON_TRACER_PROVIDER naming a provider that does not load, the API
-    raises on every call until a provider is set: warn once and report a failure.
+    With the API's tracer-provider variable naming a provider that does not load, the
+    API raises on every call until a provider is set: warn once and report a failure.
     """
     provider = attempt(read)  # the API's entry-point loading may raise anything
     if not isinstance(provider, Failed):
@@ -156,6 +158,6 @@ def global_provider(read: Callable[[], Any]) -> tuple[Any, bool]:
 
 
 def warn_unloadable_tracer_provider() -> None:
-    """OTEL_PYTHON_TRACER_PROVIDER names a provider that does not load (the API raised)."""
-    var = "OTEL_PYTHON_TRACER_PROVIDER"
+    """The API's tracer-provider variable names a provider that does not load."""
+    var = environment_variables.OTEL_PYTHON_TRACER_PROVIDER
     warn_once(var, os.environ.get(var, ""), "no such tracer provider could be loaded")

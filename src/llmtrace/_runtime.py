@@ -7,7 +7,8 @@ Until it sets one, each check asks the API's proxy provider for a tracer: the pr
 hands out its own ``ProxyTracer`` until a real provider is set, and that costs less
 than ``get_tracer_provider()``, which looks up an environment variable each time.
 Once set, the provider is kept, since the API allows setting it only once. (A
-provider named by ``OTEL_PYTHON_TRACER_PROVIDER`` is loaded by the first check.)
+provider named by the API's tracer-provider environment variable is loaded by the
+first check.)
 """
 
 from __future__ import annotations
@@ -89,8 +90,8 @@ class Runtime:
     def _read_global_provider(self) -> TracerProvider | None:
         """The global provider if the application has set one, else None.
 
-        With OTEL_PYTHON_TRACER_PROVIDER naming a provider that does not load, the API
-        would scan entry points and raise on every call: that warns once, and the
+        With the API's tracer-provider variable naming a provider that does not load, the
+        API would scan entry points and raise on every call: that warns once, and the
         global provider is not asked again until ``reset_tracer_cache()`` (``init()``).
         """
         if self._global_provider_unloadable:

