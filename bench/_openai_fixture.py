@@ -275,6 +275,7 @@ def same_attributes_patch(tracer: Any) -> Wrapper:
 
     def sync_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         model = args[1].json_data.get("model")
+        url = instance.base_url  # the server, read as llmtrace reads it (public property)
         span = tracer.start_span(
             f"chat {model}",
             kind=SpanKind.CLIENT,
@@ -282,8 +283,8 @@ def same_attributes_patch(tracer: Any) -> Wrapper:
                 "gen_ai.operation.name": "chat",
                 "gen_ai.provider.name": "openai",
                 "gen_ai.request.model": model,
-                "server.address": "api.openai.com",
-                "server.port": 443,
+                "server.address": url.host,
+                "server.port": url.port or 443,
             },
         )
         span.set_attribute("openai.api.type", "chat_completions")
@@ -323,38 +324,53 @@ def same_attributes_patch(tracer: Any) -> Wrapper:
     return sync_wrapper
 
 
+class _StreamState:
+    """What the floor's stream reads from chunks (a plain object: reading a wrapt proxy's own
+    ``_self_`` attributes costs ~0.2 µs each, once per chunk would weigh on the floor)."""
+
+    __slots__ = ("chunks", "fields", "first", "reasons", "started", "usage")
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.first: float | None = None
+        self.fields: dict[str, Any] = {}
+        self.reasons: dict[int, str] = {}
+        self.usage: Any = None
+        self.chunks = 0
+
+    def see(self, chunk: Any) -> None:
+        self.chunks += 1
+        if self.first is None:
+            self.first = time.perf_counter() - self.started
+            self.fields = {
+                "gen_ai.response.id": chunk.id,
+                "gen_ai.response.model": chunk.model,
+                "openai.response.system_fingerprint": chunk.system_fingerprint,
+            }
+            if chunk.service_tier is not None:
+                self.fields["openai.response.service_tier"] = chunk.service_tier
+        for choice in chunk.choices:
+            if choice.finish_reason is not None:
+                self.reasons[choice.index] = choice.finish_reason
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+
+
 class _SameDataStream(wrapt.ObjectProxy):  # type: ignore[misc]
     """The stream half of ``same_data_patch``: what llmtrace reads from chunks, by hand."""
 
     def __init__(self, wrapped: Any, finish: Callable[[dict[str, Any], Any, float | None], None]):
         super().__init__(wrapped)
         self._self_finish = finish
-        self._self_started = time.perf_counter()
-        self._self_first: float | None = None
-        self._self_fields: dict[str, Any] = {}
-        self._self_reasons: dict[int, str] = {}
-        self._self_usage: Any = None
-
-    def _self_see(self, chunk: Any) -> None:
-        if self._self_first is None:
-            self._self_first = time.perf_counter() - self._self_started
-            self._self_fields = {
-                "gen_ai.response.id": chunk.id,
-                "gen_ai.response.model": chunk.model,
-                "openai.response.system_fingerprint": chunk.system_fingerprint,
-                "openai.response.service_tier": chunk.service_tier,
-            }
-        for choice in chunk.choices:
-            if choice.finish_reason is not None:
-                self._self_reasons[choice.index] = choice.finish_reason
-        if chunk.usage is not None:
-            self._self_usage = chunk.usage
+        self._self_state = _StreamState()
 
     def _self_end(self) -> None:
-        fields = self._self_fields
-        fields["gen_ai.response.finish_reasons"] = list(self._self_reasons.values())
-        fields["gen_ai.response.time_to_first_chunk"] = self._self_first
-        self._self_finish(fields, self._self_usage, self._self_first)
+        state = self._self_state
+        fields = state.fields
+        fields["gen_ai.response.finish_reasons"] = list(state.reasons.values())
+        fields["gen_ai.response.time_to_first_chunk"] = state.first
+        fields["llmtrace.stream.chunks"] = state.chunks
+        self._self_finish(fields, state.usage, state.first)
 
     def __iter__(self) -> Any:
         return self
@@ -365,7 +381,7 @@ class _SameDataStream(wrapt.ObjectProxy):  # type: ignore[misc]
         except StopIteration:
             self._self_end()
             raise
-        self._self_see(chunk)
+        self._self_state.see(chunk)
         return chunk
 
     def __aiter__(self) -> Any:
@@ -377,8 +393,11 @@ class _SameDataStream(wrapt.ObjectProxy):  # type: ignore[misc]
         except StopAsyncIteration:
             self._self_end()
             raise
-        self._self_see(chunk)
+        self._self_state.see(chunk)
         return chunk
+
+
+Begun = tuple[Any, Any, float, dict[str, Any]]  # span, context token, start time, request
 
 
 def same_data_patch(tracer: Any, meter: Any) -> tuple[Wrapper, Wrapper]:
@@ -398,22 +417,30 @@ def same_data_patch(tracer: Any, meter: Any) -> tuple[Wrapper, Wrapper]:
     first_chunk = meter.create_histogram("gen_ai.client.inference.time_to_first_chunk", unit="s")
     cost_counter = meter.create_counter("llmtrace.client.cost", unit="USD")
 
-    def begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, float]:
+    def begin(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Begun:
         model = args[1].json_data.get("model")
-        attributes = {
+        url = instance.base_url  # the server, read as llmtrace reads it (public property)
+        request = {  # the span's start attributes, and the metrics' with the response model
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": "openai",
             "gen_ai.request.model": model,
-            "server.address": "api.openai.com",
-            "server.port": 443,
+            "server.address": url.host,
+            "server.port": url.port or 443,
         }
-        if kwargs.get("stream"):
-            attributes["gen_ai.request.stream"] = True
+        attributes = {**request, "gen_ai.request.stream": True} if kwargs.get("stream") else request
         span = tracer.start_span(f"chat {model}", kind=SpanKind.CLIENT, attributes=attributes)
         span.set_attribute("openai.api.type", "chat_completions")
-        return span, otel_context.attach(trace.set_span_in_context(span)), time.perf_counter()
+        token = otel_context.attach(trace.set_span_in_context(span))
+        return span, token, time.perf_counter(), request
 
-    def end(span: Any, started: float, fields: dict[str, Any], usage: Any, ttfc: Any) -> None:
+    def end(
+        span: Any,
+        started: float,
+        request: dict[str, Any],
+        fields: dict[str, Any],
+        usage: Any,
+        ttfc: Any,
+    ) -> None:
         cost_in = usage.prompt_tokens * _PRICES[0]
         cost_out = usage.completion_tokens * _PRICES[1]
         span.set_attributes(
@@ -435,14 +462,7 @@ def same_data_patch(tracer: Any, meter: Any) -> tuple[Wrapper, Wrapper]:
                 "llmtrace.cost.price_source": "fixed",
             }
         )
-        metric = {
-            "gen_ai.operation.name": "chat",
-            "gen_ai.provider.name": "openai",
-            "gen_ai.request.model": span.attributes["gen_ai.request.model"],
-            "gen_ai.response.model": fields["gen_ai.response.model"],
-            "server.address": "api.openai.com",
-            "server.port": 443,
-        }
+        metric = {**request, "gen_ai.response.model": fields["gen_ai.response.model"]}
         duration.record(time.perf_counter() - started, metric)
         inputs.record(usage.prompt_tokens, metric)
         outputs.record(usage.completion_tokens, metric)
@@ -454,10 +474,11 @@ def same_data_patch(tracer: Any, meter: Any) -> tuple[Wrapper, Wrapper]:
         cost_counter.add(cost_in + cost_out, metric)
         span.end()
 
-    def finish(span: Any, started: float, result: Any) -> Any:
+    def finish(span: Any, started: float, request: dict[str, Any], result: Any) -> Any:
         if isinstance(result, (openai.Stream, openai.AsyncStream)):
             return _SameDataStream(
-                result, lambda fields, usage, ttfc: end(span, started, fields, usage, ttfc)
+                result,
+                lambda fields, usage, ttfc: end(span, started, request, fields, usage, ttfc),
             )
         fields = {
             "gen_ai.response.model": result.model,
@@ -466,24 +487,24 @@ def same_data_patch(tracer: Any, meter: Any) -> tuple[Wrapper, Wrapper]:
             "openai.response.system_fingerprint": result.system_fingerprint,
             "openai.response.service_tier": result.service_tier,
         }
-        end(span, started, fields, result.usage, None)
+        end(span, started, request, fields, result.usage, None)
         return result
 
     def sync_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        span, token, started = begin(args, kwargs)
+        span, token, started, request = begin(instance, args, kwargs)
         try:
             result = wrapped(*args, **kwargs)
         finally:
             otel_context.detach(token)
-        return finish(span, started, result)
+        return finish(span, started, request, result)
 
     async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        span, token, started = begin(args, kwargs)
+        span, token, started, request = begin(instance, args, kwargs)
         try:
             result = await wrapped(*args, **kwargs)
         finally:
             otel_context.detach(token)
-        return finish(span, started, result)
+        return finish(span, started, request, result)
 
     return sync_wrapper, async_wrapper
 
@@ -636,6 +657,24 @@ class Calls:
             if got != count:
                 problems.append(f"exporter got {got} spans for {count} calls")
         return problems
+
+
+def attribute_differences(router: Router, calls: dict[str, Captured], floor: str) -> list[str]:
+    """What the ``floor`` variant's span and llmtrace's disagree on, by attribute key, for
+    each captured call: a floor that records less than llmtrace is no floor."""
+    problems = []
+    for scenario, call in calls.items():
+        keys = []
+        for name in (floor, "llmtrace+metrics"):
+            variant = router.variants[name]
+            router.use(name)
+            wrapper_loop(variant.wrappers[SYNC_POINT], call)(1)
+            assert variant.exporter is not None and variant.exporter.last is not None
+            keys.append(set(variant.exporter.last.attributes or {}))
+        missing, extra = sorted(keys[1] - keys[0]), sorted(keys[0] - keys[1])
+        if missing or extra:
+            problems.append(f"{scenario}: {floor} lacks {missing}, has more {extra}")
+    return problems
 
 
 def exporter_counts(variants: dict[str, Variant]) -> dict[int, int]:

@@ -77,6 +77,7 @@ from _openai_fixture import (
     Wrapper,
     added,
     async_stream_loop,
+    attribute_differences,
     capture,
     chat_loop,
     clients,
@@ -232,6 +233,10 @@ def wrapper_only(env: Setup, quick: bool) -> tuple[list[Row], list[str]]:
         event_loop.run_until_complete(event_loop.shutdown_asyncgens())
         event_loop.close()
     chat, short, long, async_short, async_long = results
+    recorded = {"chat": chat_call, "stream": stream_call}
+    for floor in ("same attrs", "same data"):
+        calls = recorded if floor == "same data" else {"chat": chat_call}
+        notes += [f"wrapper only: {p}" for p in attribute_differences(router, calls, floor)]
     per_stream_pairs = {plans[1][0]: (short, long), plans[3][0]: (async_short, async_long)}
     for row in rows:
         name = row.variant

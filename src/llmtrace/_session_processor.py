@@ -28,7 +28,7 @@ class ContextAttributesProcessor(SpanProcessor):
     """
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        # Runs for every span of every instrumentation: try/except, not a context manager.
+        # Runs for every span of every instrumentation: a few lookups when no session is set.
         with internal_errors:
             ctx = parent_context if parent_context is not None else otel_context.get_current()
             scope = ctx.get(SCOPE_KEY)

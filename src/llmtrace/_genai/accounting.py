@@ -20,7 +20,7 @@ def before_call() -> None:
         budgets.before_call()
 
 
-def price(record: InvocationRecord) -> Cost | None:
+def price(record: InvocationRecord, /) -> Cost | None:
     usage = record.usage
     if usage is None:
         return None
@@ -32,7 +32,7 @@ def price(record: InvocationRecord) -> Cost | None:
     )
 
 
-def account(record: InvocationRecord, parent_span_id: int | None, duration: float) -> None:
+def account(record: InvocationRecord, parent_span_id: int | None, duration: float, /) -> None:
     """Roll-up into the parent span, charge open budgets, record the metrics."""
     usage = record.usage
     cost = record.cost.total if record.cost is not None else None

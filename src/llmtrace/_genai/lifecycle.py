@@ -30,7 +30,7 @@ from opentelemetry.context import Context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import SpanKind, Tracer
 
-from .._errors import internal_errors
+from .._errors import internal_errors, never_raise
 from .._prompts.state import prompt_attributes
 from .._runtime import runtime
 from .._spans import record_error
@@ -53,7 +53,8 @@ class Hooks:
 
     # Before the call; may raise (BudgetExceeded: the one exception llmtrace raises on purpose).
     before_call: Callable[[], None]
-    # At the end, before the attributes are written: the call's cost, or None.
+    # At the end, before the attributes are written: the call's cost, or None. Positional-only
+    # parameters, as are account's: both run under the never-raise guard's decorator form.
     price: Callable[[InvocationRecord], Cost | None]
     # After the span ended: (record, sampled parent span id or None, duration in seconds).
     account: Callable[[InvocationRecord, int | None, float], None]
@@ -65,12 +66,16 @@ def _nothing(*_: Any) -> None:
 
 NO_HOOKS = Hooks(before_call=_nothing, price=_nothing, account=_nothing)
 _hooks = NO_HOOKS
+# The hooks that run after the call, guarded once here: a failing one costs its own step.
+_price: Callable[[InvocationRecord], Cost | None] = _nothing
+_account: Callable[[InvocationRecord, int | None, float], None] = _nothing
 
 
 def use_hooks(hooks: Hooks) -> Hooks:
     """Install the hooks every LLM span uses from now on; returns the previous ones."""
-    global _hooks
-    previous, _hooks = _hooks, hooks
+    global _hooks, _price, _account
+    price, account = never_raise(None)(hooks.price), never_raise(None)(hooks.account)
+    previous, _hooks, _price, _account = _hooks, hooks, price, account
     return previous
 
 
@@ -91,14 +96,17 @@ class LLMInvocation(InvocationRecord):
         self,
         *,
         check_budget: bool = True,
+        check_suppression: bool = True,
         context: Context | None = None,
         tracer: Tracer | None = None,
     ) -> bool:
         """Open the CLIENT span. False (and no span) when tracing is off or suppressed.
 
         ``check_budget`` raises ``BudgetExceeded`` from a spent raising budget, before
-        the call. ``context`` is the current context when the caller already has it at
-        hand; ``tracer`` one an instrumentor was given (else llmtrace's own).
+        the call. ``check_suppression=False``: the caller has just checked that
+        instrumentation is not suppressed (the shells do, before ``begin``). ``context``
+        is the current context when the caller already has it at hand; ``tracer`` one an
+        instrumentor was given (else llmtrace's own).
         """
         # One context lookup serves the parent, handed-down attributes and the SDK
         # (which would otherwise look it up again for its sampler).
@@ -112,7 +120,7 @@ class LLMInvocation(InvocationRecord):
         with internal_errors:
             if tracer is None:
                 tracer = runtime.tracer()
-            if tracer is None or not is_instrumentation_enabled():
+            if tracer is None or (check_suppression and not is_instrumentation_enabled()):
                 return False
             if runtime.capture_content:
                 self.capture_content = True
@@ -176,8 +184,7 @@ class LLMInvocation(InvocationRecord):
         # Separate guards: a bug in one step costs that step's data, not the others'.
         # Priced even when sampled out: budgets, the cost metric and roll-ups count it.
         if self.usage is not None and self.cost is None:
-            with internal_errors:
-                self.cost = _hooks.price(self)
+            self.cost = _price(self)
         with internal_errors:
             if exception is not None:
                 self.error_type = self.error_type or type(exception).__qualname__
@@ -186,6 +193,5 @@ class LLMInvocation(InvocationRecord):
         if exception is not None:
             with internal_errors:
                 record_error(span, exception)
-        with internal_errors:
-            _hooks.account(self, self._parent_span_id, duration)
+        _account(self, self._parent_span_id, duration)
         span.end()

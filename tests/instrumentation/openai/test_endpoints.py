@@ -247,6 +247,21 @@ def test_provider_from_base_url(captured, base_url, provider, port):
     assert attrs["server.port"] == port
 
 
+def test_a_client_moved_to_another_server_is_followed(captured):
+    """The server comes from the client's public ``base_url`` on every call: a client
+    pointed elsewhere after its first call is labelled by where its calls now go."""
+    client, recorder = make_client(json_response(bodies.chat()), base_url="http://gpu-box:8000/v1")
+    ask = [{"role": "user", "content": "Hi"}]
+    client.chat.completions.create(model="first", messages=ask)
+    client.base_url = "https://api.groq.com/openai/v1"
+    client.chat.completions.create(model="second", messages=ask)
+    assert recorder.requests[1].url.host == "api.groq.com"
+    first, second = captured.find("chat first").attributes, captured.find("chat second").attributes
+    assert (first["gen_ai.provider.name"], first["server.port"]) == ("vllm", 8000)
+    assert (second["gen_ai.provider.name"], second["server.address"]) == ("groq", "api.groq.com")
+    assert second["server.port"] == 443
+
+
 def test_respx_mocked_httpx_client(captured):
     """respx intercepts the classic httpx client (every major accepts one as http_client)."""
     httpx = pytest.importorskip("httpx")

@@ -124,7 +124,9 @@ class AnthropicPatch:
         if inv is None:  # request extraction failed: still trace the call with what is known
             inv = LLMInvocation(operation=semconv.OP_CHAT, provider=DEFAULT_SERVER.provider)
         inv.instruments = self.instruments
-        if not inv.start(tracer=self.tracer):  # may raise BudgetExceeded, on purpose
+        # May raise BudgetExceeded, on purpose. Suppression: checked by the callers (the
+        # shell, the stream manager).
+        if not inv.start(check_suppression=False, tracer=self.tracer):
             return None
         if inv.capture_content:
             with internal_errors:

@@ -136,7 +136,8 @@ class BedrockPatch:
         if inv is None:
             return None
         inv.instruments = self.instruments
-        if not inv.start(tracer=self.tracer):  # may raise BudgetExceeded, on purpose
+        # May raise BudgetExceeded, on purpose. Suppression: checked by converse and invoke.
+        if not inv.start(check_suppression=False, tracer=self.tracer):
             return None
         return inv
 

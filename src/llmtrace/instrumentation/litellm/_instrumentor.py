@@ -119,7 +119,7 @@ class LiteLLMPatch:
     def start(self, call: _Call, kwargs: dict[str, Any]) -> dict[str, Any] | None:
         """Open the span (may raise ``BudgetExceeded`` on purpose); the kwargs to call with."""
         inv = call.inv
-        if not inv.start(tracer=self.tracer):
+        if not inv.start(check_suppression=False, tracer=self.tracer):  # the shell checked
             return None
         with internal_errors:
             if inv.capture_content:

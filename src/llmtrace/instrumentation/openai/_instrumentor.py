@@ -23,7 +23,7 @@ from typing import Any
 
 from opentelemetry.trace import Tracer
 
-from ..._errors import internal_errors
+from ..._errors import internal_errors, never_raise
 from ..._genai.ending import fail_call
 from ..._genai.instrumentor import Instrumentor, Target
 from ..._genai.lifecycle import LLMInvocation
@@ -162,15 +162,15 @@ class OpenAIPatch:
         """Finish the span from ``result``, or hand it to a proxy; returns what the caller gets."""
         inv = call.inv
         inv.detach()
-        proxy = None
-        with internal_errors:
-            proxy = self._handle(call, result)
+        proxy = self._handle(call, result)
         if proxy is not None:
             return proxy
         inv.stop()
         return result
 
-    def _handle(self, call: _Call, result: Any) -> Any:
+    @never_raise(None)
+    def _handle(self, call: _Call, result: Any, /) -> Any:
+        """The proxy the caller gets instead of ``result`` (None: ``result`` as it is)."""
         types = self.types
         kind = types.result_kind(result)
         if kind is _PARSED:
@@ -217,7 +217,7 @@ class OpenAIPatch:
         if call is None:
             return None
         inv = call.inv
-        if not inv.start(tracer=call.tracer):
+        if not inv.start(check_suppression=False, tracer=call.tracer):  # the shell checked
             return None
         if call.stream or inv.capture_content:
             with internal_errors:

@@ -90,9 +90,7 @@ class ServerTable:
         self._lock = threading.Lock()
 
     def lookup(self, client: Any) -> Server:
-        url = getattr(client, "_base_url", None)
-        if url is None:
-            url = getattr(client, "base_url", None)
+        url = getattr(client, "base_url", None)
         if self._generation == _usage_generation:
             hit = self._cache.get(id(url))
             if hit is not None and hit[0] is url:
