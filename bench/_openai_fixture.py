@@ -325,8 +325,8 @@ def same_attributes_patch(tracer: Any) -> Wrapper:
 
 
 class _StreamState:
-    """What the floor's stream reads from chunks (a plain object: reading a wrapt proxy's own
-    ``_self_`` attributes costs ~0.2 µs each, once per chunk would weigh on the floor)."""
+    """What the floor's stream reads from chunks (a plain object: adding one to a wrapt
+    proxy's own ``_self_`` attribute costs ~0.46 µs here, 0.06 µs on a plain object)."""
 
     __slots__ = ("chunks", "fields", "first", "reasons", "started", "usage")
 
